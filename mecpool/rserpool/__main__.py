@@ -1,0 +1,5 @@
+import sys
+
+from .configure import main
+
+sys.exit(main())

@@ -1,0 +1,124 @@
+"""Write the registrar or pool element unit from a JSON settings file.
+
+Run on a VDU by cloud-init (``python3 -m mecpool.rserpool.configure
+pool-element /etc/mecpool/pool-element.json``) and used by the charms through
+:func:`pool_element_from_settings` / :func:`registrar_from_settings`, so both paths
+validate and render the same way.  Exit status 2 and a one-line message naming
+the field on bad settings; nothing is written then.
+
+Python 3.6 compatible, standard library only.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from .commands import (ConfigError, PoolElementConfig, RegistrarConfig,
+                       pool_element_argv, registrar_argv)
+from .units import (POOL_ELEMENT_SERVICE, REGISTRAR_SERVICE, pool_element_unit,
+                    registrar_unit)
+
+UNIT_DIR = "/etc/systemd/system"
+
+PE_KEYS = ("pool_handle", "registrars", "local_address", "local_port", "capacity",
+           "max_jobs", "load_increment", "policy", "identifier")
+PR_KEYS = ("address", "peers", "identifier", "loglevel", "asap_port", "enrp_port")
+
+
+def split_list(value):
+    """Accept a list or a comma/space separated string (charm config, OSM params)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v for v in re.split(r"[,\s]+", str(value)) if v]
+
+
+def _check_keys(settings, allowed, role):
+    if not isinstance(settings, dict):
+        raise ConfigError(role, "settings must be a mapping")
+    unknown = sorted(set(settings) - set(allowed))
+    if unknown:
+        raise ConfigError("{}.{}".format(role, unknown[0]), "unknown setting")
+
+
+def source_address_towards(destination):
+    """The local address the kernel would use to reach ``destination``."""
+    output = subprocess.check_output(["ip", "-o", "route", "get", destination],
+                                     universal_newlines=True)
+    match = re.search(r"\bsrc\s+(\S+)", output)
+    if not match:
+        raise ConfigError("pool_element.local_address",
+                          "no route with a source address towards {}".format(destination))
+    return match.group(1)
+
+
+def pool_element_from_settings(settings, resolve=source_address_towards):
+    """PoolElementConfig from a settings mapping; ``local_address: auto`` picks the
+    address that routes to the first registrar (the pool network interface)."""
+    _check_keys(settings, PE_KEYS, "pool_element")
+    values = dict(settings)
+    values["registrars"] = split_list(values.get("registrars"))
+    if not values["registrars"]:
+        raise ConfigError("pool_element.registrars", "at least one address is required")
+    if values.get("local_address", "auto") in (None, "", "auto"):
+        first = values["registrars"][0].rsplit(":", 1)[0].strip("[]")
+        values["local_address"] = resolve(first)
+    if values.get("identifier") in ("", None):
+        values.pop("identifier", None)
+    return PoolElementConfig(**values)
+
+
+def registrar_from_settings(settings):
+    _check_keys(settings, PR_KEYS, "registrar")
+    values = dict(settings)
+    values["peers"] = split_list(values.get("peers"))
+    if values.get("identifier") in ("", None):
+        values.pop("identifier", None)
+    return RegistrarConfig(**values)
+
+
+def render(role, settings):
+    """(unit name, unit text) for ``role`` in {registrar, pool-element}."""
+    if role == "pool-element":
+        config = pool_element_from_settings(settings)
+        return POOL_ELEMENT_SERVICE, pool_element_unit(pool_element_argv(config),
+                                                       config.pool_handle)
+    if role == "registrar":
+        config = registrar_from_settings(settings)
+        return REGISTRAR_SERVICE, registrar_unit(registrar_argv(config), config.address)
+    raise ConfigError("role", "{!r} is not registrar or pool-element".format(role))
+
+
+def write_atomic(path, text, mode=0o644):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+def main(argv=None):
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) not in (2, 3):
+        sys.stderr.write("usage: python3 -m mecpool.rserpool.configure "
+                         "registrar|pool-element SETTINGS.json [UNIT_DIR]\n")
+        return 2
+    role, settings_path = args[0], args[1]
+    unit_dir = args[2] if len(args) == 3 else UNIT_DIR
+    try:
+        with open(settings_path) as handle:
+            settings = json.load(handle)
+        name, text = render(role, settings)
+    except (OSError, ValueError) as error:  # ConfigError is a ValueError
+        sys.stderr.write("mecpool: {}\n".format(error))
+        return 2
+    write_atomic(os.path.join(unit_dir, name), text)
+    sys.stdout.write("{}\n".format(name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Read a site file and turn pydantic's errors into one message per field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .model import Site
+
+DEFAULT_SITE_FILES = ("site.yaml", "site.example.yaml")
+
+
+class SiteError(ValueError):
+    """The site file is unusable; ``problems`` holds "path: problem" lines."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid site file {source}:\n{lines}")
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        # Union members and constrained types add their own names to loc: drop them.
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        message = item["msg"]
+        for prefix in ("Value error, ", "Assertion failed, "):
+            if message.startswith(prefix):
+                message = message[len(prefix):]
+        path = _path(loc)
+        for line in message.splitlines():  # cross-checks carry their own paths
+            problems.append(f"{path}: {line}" if path else line)
+    return problems
+
+
+def parse_site(data: Any, source: str = "<site>") -> Site:
+    if not isinstance(data, dict):
+        raise SiteError(source, ["the file must hold a mapping at the top level"])
+    try:
+        return Site.model_validate(data)
+    except ValidationError as error:
+        raise SiteError(source, _problems(error)) from None
+
+
+def load_site(path: str | Path) -> Site:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SiteError(str(path), [f"cannot read: {error.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise SiteError(str(path), ["not UTF-8 text"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise SiteError(str(path), [f"{where}not valid YAML ({getattr(error, 'problem', error)})"]) from None
+    return parse_site(data, str(path))
+
+
+def find_site_file(explicit: str | Path | None = None, root: Path | None = None) -> Path:
+    """The site file to use: an explicit one, else site.yaml, else the committed example."""
+    if explicit:
+        return Path(explicit)
+    root = root or Path.cwd()
+    for name in DEFAULT_SITE_FILES:
+        if (root / name).exists():
+            return root / name
+    raise SiteError(str(root / DEFAULT_SITE_FILES[0]), ["no site file (copy site.example.yaml to site.yaml)"])

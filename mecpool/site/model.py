@@ -1,0 +1,437 @@
+"""The site-parameters model: one YAML file describes one testbed.
+
+Every field is checked here, with cross-references (VIM names, registrar peers,
+addresses inside their subnets, non-overlapping subnets), before anything is
+built or any remote call is made.  Secrets (K, OP, VIM passwords) are SecretStr
+or the name of an environment variable; they are only revealed by
+:meth:`Secret.reveal` when an instantiation config or VIM call needs them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from typing import Annotated, Literal
+
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
+                      field_validator, model_validator)
+
+# Names end up in descriptor ids, OSM member names, file names and command lines:
+# keep them to a safe alphabet so nothing user-given can inject anything.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")]
+# VIM-side names (networks, images, accounts): OpenStack allows more, we allow what is safe.
+VimName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")]
+Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
+HexKey = re.compile(r"^[0-9A-Fa-f]{32}$")
+GitRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def _network(value: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not an IPv4 subnet in CIDR form ({error})") from None
+
+
+def _address(value: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+
+
+class Subnet(Strict):
+    subnet: str
+    gateway: str | None = None
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet(cls, value: str) -> str:
+        return str(_network(value))
+
+    @field_validator("gateway")
+    @classmethod
+    def _gateway(cls, value: str | None) -> str | None:
+        return None if value is None else str(_address(value))
+
+    @model_validator(mode="after")
+    def _gateway_inside(self) -> "Subnet":
+        if self.gateway is not None:
+            check_inside(self.gateway, self.subnet, "gateway")
+        return self
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.subnet)
+
+
+def check_inside(address: str, subnet: str, field: str) -> None:
+    net = ipaddress.IPv4Network(subnet)
+    addr = ipaddress.IPv4Address(address)
+    if addr not in net:
+        raise ValueError(f"{field} {address} is outside its subnet {subnet}")
+    if addr in (net.network_address, net.broadcast_address):
+        raise ValueError(f"{field} {address} is the network or broadcast address of {subnet}")
+
+
+class Secret(Strict):
+    """A secret given inline (``value``) or by environment variable (``env``)."""
+
+    value: SecretStr | None = None
+    env: EnvName | None = None
+
+    def reveal(self, field: str) -> str:
+        if self.value is not None:
+            return self.value.get_secret_value()
+        if self.env and os.environ.get(self.env):
+            return os.environ[self.env]
+        raise ValueError(f"{field}: environment variable {self.env} is not set")
+
+
+class PoolNetwork(Subnet):
+    name: VimName
+
+
+class OpenStackAccount(Strict):
+    auth_url: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.:/_-]+$")]
+    project: VimName
+    user: VimName
+    password: SecretStr | None = None
+    password_env: EnvName | None = None
+    region: VimName | None = None
+    insecure: bool = False
+    domain: VimName = "Default"
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> "OpenStackAccount":
+        if (self.password is None) == (self.password_env is None):
+            raise ValueError("give exactly one of password or password_env")
+        return self
+
+    def secret_password(self) -> Secret:
+        return Secret(value=self.password, env=self.password_env)
+
+
+class Vim(Strict):
+    osm_account: VimName
+    mgmt_network: VimName
+    pool_network: PoolNetwork
+    openstack: OpenStackAccount
+
+
+class Image(Strict):
+    name: VimName
+    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")] | None = None
+
+
+class Flavor(Strict):
+    vcpus: Annotated[int, Field(ge=1, le=128)]
+    ram_mb: Annotated[int, Field(ge=256, le=1048576)]
+    disk_gb: Annotated[int, Field(ge=1, le=16384)]
+
+
+class Flavors(Strict):
+    hss: Flavor
+    mme: Flavor
+    spgwc: Flavor
+    spgwu: Flavor
+    registrar: Flavor
+    pool_element: Flavor
+
+
+class ExternalNetwork(Subnet):
+    vim_network: VimName
+
+
+class Networks(Strict):
+    s1c: ExternalNetwork
+    s1u: ExternalNetwork
+    sgi: ExternalNetwork
+    s6a: Subnet
+    s11: Subnet
+    sxab: Subnet
+
+
+class GitSource(Strict):
+    repository: Annotated[str, StringConstraints(pattern=r"^(https://|git://|ssh://)[A-Za-z0-9._~:/@%+-]+$")]
+    commit: GitRef
+
+
+class EpcGit(Strict):
+    hss: GitSource
+    mme: GitSource
+    spgwc: GitSource
+    spgwu: GitSource
+
+
+class HssAddresses(Strict):
+    s6a: str
+
+
+class MmeAddresses(Strict):
+    s6a: str
+    s11: str
+    s1c: str
+
+
+class SpgwcAddresses(Strict):
+    s11: str
+    sxab: str
+
+
+class SpgwuAddresses(Strict):
+    sxab: str
+    s1u: str
+    sgi: str
+
+
+class EpcAddresses(Strict):
+    hss: HssAddresses
+    mme: MmeAddresses
+    spgwc: SpgwcAddresses
+    spgwu: SpgwuAddresses
+
+    def items(self) -> list[tuple[str, str, str]]:
+        """(vdu, network, address) for every fixed EPC address."""
+        out = []
+        for vdu in ("hss", "mme", "spgwc", "spgwu"):
+            for network, address in getattr(self, vdu).model_dump().items():
+                out.append((vdu, network, address))
+        return out
+
+
+class Epc(Strict):
+    vim: Name
+    image: Name
+    realm: Annotated[str, StringConstraints(
+        max_length=200, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")]
+    mcc: str
+    mnc: str
+    tac: Annotated[int, Field(ge=1, le=65533)] = 600
+    k: SecretStr | None = None
+    k_env: EnvName | None = None
+    op: SecretStr | None = None
+    op_env: EnvName | None = None
+    imsi_first: Annotated[str, StringConstraints(pattern=r"^[0-9]{15}$")]
+    msisdn_first: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,15}$")]
+    users: Annotated[int, Field(ge=1, le=100000)]
+    dns: Annotated[list[str], Field(min_length=1, max_length=2)]
+    apn: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = "default"
+    apn2: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = "internet"
+    ue_pool: str
+    nat: bool = True
+    git: EpcGit
+    addresses: EpcAddresses
+
+    @field_validator("mcc")
+    @classmethod
+    def _mcc(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9]{3}", value):
+            raise ValueError(f"MCC must be three digits as a string (quote it in YAML), got {value!r}")
+        return value
+
+    @field_validator("mnc")
+    @classmethod
+    def _mnc(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9]{2,3}", value):
+            raise ValueError(f"MNC must be two or three digits as a string (quote it in YAML), got {value!r}")
+        return value
+
+    @field_validator("dns")
+    @classmethod
+    def _dns(cls, value: list[str]) -> list[str]:
+        return [str(_address(v)) for v in value]
+
+    @field_validator("ue_pool")
+    @classmethod
+    def _ue_pool(cls, value: str) -> str:
+        net = _network(value)
+        if net.prefixlen > 30:
+            raise ValueError(f"{value} is too small for UE addresses")
+        return str(net)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "Epc":
+        for name in ("k", "op"):
+            inline, env = getattr(self, name), getattr(self, name + "_env")
+            if (inline is None) == (env is None):
+                raise ValueError(f"give exactly one of {name} or {name}_env")
+            if inline is not None and not HexKey.match(inline.get_secret_value()):
+                raise ValueError(f"{name} must be 32 hexadecimal digits")
+        if not self.imsi_first.startswith(self.mcc + self.mnc):
+            raise ValueError(f"imsi_first must start with MCC+MNC ({self.mcc}{self.mnc})")
+        if int(self.imsi_first) + self.users - 1 >= 10 ** 15:
+            raise ValueError("imsi_first + users overflows 15 digits")
+        if int(self.msisdn_first) + self.users - 1 >= 10 ** len(self.msisdn_first):
+            raise ValueError("msisdn_first + users overflows its digit count")
+        for vdu, network, address in self.addresses.items():
+            _address(address)
+        return self
+
+    def secret(self, name: str) -> str:
+        """K or OP, revealed for the instantiation config only; checked to be hex."""
+        inline, env = getattr(self, name), getattr(self, name + "_env")
+        value = Secret(value=inline, env=env).reveal(f"epc.{name}")
+        if not HexKey.match(value):
+            raise ValueError(f"epc.{name}: must be 32 hexadecimal digits")
+        return value
+
+
+class Registrar(Strict):
+    name: Name
+    vim: Name
+    address: str
+    identifier: Annotated[int, Field(ge=1, le=0xFFFFFFFF)] | None = None
+    peers: list[Name] = []
+    external_peers: list[str] = []
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return str(_address(value))
+
+    @field_validator("external_peers")
+    @classmethod
+    def _external(cls, value: list[str]) -> list[str]:
+        out = []
+        for item in value:
+            host, _, port = item.partition(":")
+            _address(host)
+            if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+                raise ValueError(f"{item!r}: port must be 1..65535")
+            out.append(item)
+        return out
+
+
+class PeGroup(Strict):
+    kind: Literal["mec", "pmc"]
+    vim: Name
+    count: Annotated[int, Field(ge=1, le=64)]
+    max_count: Annotated[int, Field(ge=1, le=64)]
+    capacity: Annotated[float, Field(gt=0, le=1e12)]
+    max_jobs: Annotated[int, Field(ge=1, le=10000)] = 4
+    load_increment: Annotated[float, Field(ge=0, le=1)]
+
+    @model_validator(mode="after")
+    def _limits(self) -> "PeGroup":
+        if self.max_count < self.count:
+            raise ValueError(f"max_count {self.max_count} is below count {self.count}")
+        return self
+
+
+class Pool(Strict):
+    handle: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    policy: Literal["PriorityLeastUsed", "LeastUsed", "RoundRobin", "Random"] = "PriorityLeastUsed"
+    image: Name
+    pe_port: Annotated[int, Field(ge=1024, le=65535)] = 9000
+    registrars: Annotated[list[Registrar], Field(min_length=1)]
+    pe_groups: Annotated[dict[Name, PeGroup], Field(min_length=1)]
+
+
+class Site(Strict):
+    name: Name
+    vims: Annotated[dict[Name, Vim], Field(min_length=1)]
+    images: Annotated[dict[Name, Image], Field(min_length=1)]
+    flavors: Flavors
+    networks: Networks
+    epc: Epc
+    pool: Pool
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "Site":
+        errors = CrossCheck(self)
+        errors.run()
+        return self
+
+
+class CrossCheck:
+    """Rules that span sections; each error names the field path."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+        self.problems: list[str] = []
+
+    def fail(self, path: str, problem: str) -> None:
+        self.problems.append(f"{path}: {problem}")
+
+    def run(self) -> None:
+        """Collect every cross-reference problem; raise them together.  pydantic
+        reports them at the model root, so each line carries its own path."""
+        self.check()
+        if self.problems:
+            raise ValueError("\n".join(self.problems))
+
+    def check(self) -> None:
+        site = self.site
+        self.vim_ref("epc.vim", site.epc.vim)
+        self.image_ref("epc.image", site.epc.image)
+        self.image_ref("pool.image", site.pool.image)
+        self.subnets_do_not_overlap()
+        self.epc_addresses()
+        self.registrars()
+        for name, group in site.pool.pe_groups.items():
+            self.vim_ref(f"pool.pe_groups.{name}.vim", group.vim)
+
+    def vim_ref(self, path: str, name: str) -> None:
+        if name not in self.site.vims:
+            self.fail(path, f"unknown VIM {name!r} (known: {', '.join(sorted(self.site.vims))})")
+
+    def image_ref(self, path: str, name: str) -> None:
+        if name not in self.site.images:
+            self.fail(path, f"unknown image {name!r} (known: {', '.join(sorted(self.site.images))})")
+
+    def subnets_do_not_overlap(self) -> None:
+        subnets = [(f"networks.{n}.subnet", getattr(self.site.networks, n).network)
+                   for n in ("s1c", "s1u", "sgi", "s6a", "s11", "sxab")]
+        subnets += [(f"vims.{n}.pool_network.subnet", v.pool_network.network)
+                    for n, v in self.site.vims.items()]
+        subnets.append(("epc.ue_pool", ipaddress.IPv4Network(self.site.epc.ue_pool)))
+        for i, (path_a, net_a) in enumerate(subnets):
+            for path_b, net_b in subnets[i + 1:]:
+                if net_a.overlaps(net_b):
+                    self.fail(path_b, f"{net_b} overlaps {path_a} ({net_a})")
+
+    def epc_addresses(self) -> None:
+        seen: dict[str, str] = {}
+        for vdu, network, address in self.site.epc.addresses.items():
+            path = f"epc.addresses.{vdu}.{network}"
+            subnet = getattr(self.site.networks, network).subnet
+            try:
+                check_inside(address, subnet, "address")
+            except ValueError as error:
+                self.fail(path, str(error))
+                continue
+            if address in seen:
+                self.fail(path, f"{address} is already used by {seen[address]}")
+            seen[address] = path
+
+    def registrars(self) -> None:
+        names = [r.name for r in self.site.pool.registrars]
+        for index, registrar in enumerate(self.site.pool.registrars):
+            path = f"pool.registrars[{index}]"
+            if names.count(registrar.name) > 1:
+                self.fail(f"{path}.name", f"{registrar.name!r} is used twice")
+            self.vim_ref(f"{path}.vim", registrar.vim)
+            if registrar.vim not in self.site.vims:
+                continue
+            pool_net = self.site.vims[registrar.vim].pool_network
+            try:
+                check_inside(registrar.address, pool_net.subnet, "address")
+            except ValueError as error:
+                self.fail(f"{path}.address", f"{error} (pool network of VIM {registrar.vim})")
+            for peer in registrar.peers:
+                if peer not in names:
+                    self.fail(f"{path}.peers", f"unknown registrar {peer!r}")
+                if peer == registrar.name:
+                    self.fail(f"{path}.peers", "a registrar cannot peer with itself")
+        addresses = [r.address for r in self.site.pool.registrars]
+        for index, address in enumerate(addresses):
+            if addresses.count(address) > 1:
+                self.fail(f"pool.registrars[{index}].address", f"{address} is used twice")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,22 @@ class SiteError(ValueError):
         super().__init__(f"invalid site file {source}:\n{lines}")
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
 def _path(loc: tuple[Any, ...]) -> str:
+    """``a.b[0].c``; a key that is not a plain name (hostile input) is shown quoted
+    and shortened, so the message stays one readable line."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.match(str(part)):
             out += ("." if out else "") + str(part)
+        else:
+            text = str(part)
+            text = text if len(text) <= 40 else text[:37] + "..."
+            out += f"[{text!r}]"
     return out
 
 

@@ -1,0 +1,75 @@
+"""Install Debian packages idempotently; add an apt source only when missing."""
+
+import os
+import re
+
+from . import files, process
+
+APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
+SOURCES_DIR = "/etc/apt/sources.list.d"
+KEYRING_DIR = "/etc/apt/trusted.gpg.d"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$")
+
+
+class Apt(object):
+    def __init__(self, run=process.run, sources_dir=SOURCES_DIR, keyring_dir=KEYRING_DIR,
+                 timeout=1800):
+        self.run = run
+        self.sources_dir = sources_dir
+        self.keyring_dir = keyring_dir
+        self.timeout = timeout
+        self._updated = False
+
+    @staticmethod
+    def check_names(packages):
+        for name in packages:
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise ValueError("invalid package name {!r}".format(name))
+
+    def installed(self, packages):
+        """The subset of ``packages`` that dpkg reports as installed."""
+        names = [p.split("=")[0] for p in packages]
+        result = self.run(["dpkg-query", "-W", "-f", "${Package} ${Status}\\n"] + names,
+                          check=False)
+        found = set()
+        for line in result.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 4 and parts[-1] == "installed" and parts[-3] == "install":
+                found.add(parts[0])
+        return [p for p in packages if p.split("=")[0].split(":")[0] in found
+                or p.split("=")[0] in found]
+
+    def update(self):
+        self.run(["apt-get", "update"], env=APT_ENV, timeout=self.timeout)
+        self._updated = True
+
+    def install(self, packages):
+        """Install the missing ones of ``packages``.  Returns the list it installed."""
+        packages = list(packages)
+        self.check_names(packages)
+        present = set(self.installed(packages))
+        missing = [p for p in packages if p not in present]
+        if not missing:
+            return []
+        if not self._updated:
+            self.update()
+        self.run(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
+                 env=APT_ENV, timeout=self.timeout)
+        return missing
+
+    def add_source(self, name, line, key=None):
+        """Write ``<sources_dir>/<name>.list`` (and its ASCII key) if they differ.
+
+        Returns True when something changed; the next install then runs apt-get update.
+        """
+        if not re.match(r"^[a-z0-9][a-z0-9_.-]*$", name):
+            raise ValueError("invalid source name {!r}".format(name))
+        changed = False
+        if key is not None:
+            key_path = os.path.join(self.keyring_dir, "{}.asc".format(name))
+            changed |= files.write_file(key_path, key, mode=0o644)
+        changed |= files.write_file(os.path.join(self.sources_dir, "{}.list".format(name)),
+                                    line.rstrip("\n") + "\n", mode=0o644)
+        if changed:
+            self._updated = False
+        return changed

@@ -21,6 +21,12 @@ from .units import (POOL_ELEMENT_SERVICE, REGISTRAR_SERVICE, pool_element_unit,
                     registrar_unit)
 
 UNIT_DIR = "/etc/systemd/system"
+# The settings files the PE cloud-init and the charms share (one per role).
+SETTINGS_DIR = "/etc/mecpool"
+SETTINGS_FILES = {
+    "pool-element": SETTINGS_DIR + "/pool-element.json",
+    "registrar": SETTINGS_DIR + "/registrar.json",
+}
 
 PE_KEYS = ("pool_handle", "registrars", "local_address", "local_port", "capacity",
            "max_jobs", "load_increment", "policy", "identifier")
@@ -80,16 +86,24 @@ def registrar_from_settings(settings):
     return RegistrarConfig(**values)
 
 
-def render(role, settings):
-    """(unit name, unit text) for ``role`` in {registrar, pool-element}."""
+def render(role, settings, resolve=source_address_towards):
+    """(unit name, unit text) for ``role`` in {registrar, pool-element}.
+
+    ``resolve`` finds the PE's local address when it is "auto" (a seam for tests).
+    """
     if role == "pool-element":
-        config = pool_element_from_settings(settings)
+        config = pool_element_from_settings(settings, resolve=resolve)
         return POOL_ELEMENT_SERVICE, pool_element_unit(pool_element_argv(config),
                                                        config.pool_handle)
     if role == "registrar":
         config = registrar_from_settings(settings)
         return REGISTRAR_SERVICE, registrar_unit(registrar_argv(config), config.address)
     raise ConfigError("role", "{!r} is not registrar or pool-element".format(role))
+
+
+def settings_text(settings):
+    """The canonical JSON text of a settings mapping (sorted keys, one per line)."""
+    return json.dumps(settings, indent=2, sort_keys=True) + "\n"
 
 
 def write_atomic(path, text, mode=0o644):

@@ -290,6 +290,7 @@ class Registrar(Strict):
     identifier: Annotated[int, Field(ge=1, le=0xFFFFFFFF)] | None = None
     peers: list[Name] = []
     external_peers: list[str] = []
+    loglevel: Annotated[int, Field(ge=0, le=9)] = 2
 
     @field_validator("address")
     @classmethod
@@ -317,6 +318,14 @@ class PeGroup(Strict):
     capacity: Annotated[float, Field(gt=0, le=1e12)]
     max_jobs: Annotated[int, Field(ge=1, le=10000)] = 4
     load_increment: Annotated[float, Field(ge=0, le=1)]
+
+    @field_validator("capacity")
+    @classmethod
+    def _whole_capacity(cls, value: float) -> float:
+        # The PE charm's capacity parameter is an INTEGER (calculations/s).
+        if not float(value).is_integer():
+            raise ValueError(f"capacity must be a whole number of calculations/s, got {value}")
+        return value
 
     @model_validator(mode="after")
     def _limits(self) -> "PeGroup":
@@ -376,6 +385,7 @@ class CrossCheck:
         self.subnets_do_not_overlap()
         self.epc_addresses()
         self.registrars()
+        self.gateways()
         for name, group in site.pool.pe_groups.items():
             self.vim_ref(f"pool.pe_groups.{name}.vim", group.vim)
 
@@ -411,6 +421,21 @@ class CrossCheck:
             if address in seen:
                 self.fail(path, f"{address} is already used by {seen[address]}")
             seen[address] = path
+
+    def gateways(self) -> None:
+        """Gateways the VDUs route through: the SPGW-U's SGi default route, and
+        each pool network's gateway when pool members span several VIMs (the
+        pool VDUs route the other VIMs' pool subnets through it)."""
+        if self.site.networks.sgi.gateway is None:
+            self.fail("networks.sgi.gateway", "required: the SPGW-U routes UE traffic through it")
+        pool = self.site.pool
+        vims = sorted({r.vim for r in pool.registrars} | {g.vim for g in pool.pe_groups.values()})
+        if len(vims) > 1:
+            for name in vims:
+                vim = self.site.vims.get(name)
+                if vim is not None and vim.pool_network.gateway is None:
+                    self.fail(f"vims.{name}.pool_network.gateway",
+                              "required: pool members on several VIMs reach each other through it")
 
     def registrars(self) -> None:
         names = [r.name for r in self.site.pool.registrars]

@@ -1,0 +1,15 @@
+"""Site file -> descriptor template context and OSM additionalParams.
+
+``members(site)`` gives the NS members (member-vnf-index, VNFD, VIM, role);
+``additional_params(site, reveal_secrets)`` their additionalParams;
+``required_params(vnfd)`` / ``cloud_init_params(text)`` / ``package_params(pkg)``
+what built descriptors need of them; ``build_context(site)`` the neutral data
+the descriptor templates render.
+"""
+
+from .context import build_context  # noqa: F401
+from .members import (EPC, EPC_VNFD, NSD_ID, PE_GROUP, POOL_ELEMENT_VNFD,  # noqa: F401
+                      REGISTRAR, REGISTRAR_VNFD, VNFDS, Member, member_for, members)
+from .params import (PARAM_KEY, REDACTED, ParamsError, additional_params,  # noqa: F401
+                     cloud_init_params, package_params, placeholder, required_params)
+from .primitives import CHARMS, OSM_PROVIDED  # noqa: F401

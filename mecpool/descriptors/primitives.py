@@ -1,0 +1,130 @@
+"""The day-1 and day-2 primitives of every charm, as data.
+
+This is the primitive contract of docs/architecture.md in one table, so the
+descriptor templates, the OSM ``additionalParams`` and the validator all read
+the same names.  Each day-1 parameter names the ``additionalParams`` key whose
+value OSM substitutes for ``<key>``; day-2 parameters default to that same
+value (OSM resolves a ``<key>`` default from the instantiation parameters), so
+a day-2 action needs only what changes and secrets are never typed again.
+
+Format-neutral: a SOL006 renderer reads the same table.
+"""
+
+from collections import namedtuple
+
+STRING, INTEGER, BOOLEAN = "STRING", "INTEGER", "BOOLEAN"
+
+# name: the charm's (hyphenated) action parameter; param: the additionalParams key.
+Param = namedtuple("Param", "name data_type param")
+Primitive = namedtuple("Primitive", "name params")
+CharmPrimitives = namedtuple("CharmPrimitives", "day1 day2")
+
+# Parameters that OSM fills itself; they are never in additionalParams.
+OSM_PROVIDED = frozenset({"rw_mgmt_ip", "VDU_SCALE_INFO", "ns_config_info"})
+
+# The primitive named "config" becomes charm config, not an action.
+CONFIG_PRIMITIVE = "config"
+
+
+def _p(name, data_type, param):
+    return Param(name, data_type, param)
+
+
+def _git(vdu):
+    return [_p("git-repository", STRING, vdu + "_git_repository"),
+            _p("git-commit", STRING, vdu + "_git_commit")]
+
+
+_HSS_CONFIGURE = Primitive("configure", _git("hss") + [
+    _p("realm", STRING, "realm"),
+    _p("s6a-address", STRING, "hss_s6a_address"),
+    _p("mme-s6a-address", STRING, "mme_s6a_address"),
+    _p("op", STRING, "op"),
+    _p("apn", STRING, "apn"),
+    _p("apn2", STRING, "apn2"),
+])
+_HSS_PROVISION = Primitive("provision-subscribers", [
+    _p("imsi-first", STRING, "imsi_first"),
+    _p("msisdn-first", STRING, "msisdn_first"),
+    _p("users", INTEGER, "users"),
+    _p("k", STRING, "k"),
+    _p("op", STRING, "op"),
+])
+_MME_CONFIGURE = Primitive("configure", _git("mme") + [
+    _p("realm", STRING, "realm"),
+    _p("mcc", STRING, "mcc"),
+    _p("mnc", STRING, "mnc"),
+    _p("tac", INTEGER, "tac"),
+    _p("s1c-address", STRING, "mme_s1c_cidr"),
+    _p("s11-address", STRING, "mme_s11_cidr"),
+    _p("s6a-address", STRING, "mme_s6a_address"),
+    _p("hss-s6a-address", STRING, "hss_s6a_address"),
+    _p("spgwc-s11-address", STRING, "spgwc_s11_address"),
+])
+_SPGWC_CONFIGURE = Primitive("configure", _git("spgwc") + [
+    _p("realm", STRING, "realm"),
+    _p("dns1", STRING, "dns1"),
+    _p("dns2", STRING, "dns2"),
+    _p("s11-address", STRING, "spgwc_s11_cidr"),
+    _p("sx-address", STRING, "spgwc_sxab_cidr"),
+    _p("ue-pool", STRING, "ue_pool"),
+    _p("apn", STRING, "apn"),
+    _p("apn2", STRING, "apn2"),
+])
+_SPGWU_CONFIGURE = Primitive("configure", _git("spgwu") + [
+    _p("s1u-address", STRING, "spgwu_s1u_cidr"),
+    _p("sx-address", STRING, "spgwu_sxab_cidr"),
+    _p("sgi-address", STRING, "spgwu_sgi_cidr"),
+    _p("sgi-gateway", STRING, "sgi_gateway"),
+    _p("spgwc-list", STRING, "spgwc_list"),
+    _p("pdn-network", STRING, "pdn_network"),
+    _p("nat", BOOLEAN, "nat"),
+])
+_PR_CONFIG = Primitive(CONFIG_PRIMITIVE, [
+    _p("identifier", INTEGER, "pr_identifier"),
+    _p("loglevel", INTEGER, "pr_loglevel"),
+])
+_PR_CONFIGURE = Primitive("configure", [
+    _p("address", STRING, "pr_address"),
+    _p("peers", STRING, "pr_peers"),
+])
+_PE_CONFIGURE = Primitive("configure", [
+    _p("pool-handle", STRING, "pool_handle"),
+    _p("registrars", STRING, "pe_registrars"),
+    _p("capacity", INTEGER, "pe_capacity"),
+    _p("max-jobs", INTEGER, "pe_max_jobs"),
+    _p("load-increment", STRING, "pe_load_increment"),
+    _p("local-address", STRING, "pe_local_address"),
+])
+_PE_RECONFIGURE = Primitive("reconfigure", [
+    _p("capacity", INTEGER, "pe_capacity"),
+    _p("max-jobs", INTEGER, "pe_max_jobs"),
+    _p("load-increment", STRING, "pe_load_increment"),
+])
+
+
+def _plain(*names):
+    return [Primitive(name, []) for name in names]
+
+
+CHARMS = {
+    "oai-hss": CharmPrimitives([_HSS_CONFIGURE, _HSS_PROVISION],
+                               _plain("restart", "status") + [_HSS_PROVISION]),
+    "oai-mme": CharmPrimitives([_MME_CONFIGURE], _plain("restart", "status")),
+    "oai-spgwc": CharmPrimitives([_SPGWC_CONFIGURE], _plain("restart", "status")),
+    "oai-spgwu": CharmPrimitives([_SPGWU_CONFIGURE], _plain("restart", "status")),
+    "rsp-registrar": CharmPrimitives([_PR_CONFIG, _PR_CONFIGURE], _plain("restart", "pool-status")),
+    "rsp-pool-element": CharmPrimitives([_PE_CONFIGURE],
+                                        [_PE_RECONFIGURE] + _plain("restart", "pe-status")),
+}
+
+
+def params_of(charm):
+    """Every additionalParams key the primitives of ``charm`` use, in order."""
+    seen = []
+    primitives = CHARMS[charm]
+    for primitive in primitives.day1 + primitives.day2:
+        for param in primitive.params:
+            if param.param not in seen:
+                seen.append(param.param)
+    return seen

@@ -75,3 +75,35 @@ class FakeVdu(object):
 
 def fixture_text(name):
     return (FIXTURES / name).read_text()
+
+
+class FakeWorkload(object):
+    """Stands in for a charm's workload object at the seam.
+
+    Only the public methods of ``spec`` (the real workload class) exist, so a
+    charm calling a method the workload lacks fails here too.  ``results``
+    maps a method to its return value, ``errors`` to the exception it raises.
+    """
+
+    def __init__(self, spec, status=("blocked", "run the 'configure' action")):
+        self._spec = spec
+        self.calls = []
+        self.results = {}
+        self.errors = {}
+        self.status_value = status
+
+    def __getattr__(self, name):
+        if name.startswith("_") or not callable(getattr(self._spec, name, None)):
+            raise AttributeError("{} has no method {!r}".format(self._spec.__name__, name))
+
+        def method(*args):
+            self.calls.append((name,) + args)
+            if name in self.errors:
+                raise self.errors[name]
+            if name == "status":
+                return self.status_value
+            return self.results.get(name)
+        return method
+
+    def called(self, name):
+        return [call[1:] for call in self.calls if call[0] == name]

@@ -42,13 +42,19 @@ def test_checkout_branch_tag_and_hash_with_real_git(tmp_path, upstream):
     tag = src.checkout(url, "v1.0", dest)
     assert tag == git("-C", url, "rev-parse", "v1.0^{commit}")
     assert (tmp_path / "src" / "hss" / "f").read_text() == "one\n"
-    # Local junk is cleaned, build/ and logs/ are kept.
+    # Same commit again (main == v1.0): the tree is left alone, even untracked files.
     (tmp_path / "src" / "hss" / "junk").write_text("x")
+    assert src.checkout(url, "main", dest) == tag
+    assert (tmp_path / "src" / "hss" / "junk").exists()
+    # A different commit: local junk is cleaned, build/ and logs/ are kept.
     (tmp_path / "src" / "hss" / "logs").mkdir()
     (tmp_path / "src" / "hss" / "logs" / "hss.log").write_text("x")
-    assert src.checkout(url, "main", dest) == tag
+    (tmp_path / "src" / "hss" / "build").mkdir()
+    (tmp_path / "src" / "hss" / "build" / "obj.o").write_text("x")
+    assert src.checkout(url, "dreibh/fix", dest) == fix
     assert not (tmp_path / "src" / "hss" / "junk").exists()
     assert (tmp_path / "src" / "hss" / "logs" / "hss.log").exists()
+    assert (tmp_path / "src" / "hss" / "build" / "obj.o").exists()
     with pytest.raises(NotFound):
         src.checkout(url, "no-such-branch", dest)
 

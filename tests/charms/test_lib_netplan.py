@@ -1,4 +1,3 @@
-import ipaddress
 import json
 import os
 import stat
@@ -98,7 +97,7 @@ def test_configure_interface_applies_only_on_change(tmp_path):
 def test_ensure_address_present_needs_nothing(tmp_path):
     run = epc_fakes.FakeRunner().on(["ip", "-j"], stdout=IP_JSON)
     net = Network(run=run, netplan_dir=str(tmp_path))
-    assert net.ensure_address(ipaddress.IPv4Interface("172.16.6.129/24")) == "ens4"
+    assert net.ensure_address("172.16.6.129") == "ens4"
     assert run.count(["netplan"]) == 0
 
 
@@ -120,8 +119,7 @@ def test_ensure_address_configures_the_port_the_cloud_names(tmp_path):
     clock = epc_fakes.FakeClock()
     net = Network(run=run, netplan_dir=str(tmp_path), sleep=clock.sleep, clock=clock)
     lookup = {"192.168.247.102": "fa:16:3e:00:00:05"}.get
-    assert net.ensure_address(ipaddress.IPv4Interface("192.168.247.102/24"),
-                              mac_lookup=lookup) == "ens5"
+    assert net.ensure_address("192.168.247.102", 24, mac_lookup=lookup) == "ens5"
     written = yaml.safe_load((tmp_path / "60-mecpool-ens5.yaml").read_text())
     assert written["network"]["ethernets"]["ens5"]["addresses"] == ["192.168.247.102/24"]
 
@@ -130,14 +128,14 @@ def test_ensure_address_times_out_or_reports_missing_port(tmp_path):
     run = epc_fakes.FakeRunner().on(["ip", "-j"], stdout=IP_JSON)
     clock = epc_fakes.FakeClock()
     net = Network(run=run, netplan_dir=str(tmp_path), sleep=clock.sleep, clock=clock)
-    iface = ipaddress.IPv4Interface("192.168.247.102/24")
     with pytest.raises(NotFound):
-        net.ensure_address(iface)
+        net.ensure_address("192.168.247.102", 24)
     with pytest.raises(NotFound) as info:
-        net.ensure_address(iface, mac_lookup=lambda a: None)
+        net.ensure_address("192.168.247.102", 24, mac_lookup=lambda a: None)
     assert "cloud names no port" in str(info.value)
     with pytest.raises(WaitTimeout) as info:
-        net.ensure_address(iface, mac_lookup=lambda a: "fa:16:3e:00:00:05", timeout=5)
+        net.ensure_address("192.168.247.102", 24, mac_lookup=lambda a: "fa:16:3e:00:00:05",
+                           timeout=5)
     assert "within 5 s" in str(info.value) and clock.now >= 5
 
 
@@ -173,3 +171,38 @@ def test_fetch_network_data_uses_url_and_timeout():
         return Response(json.dumps(NETWORK_DATA).encode())
     assert cloudmeta.fetch_network_data(opener=opener) == NETWORK_DATA
     assert seen == {"url": cloudmeta.METADATA_URL, "timeout": 10}
+
+
+def test_ensure_address_without_prefix_uses_dhcp_without_routes(tmp_path):
+    state = {"applied": False}
+
+    def ip_json(argv, kwargs):
+        data = json.loads(IP_JSON)
+        if state["applied"]:
+            data[3]["addr_info"] = [{"family": "inet", "local": "172.16.1.102", "prefixlen": 24}]
+        return 0, json.dumps(data), ""
+
+    def apply(argv, kwargs):
+        state["applied"] = True
+        return 0, "", ""
+    run = epc_fakes.FakeRunner().on(["ip", "-j"], handler=ip_json).on(["netplan"], handler=apply)
+    clock = epc_fakes.FakeClock()
+    net = Network(run=run, netplan_dir=str(tmp_path), sleep=clock.sleep, clock=clock)
+    assert net.ensure_address("172.16.1.102", mac_lookup=lambda a: "fa:16:3e:00:00:05") == "ens5"
+    entry = yaml.safe_load((tmp_path / "60-mecpool-ens5.yaml").read_text())
+    assert entry["network"]["ethernets"]["ens5"] == {
+        "match": {"macaddress": "fa:16:3e:00:00:05"}, "set-name": "ens5", "dhcp4": True,
+        "dhcp4-overrides": {"use-routes": False, "use-dns": False}}
+
+
+def test_bridge_for_internal_endpoints(tmp_path):
+    run = epc_fakes.FakeRunner()
+    net = Network(run=run, netplan_dir=str(tmp_path))
+    assert net.ensure_bridge("s5s8-sgw", ["172.58.58.102/24"]) is True
+    doc = yaml.safe_load((tmp_path / "60-mecpool-s5s8-sgw.yaml").read_text())
+    assert doc == {"network": {"version": 2, "bridges": {"s5s8-sgw": {
+        "interfaces": [], "dhcp4": False, "addresses": ["172.58.58.102/24"]}}}}
+    assert net.ensure_bridge("s5s8-sgw", ["172.58.58.102/24"]) is False
+    assert run.argvs == [["netplan", "apply"]]
+    with pytest.raises(ValueError):
+        net.ensure_bridge("a-name-that-is-too-long", ["10.0.0.1/24"])

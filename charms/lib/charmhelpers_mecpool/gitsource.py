@@ -44,6 +44,8 @@ class GitSource(object):
         self._git(dest, "fetch", "--tags", "--force", "origin",
                   "+refs/heads/*:refs/remotes/origin/*")
         commit = self.resolve(dest, ref)
+        if commit == current:
+            return commit  # already there: leave the tree (and its build outputs) alone
         self._git(dest, "checkout", "--force", "--detach", commit)
         self._git(dest, "clean", "-ffdx", "--exclude=build/", "--exclude=logs/")
         return commit

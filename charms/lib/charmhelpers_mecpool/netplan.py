@@ -121,14 +121,15 @@ class Network(object):
             self.run(["netplan", "apply"], timeout=120)
         return changed
 
-    def ensure_address(self, iface, mac_lookup=None, timeout=60):
-        """Return the name of the interface holding ``iface`` (an IPv4Interface).
+    def ensure_address(self, address, prefixlen=None, mac_lookup=None, timeout=60):
+        """Return the name of the interface holding IPv4 ``address``.
 
         If no interface holds it yet, ``mac_lookup(address)`` (for example the
         OpenStack metadata) names the MAC of the port with that address; that
-        interface gets a static netplan config and we wait until the address is up.
+        interface gets a netplan config -- static ADDRESS/``prefixlen`` when the
+        prefix is known, else DHCPv4 without its routes -- and we wait until
+        the address is up.
         """
-        address = str(iface.ip)
         try:
             return self.interface_with_address(address)
         except NotFound:
@@ -139,7 +140,11 @@ class Network(object):
             raise NotFound("no interface holds {} and the cloud names no port for it".format(
                 address))
         ifname = self.interface_by_mac(mac)
-        self.configure_interface(ifname, mac=mac, address=iface.with_prefixlen)
+        if prefixlen is None:
+            self.configure_interface(ifname, mac=mac, dhcp=True)
+        else:
+            self.configure_interface(ifname, mac=mac,
+                                     address="{}/{}".format(address, prefixlen))
         deadline = self.clock() + timeout
         while True:
             try:
@@ -149,3 +154,22 @@ class Network(object):
                     raise WaitTimeout("{} did not come up on {} within {} s".format(
                         address, ifname, timeout))
                 self.sleep(1)
+
+    @staticmethod
+    def bridge_config(name, addresses):
+        """Netplan YAML for a port-less bridge holding ``addresses`` (an internal-only
+        endpoint such as OAI's S5/S8-C or S10, which need an interface to read)."""
+        doc = {"network": {"version": 2, "bridges": {name: {
+            "interfaces": [], "dhcp4": False, "addresses": [str(a) for a in addresses]}}}}
+        return "# Written by the MEC-Pool charm; changes are overwritten.\n" + yaml.safe_dump(
+            doc, default_flow_style=False)
+
+    def ensure_bridge(self, name, addresses):
+        """Write and apply the bridge config if it changed.  Returns changed."""
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$", name):
+            raise ValueError("invalid interface name {!r}".format(name))
+        changed = files.write_file(self.netplan_path(name), self.bridge_config(name, addresses),
+                                   mode=0o600)
+        if changed:
+            self.run(["netplan", "apply"], timeout=120)
+        return changed

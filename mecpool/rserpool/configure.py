@@ -50,15 +50,24 @@ def _check_keys(settings, allowed, role):
         raise ConfigError("{}.{}".format(role, unknown[0]), "unknown setting")
 
 
-def source_address_towards(destination):
-    """The local address the kernel would use to reach ``destination``."""
-    output = subprocess.check_output(["ip", "-o", "route", "get", destination],
-                                     universal_newlines=True)
+def route_source_argv(destination):
+    """argv asking the kernel which source address it uses towards ``destination``."""
+    return ["ip", "-o", "route", "get", destination]
+
+
+def parse_route_source(output, destination):
+    """The ``src`` address of ``ip -o route get`` output."""
     match = re.search(r"\bsrc\s+(\S+)", output)
     if not match:
         raise ConfigError("pool_element.local_address",
                           "no route with a source address towards {}".format(destination))
     return match.group(1)
+
+
+def source_address_towards(destination):
+    """The local address the kernel would use to reach ``destination``."""
+    output = subprocess.check_output(route_source_argv(destination), universal_newlines=True)
+    return parse_route_source(output, destination)
 
 
 def pool_element_from_settings(settings, resolve=source_address_towards):

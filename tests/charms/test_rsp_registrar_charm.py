@@ -59,13 +59,15 @@ def test_configure_with_a_bad_param_fails_naming_it(harness, fake):
     assert caught.value.output.results == {}
 
 
-def test_configure_start_failure_is_reported(harness, fake):
-    fake.errors["configure"] = MecpoolError(
-        "rsp-registrar.service did not start with the new settings (not active after start); "
-        "restored the previous settings; the service runs as before")
+def test_configure_start_failure_is_reported_in_full(harness, fake):
+    message = ("new settings not applied, previous settings restored and the service runs as "
+               "before: rsp-registrar.service did not start (not active after start: "
+               "rspregistrar: Unable to bind SCTP socket: Cannot assign requested address)")
+    assert len(message) > 120  # longer than a status line, still reported whole
+    fake.errors["configure"] = MecpoolError(message)
     with pytest.raises(ActionFailed) as caught:
         harness.run_action("configure", {"address": "10.1.0.2"})
-    assert caught.value.message.startswith("rsp-registrar.service did not start")
+    assert caught.value.message == message
 
 
 def test_restart_success_and_failure(harness, fake):

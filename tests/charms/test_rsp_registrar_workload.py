@@ -129,7 +129,7 @@ def test_a_unit_that_does_not_start_is_rolled_back(registrar, vdu, tmp_path):
         registrar.configure({"address": "192.168.10.5"}, CONFIG)
     message = str(caught.value)
     assert "did not start" in message and "bind failed" in message
-    assert "restored the previous settings; the service runs as before" in message
+    assert message.startswith("new settings not applied, previous settings restored and the service runs as before")
     assert unit_text(tmp_path) == good_unit
     assert (tmp_path / "registrar.json").read_text() == good_settings
     assert vdu.active[SERVICE] is True
@@ -139,7 +139,7 @@ def test_first_configure_that_does_not_start_leaves_no_unit(registrar, vdu, tmp_
     vdu.fails = lambda text: True
     with pytest.raises(MecpoolError) as caught:
         registrar.configure({"address": "10.1.0.2"}, CONFIG)
-    assert "removed the new unit" in str(caught.value)
+    assert "no previous configuration, the new unit was removed" in str(caught.value)
     assert not (tmp_path / "units" / SERVICE).exists()
     assert not (tmp_path / "registrar.json").exists()
     assert registrar.status() == ("blocked", "run the 'configure' action")

@@ -13,11 +13,13 @@ from ops.main import main
 from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
 
 from charmhelpers_mecpool.errors import MecpoolError
-from charmhelpers_mecpool.status import error_message
+from charmhelpers_mecpool.status import error_message, short
 from registrar_workload import RegistrarWorkload
 
 logger = logging.getLogger(__name__)
 
+# Action messages may say what was rolled back, so they get more room than a status.
+ACTION_MESSAGE_LIMIT = 400
 STATUS = {"active": ActiveStatus, "blocked": BlockedStatus,
           "maintenance": MaintenanceStatus, "waiting": WaitingStatus}
 
@@ -68,8 +70,9 @@ class RspRegistrarCharm(CharmBase):
         try:
             results = work()
         except MecpoolError as error:
-            logger.warning("action failed: %s", error_message(error))
-            event.fail(error_message(error))
+            message = short(str(error), ACTION_MESSAGE_LIMIT)
+            logger.warning("action failed: %s", message)
+            event.fail(message)
         else:
             event.set_results(results)
         self._show_status()

@@ -186,8 +186,8 @@ class RegistrarWorkload(object):
                 self.systemd.restart(name)
                 self._verify_running()
             except MecpoolError as error:
-                raise MecpoolError("{} did not start with the new settings ({}); {}".format(
-                    name, error, self._restore(name, old_settings, old_unit)))
+                raise MecpoolError("new settings not applied, {}: {} did not start ({})".format(
+                    self._restore(name, old_settings, old_unit), name, error))
         return {"service": name, "changed": "yes" if changed else "no",
                 "restarted": "yes" if restarted else "no",
                 "command": _exec_line(unit)}
@@ -208,15 +208,15 @@ class RegistrarWorkload(object):
                 files.write_file(self.settings_path, old_settings)
             if old_unit is None:
                 self.systemd.remove_unit(name)
-                return "removed the new unit (there was no previous one)"
+                return "no previous configuration, the new unit was removed"
             self.systemd.install_unit(name, old_unit)
             self.systemd.restart(name)
             self.sleep(self.settle_seconds)
             if self.systemd.is_active(name):
-                return "restored the previous settings; the service runs as before"
-            return "restored the previous settings, but the service is not active"
+                return "previous settings restored and the service runs as before"
+            return "previous settings restored but the service is not active"
         except (MecpoolError, OSError) as error:
-            return "restoring the previous settings failed too: {}".format(error)
+            return "restoring the previous settings failed too ({})".format(error)
 
 
 def _exec_line(unit):

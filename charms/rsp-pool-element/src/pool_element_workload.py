@@ -1,0 +1,274 @@
+"""What the Pool Element charm does on the VDU; no ops import.
+
+The PE's settings live in /etc/mecpool/pool-element.json, the file the PE
+VDU's cloud-init also writes; mecpool.rserpool renders it into the one unit
+rsp-pool-element.service.  So a PE that cloud-init started is *adopted*: when
+the requested settings render the same unit and the service runs, configure
+changes nothing.  Every input is validated before anything is written; a unit
+that does not come up is replaced by the previous one again.
+Python 3.6, standard library plus the vendored shared library.
+"""
+
+import ipaddress
+import json
+import re
+import time
+
+from charmhelpers_mecpool import files, process
+from charmhelpers_mecpool.apt import Apt
+from charmhelpers_mecpool.errors import CommandError, MecpoolError, ValidationError
+from charmhelpers_mecpool.status import short
+from charmhelpers_mecpool.systemd import UNIT_DIR, Systemd
+from mecpool.rserpool import configure, hsdump
+from mecpool.rserpool.commands import ENRP_PORT, PE_PORT, ConfigError, Endpoint, hsdump_argv
+from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
+
+# rspserver and hsdump are both in rsplib-tools (rsplib-services holds the
+# pool users: calcappclient and friends).
+PACKAGES = ("rsplib-tools",)
+SERVICE = POOL_ELEMENT_SERVICE
+HSDUMP_TIMEOUT = 20
+SETTLE_SECONDS = 3.0  # rspserver exits within a second when it cannot start
+
+# action parameter -> settings key
+CONFIGURE_PARAMS = (("pool-handle", "pool_handle"), ("registrars", "registrars"),
+                    ("capacity", "capacity"), ("max-jobs", "max_jobs"),
+                    ("load-increment", "load_increment"), ("local-address", "local_address"))
+RECONFIGURE_PARAMS = (("capacity", "capacity"), ("max-jobs", "max_jobs"),
+                      ("load-increment", "load_increment"))
+
+
+def param_of(error):
+    """The action parameter a mecpool.rserpool ConfigError is about."""
+    field = error.field.split(".", 1)[-1]
+    if field.startswith("policy.load_increment"):
+        return "load-increment"
+    return re.split(r"[.\[]", field)[0].replace("_", "-")
+
+
+def local_addresses(run):
+    """The IP addresses configured on this host's interfaces (``ip -o addr``)."""
+    output = run(["ip", "-o", "addr", "show"]).stdout
+    return set(str(ipaddress.ip_address(m.group(1)))
+               for m in re.finditer(r"\binet6?\s+([0-9A-Fa-f.:]+)/\d+", output))
+
+
+def _text(value):
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+class PoolElementWorkload(object):
+    """Packages, settings file, unit and registration check of one PE VDU."""
+
+    def __init__(self, run=process.run, settings_path=configure.SETTINGS_FILES["pool-element"],
+                 unit_dir=UNIT_DIR, sleep=time.sleep, settle_seconds=SETTLE_SECONDS):
+        self.run = run
+        self.settings_path = settings_path
+        self.apt = Apt(run=run)
+        self.systemd = Systemd(run=run, unit_dir=unit_dir)
+        self.sleep = sleep
+        self.settle_seconds = settle_seconds
+
+    # -- state ---------------------------------------------------------------
+
+    def settings(self):
+        """The settings in the file (charm's or cloud-init's), or None."""
+        text = files.read_text(self.settings_path)
+        if text is None:
+            return None
+        try:
+            settings = json.loads(text)
+        except ValueError:
+            raise MecpoolError("{} is not valid JSON; run 'configure' again".format(
+                self.settings_path))
+        if not isinstance(settings, dict):
+            raise MecpoolError("{} does not hold a mapping".format(self.settings_path))
+        return settings
+
+    def status(self):
+        """(kind, message) for the unit status."""
+        settings = self.settings()
+        if settings is None:
+            return "blocked", "run the 'configure' action"
+        if not self.systemd.is_active(SERVICE):
+            return "blocked", "{} is not running".format(SERVICE)
+        return "active", short("PE of {}: {} calc/s, {} jobs, load increment {}".format(
+            settings.get("pool_handle"), settings.get("capacity", 1000000),
+            settings.get("max_jobs", 4), settings.get("load_increment", 0.1)))
+
+    def resolve(self, destination):
+        """The source address towards ``destination`` (local-address "auto")."""
+        try:
+            output = self.run(configure.route_source_argv(destination)).stdout
+        except CommandError as error:
+            raise ConfigError("pool_element.local_address",
+                              "no route towards the first registrar {} ({})".format(
+                                  destination, error.stderr.strip() or error))
+        return configure.parse_route_source(output, destination)
+
+    # -- events and actions ----------------------------------------------------
+
+    def install(self):
+        return self.apt.install(PACKAGES)
+
+    def configure(self, params):
+        """The ``configure`` action; keeps settings only cloud-init sets (policy, ...)."""
+        for name in ("pool-handle", "registrars"):
+            if not isinstance(params.get(name), str) or not params[name].strip():
+                raise ValidationError(name, "is required")
+        existing = self._existing_settings()
+        settings = dict(existing or {})
+        for param, key in CONFIGURE_PARAMS:
+            if param not in params:
+                raise ValidationError(param, "is required")
+            settings[key] = params[param]
+        settings["registrars"] = configure.split_list(settings["registrars"])
+        local = settings["local_address"]
+        if not isinstance(local, str):
+            raise ValidationError("local-address", "must be \"auto\" or an IP address")
+        settings["local_address"] = local.strip() or "auto"
+        return self._apply(settings, check_local=settings["local_address"] != "auto")
+
+    def reconfigure(self, params):
+        """The ``reconfigure`` action: capacity, max-jobs, load-increment."""
+        unknown = sorted(set(params) - set(p for p, _ in RECONFIGURE_PARAMS))
+        if unknown:
+            raise ValidationError(unknown[0], "cannot be changed by reconfigure")
+        current = self._require_configured()
+        settings = dict(current)
+        for param, key in RECONFIGURE_PARAMS:
+            if param in params:
+                settings[key] = params[param]
+        return self._apply(settings, check_local=False)
+
+    def restart(self):
+        self._require_configured()
+        self.systemd.restart(SERVICE)
+        self._verify_running()
+        return {"service": SERVICE, "active": "yes"}
+
+    def pe_status(self):
+        """Service state, settings and the registrars' view of this PE."""
+        settings = self._require_configured()
+        results = {
+            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
+            "settings": dict((param, _text(settings[key]))
+                             for param, key in CONFIGURE_PARAMS if key in settings),
+        }
+        results.update(self._registration(settings))
+        return results
+
+    # -- internals -------------------------------------------------------------
+
+    def _existing_settings(self):
+        try:
+            return self.settings()
+        except MecpoolError:
+            return None  # a broken file is replaced by configure
+
+    def _require_configured(self):
+        settings = self.settings()
+        if settings is None:
+            raise MecpoolError("not configured yet: run the 'configure' action first")
+        return settings
+
+    def _render(self, settings):
+        try:
+            return configure.render("pool-element", settings, resolve=self.resolve)
+        except ConfigError as error:
+            raise ValidationError(param_of(error), error.problem)
+
+    def _renders_to(self, text, unit):
+        """Whether settings ``text`` (e.g. cloud-init's) render exactly ``unit``."""
+        try:
+            return self._render(json.loads(text))[1] == unit
+        except (ValueError, TypeError, MecpoolError):
+            return False
+
+    def _apply(self, settings, check_local):
+        name, unit = self._render(settings)
+        if check_local and settings["local_address"] not in local_addresses(self.run):
+            raise ValidationError("local-address", "{} is not an address of this VDU".format(
+                settings["local_address"]))
+        old_settings = files.read_text(self.settings_path)
+        old_unit = files.read_text(self.systemd.unit_path(name))
+        same_settings = old_settings is not None and self._renders_to(old_settings, unit)
+        if old_unit == unit and same_settings and self.systemd.is_active(name):
+            return {"service": name, "changed": "no", "restarted": "no",
+                    "command": _exec_line(unit)}
+        changed = False
+        if not same_settings:
+            changed = files.write_file(self.settings_path, configure.settings_text(settings))
+        changed = self.systemd.install_unit(name, unit) or changed
+        restarted = old_unit != unit or not self.systemd.is_active(name)
+        if restarted:
+            try:
+                self.systemd.restart(name)
+                self._verify_running()
+            except MecpoolError as error:
+                raise MecpoolError("new settings not applied, {}: {} did not start ({})".format(
+                    self._restore(name, old_settings, old_unit), name, error))
+        return {"service": name, "changed": "yes" if changed else "no",
+                "restarted": "yes" if restarted else "no", "command": _exec_line(unit)}
+
+    def _verify_running(self):
+        self.sleep(self.settle_seconds)
+        if not self.systemd.is_active(SERVICE):
+            log = self.run(["journalctl", "-u", SERVICE, "-n", "3", "--no-pager", "-o", "cat"],
+                           check=False).stdout
+            raise MecpoolError(short("not active after start" + (": " + log if log else ""), 300))
+
+    def _restore(self, name, old_settings, old_unit):
+        """Put the previous settings and unit back; say what happened."""
+        try:
+            if old_settings is None:
+                files.remove(self.settings_path)
+            else:
+                files.write_file(self.settings_path, old_settings)
+            if old_unit is None:
+                self.systemd.remove_unit(name)
+                return "no previous configuration, the new unit was removed"
+            self.systemd.install_unit(name, old_unit)
+            self.systemd.restart(name)
+            self.sleep(self.settle_seconds)
+            if self.systemd.is_active(name):
+                return "previous settings restored and the service runs as before"
+            return "previous settings restored but the service is not active"
+        except (MecpoolError, OSError) as error:
+            return "restoring the previous settings failed too ({})".format(error)
+
+    def _registration(self, settings):
+        """Ask the registrars (hsdump at their ENRP port) whether they list this PE."""
+        try:
+            registrars = [Endpoint.parse(r, 3863).address
+                          for r in configure.split_list(settings.get("registrars"))]
+            config = configure.pool_element_from_settings(settings, resolve=self.resolve)
+        except (ConfigError, MecpoolError) as error:
+            return {"registered": "unknown", "registrar-error": short(str(error))}
+        errors = []
+        for address in registrars:
+            argv = hsdump_argv(address, ENRP_PORT)
+            try:
+                parsed = hsdump.parse(self.run(argv, timeout=HSDUMP_TIMEOUT).stdout)
+            except (CommandError, hsdump.HsdumpError) as error:
+                errors.append("{}: {}".format(argv[1], error))
+                continue
+            pool, element = hsdump.find_element(parsed, config.local_address,
+                                                config.local_port or PE_PORT)
+            if element is None or pool["handle"] != config.pool_handle:
+                return {"registered": "no", "registrar": argv[1],
+                        "local-endpoint": str(Endpoint(config.local_address, config.local_port))}
+            return {"registered": "yes", "registrar": argv[1],
+                    "identifier": element["identifier"],
+                    "load": "{:g}".format(element["load"]),
+                    "load-increment": "{:g}".format(element["load_increment"]),
+                    "home-registrar": element.get("home_registrar", "")}
+        return {"registered": "unknown",
+                "registrar-error": short("; ".join(errors) or "no registrar listed", 400)}
+
+
+def _exec_line(unit):
+    for line in unit.splitlines():
+        if line.startswith("ExecStart="):
+            return line[len("ExecStart="):]
+    return ""

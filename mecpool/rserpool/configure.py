@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 
-from .commands import (ConfigError, PoolElementConfig, RegistrarConfig,
+from .commands import (ASAP_PORT, ConfigError, Endpoint, PoolElementConfig, RegistrarConfig,
                        pool_element_argv, registrar_argv)
 from .units import (POOL_ELEMENT_SERVICE, REGISTRAR_SERVICE, pool_element_unit,
                     registrar_unit)
@@ -79,8 +79,9 @@ def pool_element_from_settings(settings, resolve=source_address_towards):
     if not values["registrars"]:
         raise ConfigError("pool_element.registrars", "at least one address is required")
     if values.get("local_address", "auto") in (None, "", "auto"):
-        first = values["registrars"][0].rsplit(":", 1)[0].strip("[]")
-        values["local_address"] = resolve(first)
+        # Check the registrar first, so a typo there is not reported as a routing error.
+        first = Endpoint.parse(values["registrars"][0], ASAP_PORT, "pool_element.registrars[0]")
+        values["local_address"] = resolve(first.address)
     if values.get("identifier") in ("", None):
         values.pop("identifier", None)
     return PoolElementConfig(**values)

@@ -33,6 +33,7 @@ class FakeVdu(object):
         self.hsdump_output = hsdump_output
         self.hsdump_code = hsdump_code
         self.hsdump_stderr = ""
+        self.hsdump_by_endpoint = {}  # "ADDR:9901" -> (code, stdout, stderr)
         self.runner = FakeRunner()
         self.runner.on(["ip", "-o", "addr", "show"], stdout=ip_addr_output(addresses))
         self.runner.on(["systemctl", "is-active"], handler=self._is_active)
@@ -67,7 +68,14 @@ class FakeVdu(object):
         return (0, "", "")
 
     def _hsdump(self, argv, kwargs):
+        if argv[1] in self.hsdump_by_endpoint:
+            return self.hsdump_by_endpoint[argv[1]]
         return (self.hsdump_code, self.hsdump_output, self.hsdump_stderr)
+
+    def route(self, destination, source):
+        """Make ``ip -o route get destination`` answer with ``src source``."""
+        self.runner.on(["ip", "-o", "route", "get", destination],
+                       stdout="{} dev ens3 src {} uid 0 \\    cache \n".format(destination, source))
 
     def restarts(self, name):
         return self.runner.count(["systemctl", "restart", name])

@@ -1,0 +1,69 @@
+"""Code that runs on the VDUs must stay Python 3.6 (Ubuntu 18.04) compatible.
+
+vermin checks syntax and standard-library use against 3.6 for mecpool/rserpool
+(vendored into the charms and shipped in the PE cloud-init), the shared charm
+library and every charm's src/.  ``# novm`` comments are not honoured, so a
+violation cannot be waved through.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VERMIN_OPTIONS = ["-t=3.6-", "--violations", "--no-tips", "--no-parse-comments"]
+
+
+def checked_paths():
+    paths = [ROOT / "mecpool" / "rserpool", ROOT / "charms" / "lib"]
+    paths += sorted(p for p in (ROOT / "charms").glob("*/src") if p.is_dir())
+    return paths
+
+
+def vermin(paths):
+    """Run vermin (the console script of the test extra) on ``paths``."""
+    script = Path(sys.executable).with_name("vermin")
+    argv = [str(script)] + VERMIN_OPTIONS + [str(p) for p in paths]
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=300)
+
+
+def analysed_files(output):
+    match = re.search(r"Analyzing (\d+) files", output)
+    return int(match.group(1)) if match else 1
+
+
+def test_vdu_code_is_python36_compatible():
+    paths = checked_paths()
+    for path in paths:
+        assert path.is_dir(), "{} is missing".format(path)
+    python_files = sum(1 for p in paths for _ in p.rglob("*.py"))
+    result = vermin(paths)
+    assert result.returncode == 0, "Python 3.6 violations:\n" + result.stdout
+    assert "Target versions not met" not in result.stdout
+    assert analysed_files(result.stdout) == python_files
+
+
+def test_both_rsp_charms_are_checked():
+    names = [p.parent.name for p in checked_paths()[2:]]
+    assert "rsp-registrar" in names and "rsp-pool-element" in names
+
+
+@pytest.mark.parametrize("snippet, reason", [
+    ("if (n := 3):\n    pass\n", "named expressions"),
+    ('x = 1\nprint(f"{x=}")\n', "self-documenting f-strings"),
+    ("import dataclasses\n", "'dataclasses' module"),
+    ("from __future__ import annotations\n", "annotations"),
+    ("import subprocess\nsubprocess.run(['true'], capture_output=True)\n", "capture_output"),
+    ("# novm\nif (n := 3):\n    pass\n", "named expressions"),
+])
+def test_the_check_fails_on_newer_python(tmp_path, snippet, reason):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "module.py").write_text(snippet)
+    result = vermin([package])
+    assert result.returncode != 0, result.stdout
+    assert reason in result.stdout

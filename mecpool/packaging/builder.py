@@ -1,0 +1,155 @@
+"""Build, validate and publish the OSM Release EIGHT packages of a site.
+
+    site file -> context (mecpool.descriptors) -> rendered templates
+    + icons + built charms + checksums.txt -> reproducible .tar.gz
+    -> validated (layout, IM schema, NBI rules, additionalParams) -> build/
+
+Everything happens in a staging directory next to the output; only when every
+package is valid are the archives (and the built charm directories) moved into
+``build/``.  On any error nothing in ``build/`` changes.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections import namedtuple
+from pathlib import Path
+
+from mecpool.descriptors import additional_params, build_context
+from mecpool.descriptors.members import EPC_VNFD, NSD_ID, POOL_ELEMENT_VNFD, REGISTRAR_VNFD
+
+from . import render as render_mod
+from .archive import write_archive
+from .validate import CHECKSUMS, Package, ValidationFailed, checksums_text, validate_packages
+
+REPO_ROOT = render_mod.REPO_ROOT
+
+# The charm directory each package carries (names = charms/<name>/ = juju.charm).
+PACKAGE_CHARMS = {
+    EPC_VNFD: ("oai-hss", "oai-mme", "oai-spgwc", "oai-spgwu"),
+    REGISTRAR_VNFD: ("rsp-registrar",),
+    POOL_ELEMENT_VNFD: ("rsp-pool-element",),
+    NSD_ID: (),
+}
+OUTPUT_DIRS = {"vnf": "vnf-packages", "ns": "ns-packages"}
+
+Built = namedtuple("Built", "name kind path size md5")
+
+
+class BuildError(Exception):
+    """The build cannot start or finish; nothing was written to the output."""
+
+
+def default_charm_provider(source_root, staging, vendor_root):
+    """Build every charm that has a source directory (mecpool.packaging.charms);
+    a missing charm stays missing: the builder never invents one."""
+    from . import charms  # the charm builder (vendors ops & co into lib/)
+    names = charms.existing_charms(source_root)
+    if not names:
+        return {}
+    try:
+        built = charms.build_all(source_root, out_dir=staging, vendor_root=vendor_root, names=names)
+    except charms.CharmBuildError as error:
+        raise BuildError("charm build failed: {}".format(error)) from None
+    return {path.name: path for path in built}
+
+
+def _copy_tree(src, dst):
+    """Copy a directory keeping only the executable bit (the archive fixes the rest)."""
+    for directory, dirs, files in os.walk(str(src)):
+        dirs.sort()
+        rel = Path(directory).relative_to(src)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in sorted(files):
+            source = Path(directory) / name
+            if source.is_symlink():
+                raise BuildError("{}: links are not allowed in a package".format(source))
+            target = dst / rel / name
+            shutil.copyfile(str(source), str(target))
+            os.chmod(str(target), 0o755 if os.stat(str(source)).st_mode & 0o111 else 0o644)
+
+
+def assemble(name, kind, source, rendered, charm_dirs, out_root):
+    """Write one package directory: rendered files, icons, charms, checksums."""
+    package = out_root / name
+    package.mkdir(parents=True)
+    for relative, text in sorted(rendered.items()):
+        path = package / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    icons = source / "icons"
+    if icons.is_dir():
+        _copy_tree(icons, package / "icons")
+    for charm in PACKAGE_CHARMS[name]:
+        if charm in charm_dirs:
+            _copy_tree(Path(charm_dirs[charm]), package / "charms" / charm)
+    files = {}
+    for path in sorted(package.rglob("*")):
+        if path.is_file():
+            files[path.relative_to(package).as_posix()] = path.read_bytes()
+    (package / CHECKSUMS).write_text(checksums_text(files), encoding="utf-8")
+    return package
+
+
+def _md5(path):
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()  # noqa: S324 - a checksum
+
+
+def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, vendor_root=None):
+    """Build every package for ``site`` into ``out_dir``; returns [Built].
+
+    Raises BuildError, ValidationFailed, ParamsError or RenderError with
+    nothing written to ``out_dir`` (the vendor cache aside).
+    """
+    source_root = Path(source_root)
+    out_dir = Path(out_dir).absolute()
+    context = build_context(site)
+    member_params = additional_params(site, reveal_secrets=False)
+    env = render_mod.environment(source_root)
+    sources = render_mod.package_sources(source_root)
+    rendered = {name: render_mod.render_package(env, name, kind, src, context, source_root)
+                for name, (kind, src) in sources.items()}
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".mecpool-build-", dir=str(out_dir.parent)))
+    try:
+        provider = charm_provider or (lambda root, dest: default_charm_provider(
+            root, dest, vendor_root or out_dir / "vendor"))
+        charm_dirs = provider(source_root, staging / "charms")
+        archives = []
+        for name, (kind, src) in sources.items():
+            package = assemble(name, kind, src, rendered[name], charm_dirs, staging / "packages")
+            archive = write_archive(package, staging / OUTPUT_DIRS[kind] / (name + ".tar.gz"))
+            archives.append((name, kind, archive))
+        violations = validate_packages([Package.from_archive(a) for _, _, a in archives], member_params)
+        if violations:
+            raise ValidationFailed(violations)
+        return _publish(staging, out_dir, archives, charm_dirs)
+    finally:
+        shutil.rmtree(str(staging), ignore_errors=True)
+
+
+def _publish(staging, out_dir, archives, charm_dirs):
+    """Move the validated outputs into ``out_dir`` (each replace is a rename)."""
+    built = []
+    for name, kind, archive in archives:
+        target = out_dir / OUTPUT_DIRS[kind] / archive.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(str(archive), str(target))
+        built.append(Built(name, kind, target, target.stat().st_size, _md5(target)))
+    for charm, path in sorted(charm_dirs.items()):
+        path = Path(path)
+        if path.parent != staging / "charms":
+            continue  # provided from elsewhere: not ours to publish
+        target = out_dir / "charms" / charm
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            old = target.with_name(".{}.old".format(charm))
+            shutil.rmtree(str(old), ignore_errors=True)
+            os.replace(str(target), str(old))
+            os.replace(str(path), str(target))
+            shutil.rmtree(str(old), ignore_errors=True)
+        else:
+            os.replace(str(path), str(target))
+    return built

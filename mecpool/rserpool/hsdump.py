@@ -2,7 +2,8 @@
 
 hsdump (rsplib-tools) poses as a peer registrar, fetches the registrar's
 handlespace over ENRP and prints it.  The format below comes from RSPLIB's own
-print functions (unchanged from 3.4.4, Debian 12, to 3.5.10):
+print functions (unchanged from 3.4.4, Debian 12, to 3.5.10) and was checked
+against real output (tests/testbed/fixtures/smoke-1pu-1pe/hsdump.txt):
 
     Got 1 pools, 2 PEs => now having 1 pools, 2 PEs
     PeerList of $7a3c9f10 (1 peers)
@@ -14,14 +15,14 @@ print functions (unchanged from 3.4.4, Debian 12, to 3.5.10):
     Handlespace[home=$7a3c9f10]: (1 Pools, 2 PoolElements, 0 Owned)
     -- Checksums: Handlespace=$..., Ownership=$...
     *-- Index:
-     +-- Pool "CalcAppPool", Policy "PriorityLeastUsed", Protocol SCTP, CtrlCh=no: (2 nodes)
+     +-- Pool "CalcAppPool", Policy "PriorityLeastUsed", Protocol SCTP, CtrlCh=yes: (2 nodes)
      +-- Index:
-       - idx:#0001: $1a2b3c4d flags=
-         chsum=$... home=$00000001 life=300000ms ur=0
-         t=$03 [w=0 l=25.000%($3fffffff) ldeg=10.000%($19999999) ldpf=... wdpf=... dist=0]
-         seq=... val=... rd=0 vrt=0 deg=$0 {sel=0 s/w=inf}
-         userT: {10.1.0.5} 9000/SCTP
-         regT:  {10.1.0.5} 9000/SCTP
+       - idx:#0001: $9e0ac1e6 flags=[new][updated]
+         chsum=$00001963 home=$f2c8aaa7 life=90000ms ur=0
+         t=$40000003 [w=0 l=25.000%($3fffffff) ldeg=10.000%($1999999a) ldpf=... wdpf=... dist=0]
+         seq=... val=0 rd=0 vrt=0 deg=$0 {sel=0 s/w=-nan}
+         userT: {10.1.0.2} 9000/SCTP+CtrlCh
+         regT:  {10.1.0.2} 33534/SCTP
     *-- Selection:
        ...
     *-- Ownership:
@@ -82,8 +83,11 @@ def _parse_policy(line):
 
 
 def _parse_transport(match):
+    """``{10.1.0.2, 10.2.0.2} 9000/SCTP+CtrlCh`` -> addresses, port, protocol, control channel."""
     addresses = [a.strip() for a in match.group(2).split(",") if a.strip()]
-    return {"addresses": addresses, "port": int(match.group(3)), "protocol": match.group(4)}
+    protocol, _, flag = match.group(4).partition("+")
+    return {"addresses": addresses, "port": int(match.group(3)), "protocol": protocol,
+            "control_channel": flag == "CtrlCh"}
 
 
 def _parse_pe_details(entry, line):
@@ -123,9 +127,9 @@ def _finish_pool(pool):
 def parse(text):
     """Parse hsdump's stdout into ``{"home", "peers", "pools"}``.
 
-    ``pools`` is a list of ``{"handle", "policy", "protocol", "elements"}``;
-    each element has ``identifier`` ("0x1a2b3c4d"), ``home_registrar``,
-    ``addresses``, ``port``, ``protocol``, ``load`` and ``load_increment``
+    ``pools`` is a list of ``{"handle", "policy", "protocol", "control_channel",
+    "elements"}``; each element has ``identifier`` ("0x1a2b3c4d"), ``home_registrar``,
+    ``addresses``, ``port``, ``protocol``, ``control_channel``, ``load`` and ``load_increment``
     (fractions), ``weight``, ``policy_type``, ``registration_life_ms``.
     ``peers`` lists the registrar's peer PRs (``identifier``, ``addresses``,
     ``port``, ``static``).  Raises HsdumpError on anything else.
@@ -181,7 +185,8 @@ def parse(text):
         if match:
             _finish_pool(pool)
             pool = {"handle": match.group(1), "policy": match.group(2),
-                    "protocol": match.group(3), "elements": [],
+                    "protocol": match.group(3), "control_channel": match.group(4) == "yes",
+                    "elements": [],
                     "_count": int(match.group(5))}
             result["pools"].append(pool)
             entry = None

@@ -253,3 +253,22 @@ def test_broken_settings_file(pe, vdu, tmp_path):
     # configure replaces it.
     pe.configure(dict(PARAMS))
     assert settings_file(tmp_path)["pool_handle"] == "CalcAppPool"
+
+
+def test_pe_status_against_real_hsdump_output(tmp_path):
+    # The testbed's real run: PR 10.1.0.1, this PE 10.1.0.2:9000, PLU +10 %.
+    (tmp_path / "units").mkdir()
+    vdu = FakeVdu(tmp_path / "units", addresses=("10.1.0.2",))
+    vdu.route("10.1.0.1", "10.1.0.2")
+    vdu.hsdump_output = (workload_fixture_root() / "smoke-1pu-1pe" / "hsdump.txt").read_text()
+    pe = workload.PoolElementWorkload(run=vdu.runner, settings_path=str(tmp_path / "pe.json"),
+                                      unit_dir=str(tmp_path / "units"), sleep=lambda s: None)
+    pe.configure(dict(PARAMS, registrars="10.1.0.1"))
+    results = pe.pe_status()
+    assert ["hsdump", "10.1.0.1:9901"] in vdu.runner.argvs
+    assert (results["registered"], results["identifier"], results["load"],
+            results["load-increment"]) == ("yes", "0x9e0ac1e6", "0", "0.1")
+
+
+def workload_fixture_root():
+    return charmtest.REPO / "tests" / "testbed" / "fixtures"

@@ -185,3 +185,19 @@ def test_pool_status_failures(registrar, vdu):
     vdu.active[SERVICE] = False
     with pytest.raises(MecpoolError, match="is not running"):
         registrar.pool_status()
+
+
+def test_pool_status_of_real_hsdump_output(tmp_path):
+    (tmp_path / "units").mkdir()
+    vdu = FakeVdu(tmp_path / "units", addresses=("10.1.0.1",))
+    vdu.hsdump_output = (charmtest.REPO / "tests" / "testbed" / "fixtures" / "smoke-1pu-1pe"
+                         / "hsdump.txt").read_text()
+    registrar = workload.RegistrarWorkload(run=vdu.runner, settings_path=str(tmp_path / "pr.json"),
+                                           unit_dir=str(tmp_path / "units"), sleep=lambda s: None)
+    registrar.configure({"address": "10.1.0.1"}, CONFIG)
+    results = registrar.pool_status()
+    assert results["summary"] == "1 pool, 1 pool element"
+    assert results["pools"]["pool-1"]["elements"] == {"pe-9e0ac1e6": {
+        "identifier": "0x9e0ac1e6", "addresses": "10.1.0.2", "port": "9000", "load": "0",
+        "load-increment": "0.1", "home-registrar": "0xf2c8aaa7"}}
+    assert "peers" not in results

@@ -1,0 +1,73 @@
+"""``mecpool build`` and ``mecpool validate``."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from mecpool.descriptors import ParamsError, additional_params
+from mecpool.site import SiteError, find_site_file, load_site
+
+from .builder import BuildError, build
+from .render import RenderError
+from .validate import ValidationFailed, find_packages, validate_packages
+
+
+def _site(path):
+    return load_site(find_site_file(path))
+
+
+def _fail(message, code=2):
+    click.echo("mecpool: {}".format(message), err=True)
+    sys.exit(code)
+
+
+def _size(n):
+    return "{:.1f} MiB".format(n / 1048576) if n >= 1048576 else "{:.1f} KiB".format(n / 1024)
+
+
+@click.command("build")
+@click.option("--site", "site_file", type=click.Path(dir_okay=False),
+              help="Site file (default: site.yaml, else site.example.yaml).")
+@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
+              help="Output directory.")
+def build_command(site_file, out_dir):
+    """Validate the site file, then build and validate every OSM package."""
+    try:
+        path = find_site_file(site_file)
+        site = load_site(path)
+        click.echo("site: {} ({})".format(site.name, path))
+        built = build(site, out_dir)
+    except (SiteError, ParamsError, RenderError, BuildError) as error:
+        _fail(error)
+    except ValidationFailed as error:
+        _fail("build failed, nothing written: {}".format(error), 1)
+    for item in built:
+        click.echo("{:<52} {:>10}  md5 {}".format(str(Path(out_dir) / item.path.parent.name / item.path.name),
+                                                  _size(item.size), item.md5))
+    click.echo("built and validated {} packages".format(len(built)))
+
+
+@click.command("validate")
+@click.argument("target", type=click.Path(exists=True))
+@click.option("--site", "site_file", type=click.Path(dir_okay=False),
+              help="Also check that the site's additionalParams cover every <param>.")
+def validate_command(target, site_file):
+    """Validate a package (.tar.gz or directory) or a whole build directory."""
+    try:
+        packages = find_packages(target)
+        params = additional_params(_site(site_file), reveal_secrets=False) if site_file else None
+    except (SiteError, ParamsError, OSError) as error:
+        _fail(error)
+    if not packages:
+        _fail("{}: no packages found".format(target))
+    violations = validate_packages(packages, params)
+    for violation in violations:
+        click.echo("  - {}".format(violation), err=True)
+    if violations:
+        _fail("{} violation(s) in {}".format(len(violations), target), 1)
+    for package in packages:
+        click.echo("valid: {}".format(package.source))
+
+
+COMMANDS = [build_command, validate_command]

@@ -24,7 +24,7 @@ fi
 read -r uptime _ < /proc/uptime
 echo "MECPOOL-READY $uptime"
 
-sh /share/plan.sh
+MECPOOL_OUT=/share sh /share/plan/plan.sh
 echo "MECPOOL-EXIT $?"
 sync
 umount /share

@@ -1,0 +1,262 @@
+"""Run testbed runs and leave the raw results in ``build/testbed/<run-id>/``.
+
+Layout of a run directory (the contract with mecpool.testbed.results)::
+
+    scenario.yaml         the resolved scenario (profile, PU counts, addresses, RTTs)
+    versions.json         rsplib package version, kernel, mode, mecpool version
+    engine.json           wall times: image, boot, waves, total
+    console.log           the guest console / host output of the plan
+    plan/plan.sh          the batch script (waves); plan/<run>.sh one script per run
+    raw/pus-<N>/run-<k>/  run.json + every PU's and PE's .sca/.vec as the tools wrote them,
+                          logs/ (stdout of every process, hsdump dumps), events.txt
+
+``build/testbed/latest`` points at the newest run directory.
+"""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import yaml
+
+from mecpool import __version__
+
+from . import modes
+from .plan import RunPlan, batch_script, lib_text, schedule
+from .scenario import resolved
+
+SETUP_ALLOWANCE_S = 90     # per wave: topology, registration, stop, copy (generous for TCG)
+RSPLIB_PACKAGES = ("rsplib-registrar", "rsplib-services", "rsplib-tools")
+
+
+class EngineError(RuntimeError):
+    """A run failed; the message says which and why (details in its logs)."""
+
+
+def build_root():
+    return Path(os.environ.get("MECPOOL_BUILD", "build"))
+
+
+def new_run_id(root, label):
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_id = "{}-{}".format(stamp, label)
+    number = 1
+    while (root / run_id).exists():
+        number += 1
+        run_id = "{}-{}-{}".format(stamp, label, number)
+    return run_id
+
+
+def script_name(key):
+    return key.replace("/", "-") + ".sh"
+
+
+def default_jobs(mode, run_count):
+    """Concurrent runs: in the 2-vCPU guest, measured by scripts/bench-testbed.py."""
+    return max(1, min(run_count, 8))
+
+
+def guest_memory_mb(waves):
+    """RAM for the largest wave: ~6 MB per RSPLIB process plus the kernel and tmpfs."""
+    processes = max(sum(len(p.registrars) + len(p.pool_elements) + len(p.pool_users)
+                        for p in wave) for wave in waves)
+    return int(min(16384, max(1024, 768 + 6 * processes)))
+
+
+def package_versions():
+    versions = {}
+    for package in RSPLIB_PACKAGES:
+        result = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package],
+                                capture_output=True, text=True)
+        versions[package] = result.stdout.strip() if result.returncode == 0 else None
+    return versions
+
+
+class Batch:
+    """The plans of one testbed invocation, in waves."""
+
+    def __init__(self, scenario, settings, mode, jobs, run_dir, customize=None):
+        self.scenario = scenario
+        self.settings = settings
+        self.mode = mode
+        self.run_dir = Path(run_dir)
+        self.run_id = self.run_dir.name
+        tools = modes.GUEST_TOOLS if mode == "vm" else modes.host_tools()
+        keys = settings.run_keys()
+        self.jobs = jobs or default_jobs(mode, len(keys))
+        self.waves = []
+        for key_wave in schedule(keys, self.jobs):
+            wave = []
+            for slot, (pus, run) in enumerate(key_wave):
+                plan = RunPlan(scenario, pus, run, settings.runtime_s, slot,
+                               "/tmp/mecpool/" + self.run_id, tools)
+                if customize is not None:
+                    customize(plan)
+                wave.append(plan)
+            self.waves.append(wave)
+        self.plans = [plan for wave in self.waves for plan in wave]
+
+    def write(self):
+        plan_dir = self.run_dir / "plan"
+        plan_dir.mkdir(parents=True, exist_ok=True)
+        lib = lib_text()
+        names = {}
+        for plan in self.plans:
+            names[plan.key] = script_name(plan.key)
+            (plan_dir / names[plan.key]).write_text(plan.script(lib))
+        (plan_dir / "plan.sh").write_text(batch_script(self.waves, names))
+        with open(self.run_dir / "scenario.yaml", "w") as handle:
+            yaml.safe_dump(resolved(self.scenario, self.settings), handle, sort_keys=False)
+
+    def expected_seconds(self):
+        return len(self.waves) * (self.settings.runtime_s + SETUP_ALLOWANCE_S)
+
+
+def _iso(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(
+        timespec="milliseconds")
+
+
+def _read_events(path):
+    events = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            name, _, value = line.rpartition(" ")
+            try:
+                events.append((name, float(value)))
+            except ValueError:
+                continue
+    return events
+
+
+def finish_run(plan, run_dir, clock):
+    """Write run.json for one run from its plan and what the script recorded."""
+    raw = run_dir / "raw" / plan.key
+    status_file = raw / "status"
+    status = status_file.read_text().strip() if status_file.is_file() else "missing"
+    events = _read_events(raw / "events.txt")
+    t0 = next((value for name, value in events if name == "T0"), None)
+    end = next((value for name, value in events if name == "end"), None)
+    description = plan.description()
+    if t0 is not None:
+        for fault in description["faults"]:
+            label = "action:" + next(a for a in plan.actions
+                                     if a.kind == fault["action"] and a.target == fault["target"]
+                                     and a.at_s == fault["at_s"]).label()
+            done = next((value for name, value in events if name == label), None)
+            fault["done_s"] = None if done is None else round(done - t0, 3)
+        description["events"] = [{"event": name, "t_s": round(value - t0, 3)}
+                                 for name, value in events if name != "T0"]
+    epoch0, uptime0 = clock
+    description["started"] = _iso(epoch0 + t0 - uptime0) if t0 is not None else None
+    description["ended"] = _iso(epoch0 + end - uptime0) if end is not None else None
+    description["status"] = status
+    warnings = raw / "warnings"
+    description["warnings"] = warnings.read_text().splitlines() if warnings.is_file() else []
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / "run.json").write_text(json.dumps(description, indent=2) + "\n")
+    return status
+
+
+def _read_clock(run_dir):
+    path = run_dir / "clock"
+    if not path.is_file():
+        return (time.time(), 0.0)
+    epoch, uptime = path.read_text().split()
+    return (float(epoch), float(uptime))
+
+
+def update_latest(root, run_dir):
+    link = root / "latest"
+    tmp = root / ".latest.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, link)
+
+
+def execute(batch, on_line=None, cache_root=None, cpus=2):
+    """Run a written batch; returns the engine timing (written to engine.json too)."""
+    run_dir = batch.run_dir
+    console = open(run_dir / "console.log", "w")
+
+    def line(text):
+        console.write(text + "\n")
+        console.flush()
+        if on_line is not None:
+            on_line(text)
+
+    started = time.monotonic()
+    timeout = batch.expected_seconds() * 2 + 300
+    timing = {"mode": batch.mode, "jobs": batch.jobs, "waves": len(batch.waves),
+              "runs": len(batch.plans), "runtime_s": batch.settings.runtime_s}
+    try:
+        if batch.mode == "vm":
+            memory = guest_memory_mb(batch.waves)
+            code, vm_timing = modes.run_in_vm(run_dir, line, timeout,
+                                              cache_root or build_root() / "testbed" / "vm",
+                                              cpus=cpus, memory_mb=memory)
+            timing.update(vm_timing, guest_memory_mb=memory, guest_cpus=cpus)
+        else:
+            code = modes.run_on_host(run_dir, line, timeout)
+    finally:
+        console.close()
+    timing["total_s"] = round(time.monotonic() - started, 3)
+    clock = _read_clock(run_dir)
+    failed = []
+    for plan in batch.plans:
+        status = finish_run(plan, run_dir, clock)
+        if status != "ok":
+            failed.append("{}: {}".format(plan.key, status))
+    write_versions(batch, timing)
+    (run_dir / "engine.json").write_text(json.dumps(timing, indent=2) + "\n")
+    if code != 0 and not failed:
+        failed.append("the plan exited with status {}".format(code))
+    if failed:
+        raise EngineError("{} run(s) failed in {}:\n  {}".format(
+            len(failed), run_dir, "\n  ".join(failed)))
+    return timing
+
+
+def write_versions(batch, timing):
+    versions = {
+        "rsplib": package_versions(),
+        "kernel": timing.get("kernel_version") if batch.mode == "vm" else platform.release(),
+        "host_kernel": platform.release(),
+        "mode": batch.mode,
+        "mecpool": __version__,
+    }
+    if batch.mode == "vm":
+        result = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True)
+        versions["qemu"] = result.stdout.splitlines()[0] if result.stdout else None
+        versions["vm_image"] = timing.get("image_key")
+    (batch.run_dir / "versions.json").write_text(json.dumps(versions, indent=2) + "\n")
+
+
+def write_report(run_dir):
+    """Hand the raw results to the report writer (mecpool.testbed.report)."""
+    try:
+        from .report import write_report as report
+    except ImportError:
+        return None
+    return report(run_dir)
+
+
+def run(scenario, settings, mode="auto", jobs=None, on_line=None, label=None, customize=None,
+        root=None, cpus=2, report=True):
+    """Plan, execute and record one testbed invocation; returns the run directory."""
+    mode = modes.choose_mode(mode)
+    root = Path(root) if root else build_root() / "testbed"
+    root.mkdir(parents=True, exist_ok=True)
+    run_dir = root / new_run_id(root, label or settings.profile)
+    batch = Batch(scenario, settings, mode, jobs, run_dir, customize)
+    batch.write()
+    execute(batch, on_line, cache_root=root / "vm", cpus=cpus)
+    update_latest(root, run_dir)
+    if report:
+        write_report(run_dir)
+    return run_dir

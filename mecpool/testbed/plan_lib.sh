@@ -1,0 +1,115 @@
+# Helpers of every testbed run script (busybox sh in the guest, POSIX sh on a host).
+# Set by the script before this: RUN, WORK, OUT, IP.  Times are seconds of
+# /proc/uptime (busybox date has no sub-second resolution); T0 is the moment
+# the pool users start.
+
+progress() { echo "MECPOOL-PROGRESS $RUN $*"; }
+
+uptime_s() { read -r _up _rest < /proc/uptime; echo "$_up"; }
+
+event() { echo "$1 $(uptime_s)" >> "$WORK/events.txt"; }
+
+past() { awk -v now="$(uptime_s)" -v end="$1" 'BEGIN { exit !(now >= end) }'; }
+
+after() { awk -v now="$(uptime_s)" -v d="$1" 'BEGIN { printf "%.3f", now + d }'; }
+
+# step ARGV...: one set-up command; its failure ends the run.
+step() {
+    echo "+ $*" >> "$WORK/logs/setup.log"
+    "$@" >> "$WORK/logs/setup.log" 2>&1 || fail "set-up command failed: $*"
+}
+
+# start NAME NAMESPACE ARGV...: a background process; `ip netns exec` execs
+# the program, so $! is the program's own PID.
+start() {
+    _name=$1; _ns=$2; shift 2
+    echo "+ $*" >> "$WORK/logs/$_name.log"
+    $IP netns exec "$_ns" "$@" >> "$WORK/logs/$_name.log" 2>&1 &
+    echo $! > "$WORK/pids/$_name"
+    event "start:$_name"
+}
+
+pid_of() { cat "$WORK/pids/$1" 2>/dev/null; }
+
+# alive NAME: running and not a zombie (the shell reaps children only in wait).
+alive() {
+    _p=$(pid_of "$1")
+    [ -n "$_p" ] && [ -r "/proc/$_p/stat" ] || return 1
+    _state=$(awk '{ print $3 }' "/proc/$_p/stat" 2>/dev/null)
+    [ -n "$_state" ] && [ "$_state" != "Z" ] && [ "$_state" != "X" ]
+}
+
+# signal SIG NAME...
+signal() {
+    _sig=$1; shift
+    for _n in "$@"; do
+        _p=$(pid_of "$_n")
+        [ -n "$_p" ] && kill -"$_sig" "$_p" 2>/dev/null
+        event "$_sig:$_n"
+    done
+}
+
+# wait_gone SECONDS NAME...: until all have exited; prints those still running.
+wait_gone() {
+    _end=$(after "$1"); shift
+    while :; do
+        _left=""
+        for _n in "$@"; do alive "$_n" && _left="$_left $_n"; done
+        [ -z "$_left" ] && return 0
+        if past "$_end"; then echo "$_left"; return 1; fi
+        sleep 0.2
+    done
+}
+
+# stop_all SIG SECONDS NAME...: signal, wait, SIGKILL what is left (noted in the status).
+stop_all() {
+    _sig=$1; _secs=$2; shift 2
+    signal "$_sig" "$@"
+    _left=$(wait_gone "$_secs" "$@") || {
+        echo "killed after SIG$_sig:$_left" >> "$WORK/warnings"
+        signal KILL $_left
+    }
+}
+
+# hsdump_to FILE NAMESPACE ENDPOINT
+hsdump_to() { timeout 20 $IP netns exec "$2" hsdump "$3" > "$1" 2>&1; }
+
+# wait_registered SECONDS LABEL NAMESPACE ENDPOINT ID...: until the registrar's
+# handlespace lists every PE identifier (hex, 8 digits); prints the missing ones.
+wait_registered() {
+    _end=$(after "$1"); _label=$2; _ns=$3; _ep=$4; shift 4
+    _file="$WORK/logs/hsdump-$_label.txt"
+    while :; do
+        hsdump_to "$_file" "$_ns" "$_ep"
+        _missing=""
+        for _id in "$@"; do grep -F -q ": \$$_id " "$_file" || _missing="$_missing $_id"; done
+        [ -z "$_missing" ] && return 0
+        if past "$_end"; then echo "$_missing"; return 1; fi
+        sleep 0.5
+    done
+}
+
+# sleep_until SECONDS: until T0 + SECONDS.
+sleep_until() {
+    _d=$(awk -v t0="$T0" -v at="$1" -v now="$(uptime_s)" \
+        'BEGIN { d = t0 + at - now; if (d < 0) d = 0; printf "%.3f", d }')
+    sleep "$_d"
+}
+
+# fail MESSAGE: stop everything, keep the logs, end the run with status 1.
+fail() {
+    echo "MECPOOL-ERROR $RUN $*"
+    echo "error: $*" > "$WORK/status"
+    for _f in "$WORK"/pids/*; do
+        [ -e "$_f" ] && kill -KILL "$(cat "$_f")" 2>/dev/null
+    done
+    wait
+    teardown
+    collect
+    exit 1
+}
+
+collect() {
+    rm -rf "$WORK/pids"
+    mkdir -p "$OUT" && cp -r "$WORK"/. "$OUT"/ && rm -rf "$WORK"
+}

@@ -9,6 +9,7 @@ from . import __version__
 # Each module exports COMMANDS, a list of click commands or groups.
 AREAS = (
     "mecpool.packaging.cli",
+    "mecpool.testbed.report_cli",
 )
 
 

@@ -1,0 +1,171 @@
+"""Built charm directories (mecpool.packaging.charms): complete, vendored, reproducible."""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import charmtest
+from mecpool.packaging import charms
+
+REPO = charmtest.REPO
+EXISTING = charms.existing_charms(REPO)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, vendor_dir):
+    out = tmp_path_factory.mktemp("charms")
+    return dict((name, charms.build_charm(name, REPO, out, vendor_dir)) for name in EXISTING)
+
+
+def test_the_pool_charms_exist():
+    assert "rsp-registrar" in EXISTING and "rsp-pool-element" in EXISTING
+    assert set(EXISTING) <= set(charms.CHARMS)
+
+
+@pytest.mark.parametrize("name", EXISTING)
+def test_layout_metadata_and_actions(built, name):
+    charm = built[name]
+    source = REPO / "charms" / name
+    metadata = yaml.safe_load((charm / "metadata.yaml").read_text())
+    assert metadata["name"] == name
+    assert metadata["series"] and set(metadata["series"]) <= {"bionic", "focal"}
+    assert (charm / "actions.yaml").read_bytes() == (source / "actions.yaml").read_bytes()
+    assert isinstance(yaml.safe_load((charm / "actions.yaml").read_text()), dict)
+    if (source / "config.yaml").exists():
+        assert (charm / "config.yaml").read_bytes() == (source / "config.yaml").read_bytes()
+    for path in sorted(source.joinpath("src").rglob("*.py")):
+        copied = charm / "src" / path.relative_to(source / "src")
+        assert copied.read_bytes() == path.read_bytes()
+    if (source / "templates").is_dir():
+        assert sorted(p.name for p in (charm / "templates").iterdir()) == sorted(
+            p.name for p in (source / "templates").iterdir() if not p.name.startswith("."))
+    for entry in ("dispatch", "hooks/install", "src/charm.py"):
+        mode = (charm / entry).stat().st_mode
+        assert mode & stat.S_IXUSR and mode & stat.S_IXOTH, entry
+    dispatch = (charm / "dispatch").read_text()
+    assert dispatch.startswith("#!/bin/sh\n")
+    assert 'PYTHONPATH="$charm_dir/lib:$charm_dir/src' in dispatch
+    assert 'exec python3 "$charm_dir/src/charm.py"' in dispatch
+
+
+@pytest.mark.parametrize("name", EXISTING)
+def test_no_bytecode_no_binaries_no_caches(built, name):
+    for path in built[name].rglob("*"):
+        assert path.name != "__pycache__" and path.suffix not in (".pyc", ".pyo", ".so"), path
+        assert not path.is_symlink(), path
+
+
+@pytest.mark.parametrize("name", EXISTING)
+def test_vendored_lib_imports_alone(built, name):
+    """ops 1.5.4 and every dependency import from lib/ with no site-packages at all."""
+    lib = built[name] / "lib"
+    code = (
+        "import sys; sys.path[:0] = [{lib!r}]\n"
+        "import ops, ops.main, yaml, jinja2, markupsafe, charmhelpers_mecpool, mecpool.rserpool\n"
+        "import charmhelpers_mecpool.systemd, mecpool.rserpool.configure, mecpool.rserpool.hsdump\n"
+        "import ops.version\n"
+        "for m in (ops, yaml, jinja2, markupsafe, charmhelpers_mecpool, mecpool.rserpool):\n"
+        "    assert (m.__file__ or '').startswith({lib!r}), m.__file__\n"
+        "print(ops.version.version, yaml.__version__, jinja2.__version__, markupsafe.__version__)\n"
+    ).format(lib=str(lib))
+    # -I: ignore PYTHONPATH and user site; -S: no site-packages.
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.split() == ["1.5.4", "6.0.1", "3.0.3", "2.0.1"]
+
+
+@pytest.mark.parametrize("name", EXISTING)
+def test_shared_code_is_the_repositorys(built, name):
+    lib = built[name] / "lib"
+    for package, target in ((REPO / "charms" / "lib" / "charmhelpers_mecpool",
+                             lib / "charmhelpers_mecpool"),
+                            (REPO / "mecpool" / "rserpool", lib / "mecpool" / "rserpool")):
+        sources = sorted(p.relative_to(package) for p in package.rglob("*.py")
+                         if "__pycache__" not in p.parts)
+        assert sorted(p.relative_to(target) for p in target.rglob("*.py")) == sources
+        for relative in sources:
+            assert (target / relative).read_bytes() == (package / relative).read_bytes()
+    # mecpool stays a namespace package: nothing of mecpool but rserpool ships.
+    assert sorted(p.name for p in (lib / "mecpool").iterdir()) == ["rserpool"]
+
+
+def snapshot(root):
+    entries = []
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        entries.append((str(path.relative_to(root)), stat.S_IMODE(info.st_mode), info.st_mtime,
+                        path.read_bytes() if path.is_file() else None))
+    return entries
+
+
+def test_builds_are_reproducible(tmp_path, vendor_dir):
+    first = charms.build_charm("rsp-pool-element", REPO, tmp_path / "a", vendor_dir)
+    second = charms.build_charm("rsp-pool-element", REPO, tmp_path / "b", vendor_dir)
+    assert snapshot(first) == snapshot(second)
+    assert all(entry[2] == charms.FIXED_MTIME for entry in snapshot(first))
+    # Rebuilding in place replaces the old directory completely.
+    (first / "stale.txt").write_text("left over")
+    charms.build_charm("rsp-pool-element", REPO, tmp_path / "a", vendor_dir)
+    assert snapshot(first) == snapshot(second)
+
+
+def test_vendor_cache_is_reused_without_pip(tmp_path, vendor_dir):
+    again = charms.ensure_vendor(vendor_dir.parent, REPO, pip_command=["false"])
+    assert again == vendor_dir
+
+
+def source_copy(tmp_path, name="rsp-registrar"):
+    root = tmp_path / "src"
+    shutil.copytree(str(REPO / "charms" / name), str(root / "charms" / name))
+    shutil.copytree(str(REPO / "charms" / "lib"), str(root / "charms" / "lib"))
+    shutil.copytree(str(REPO / "mecpool" / "rserpool"), str(root / "mecpool" / "rserpool"))
+    shutil.copy(str(REPO / "charms" / "requirements.txt"), str(root / "charms"))
+    return root
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda c: (c / "metadata.yaml").unlink(), "missing metadata.yaml"),
+    (lambda c: (c / "actions.yaml").unlink(), "missing actions.yaml"),
+    (lambda c: (c / "src" / "charm.py").unlink(), "missing src/charm.py"),
+    (lambda c: (c / "metadata.yaml").write_text("name: rsp-registrar\n"), "series must be"),
+    (lambda c: (c / "metadata.yaml").write_text("name: other\nseries: [focal]\n"),
+     "must be the directory name"),
+    (lambda c: (c / "metadata.yaml").write_text("name: [unclosed\n"), "not valid YAML"),
+    (lambda c: (c / "actions.yaml").write_text("- a list\n"), "actions.yaml: must be a mapping"),
+])
+def test_incomplete_sources_fail_with_a_clear_message(tmp_path, vendor_dir, breakage, message):
+    root = source_copy(tmp_path)
+    breakage(root / "charms" / "rsp-registrar")
+    with pytest.raises(charms.CharmBuildError, match=message):
+        charms.build_charm("rsp-registrar", root, tmp_path / "out", vendor_dir)
+    assert not (tmp_path / "out" / "rsp-registrar").exists()
+
+
+def test_unknown_charm_and_missing_shared_code(tmp_path, vendor_dir):
+    with pytest.raises(charms.CharmBuildError, match="is not one of the charms"):
+        charms.build_charm("rsp-registar", REPO, tmp_path / "out", vendor_dir)
+    root = source_copy(tmp_path)
+    shutil.rmtree(str(root / "charms" / "lib" / "charmhelpers_mecpool"))
+    with pytest.raises(charms.CharmBuildError, match="shared package is missing"):
+        charms.build_charm("rsp-registrar", root, tmp_path / "out", vendor_dir)
+    with pytest.raises(charms.CharmBuildError, match="not a complete vendor cache"):
+        charms.build_charm("rsp-registrar", REPO, tmp_path / "out", tmp_path)
+
+
+def test_pip_failure_is_reported(tmp_path):
+    root = tmp_path / "src"
+    (root / "charms").mkdir(parents=True)
+    (root / "charms" / "requirements.txt").write_text("ops==1.5.4\n")
+    with pytest.raises(charms.CharmBuildError, match="pip could not vendor"):
+        charms.ensure_vendor(tmp_path / "vendor", root, pip_command=["false"])
+    assert list((tmp_path / "vendor").iterdir()) == []
+    (root / "charms" / "requirements.txt").write_text("# nothing\n")
+    with pytest.raises(charms.CharmBuildError, match="lists no requirement"):
+        charms.ensure_vendor(tmp_path / "vendor", root)

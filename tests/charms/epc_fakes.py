@@ -67,3 +67,129 @@ class FakeClock(object):
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def proc_hex(ip, port):
+    """'172.16.6.129', 3868 -> the /proc/net/tcp form '810610AC:0F1C'."""
+    import ipaddress
+    import struct
+    packed = ipaddress.IPv4Address(ip).packed
+    return "{:08X}:{:04X}".format(struct.unpack("<I", packed)[0], port)
+
+
+class FakeHost(object):
+    """A VDU as the workload sees it through the runner and its root directory.
+
+    * ``interfaces``: {ifname: [cidr...]} answered to ``ip -j addr show``;
+    * systemd: units become active on start/restart (unless listed in ``failing``);
+    * ``listeners``: [(proto, ip, port)] written to <root>/proc/net/{tcp,udp} and
+      sctp/eps whenever something (re)starts (``on_start`` maps a unit to the
+      listeners it opens); ``connections``: [(local_ip, lport, remote_ip, rport)].
+    * every package counts as installed; git answers ``commit``.
+    """
+
+    def __init__(self, root, interfaces=None, commit="0123456789abcdef0123456789abcdef01234567",
+                 real=("openssl",)):
+        import os
+        from charmhelpers_mecpool import process
+        self.root = str(root)
+        self.interfaces = dict(interfaces or {})
+        self.commit = commit
+        self.active = set()
+        self.enabled = set()
+        self.failing = set()
+        self.listeners = []
+        self.connections = []
+        self.on_start = {}
+        self.runner = FakeRunner()
+        self.runner.on(["ip", "-j", "addr", "show"], handler=self._ip)
+        self.runner.on(["dpkg-query"], handler=self._dpkg)
+        self.runner.on(["git"], handler=self._git)
+        for verb in ("is-active", "is-enabled", "restart", "start", "stop", "enable", "disable"):
+            self.runner.on(["systemctl", verb], handler=self._systemctl)
+        for binary in real:  # commands that run for real (e.g. openssl on temp files)
+            self.runner.on([binary], handler=self._real(process.run))
+        os.makedirs(os.path.join(self.root, "proc", "net", "sctp"), exist_ok=True)
+        self.write_proc()
+
+    @staticmethod
+    def _real(run):
+        def handler(argv, kwargs):
+            result = run(argv, check=False, **dict((k, v) for k, v in kwargs.items()
+                                                   if k != "check"))
+            return result.returncode, result.stdout, result.stderr
+        return handler
+
+    def _ip(self, argv, kwargs):
+        import json
+        links = []
+        for index, (name, cidrs) in enumerate(sorted(self.interfaces.items())):
+            links.append({"ifname": name, "flags": ["UP"],
+                          "address": "fa:16:3e:00:00:{:02x}".format(index + 3),
+                          "addr_info": [{"family": "inet", "local": c.split("/")[0],
+                                         "prefixlen": int(c.split("/")[1])} for c in cidrs]})
+        return 0, json.dumps(links), ""
+
+    def _dpkg(self, argv, kwargs):
+        names = argv[4:]
+        return 0, "".join("{} install ok installed\n".format(n) for n in names), ""
+
+    def _git(self, argv, kwargs):
+        if "rev-parse" in argv:
+            return 0, self.commit + "\n", ""
+        if "get-url" in argv:
+            return 0, "", ""
+        return 0, "", ""
+
+    def _systemctl(self, argv, kwargs):
+        verb, unit = argv[1], argv[-1]
+        if verb == "is-active":
+            return (0 if unit in self.active else 3), "", ""
+        if verb == "is-enabled":
+            return (0 if unit in self.enabled else 1), "", ""
+        if verb in ("restart", "start"):
+            if unit in self.failing:
+                self.active.discard(unit)
+                return 1, "", "Job for {} failed".format(unit)
+            self.active.add(unit)
+            for listener in self.on_start.get(unit, []):
+                if listener not in self.listeners:
+                    self.listeners.append(listener)
+            self.write_proc()
+        elif verb == "stop":
+            self.active.discard(unit)
+        elif verb == "enable":
+            self.enabled.add(unit)
+        elif verb == "disable":
+            self.enabled.discard(unit)
+        return 0, "", ""
+
+    def write_proc(self):
+        import os
+        head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+        tcp, udp, sctp = [head], [head], [" ENDPT SOCK STY SST HBKT LPORT UID INODE LADDRS\n"]
+        for proto, ip, port in self.listeners:
+            if proto == "tcp":
+                tcp.append("   0: {} 00000000:0000 0A 0\n".format(proc_hex(ip, port)))
+            elif proto == "udp":
+                udp.append("   0: {} 00000000:0000 07 0\n".format(proc_hex(ip, port)))
+            else:
+                sctp.append("0 0 2 10 29 {} 0 1 {}\n".format(port, ip))
+        for lip, lport, rip, rport in self.connections:
+            tcp.append("   1: {} {} 01 0\n".format(proc_hex(lip, lport), proc_hex(rip, rport)))
+        base = os.path.join(self.root, "proc", "net")
+        for name, lines in (("tcp", tcp), ("udp", udp), ("sctp/eps", sctp)):
+            with open(os.path.join(base, name), "w") as handle:
+                handle.write("".join(lines))
+
+    def path(self, absolute):
+        import os
+        return os.path.join(self.root, absolute.lstrip("/"))
+
+    def make_file(self, absolute, text=""):
+        import os
+        path = self.path(absolute)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+        return path

@@ -119,3 +119,10 @@ def ensure_block(path, marker, lines, mode=0o644):
     text = "\n".join(kept + block) + "\n"
     info_mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else mode
     return write_file(path, text, owner=None, group=None, mode=info_mode)
+
+
+def rooted(root, path):
+    """``path`` under ``root`` (tests pass a temporary root; on a VDU it is "/")."""
+    if not root or root == "/":
+        return path
+    return os.path.join(root, path.lstrip("/"))

@@ -63,3 +63,23 @@ class Systemd(object):
             self.restart(name)
             return True
         return False
+
+
+def quote_exec_arg(arg):
+    """One ExecStart argument, quoted for systemd (``%`` and ``$`` escaped)."""
+    escaped = arg.replace("%", "%%").replace("$", "$$")
+    if escaped and not any(c in escaped for c in " \t\"'\\;"):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def logged_exec_start(argv, log_file):
+    """ExecStart running ``argv`` with stdout+stderr appended to ``log_file``.
+
+    systemd 237 (Ubuntu 18.04) has no StandardOutput=append:, so a shell
+    redirects and then execs the daemon (the service's main PID is the daemon).
+    """
+    import shlex
+    command = "exec {} >>{} 2>&1".format(" ".join(shlex.quote(a) for a in argv),
+                                         shlex.quote(log_file))
+    return " ".join(quote_exec_arg(a) for a in ["/bin/sh", "-c", command])

@@ -27,6 +27,8 @@ class Renderer(object):
             loader=jinja2.FileSystemLoader(str(template_dir)),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
             autoescape=False,
         )
         self.env.filters["cfgstr"] = libconfig_string

@@ -1,0 +1,312 @@
+"""OAI HSS (Release 14) on its VDU: build, Cassandra, configuration, subscribers.
+
+No ops import: charm.py calls these methods; tests replace the command runner
+(and the root directory) at the seams.  Secrets (OP, K) are only written to
+0600 files and never returned or put in an error message.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import time
+
+from charmhelpers_mecpool import epc, files, net, process
+from charmhelpers_mecpool import validate as v
+from charmhelpers_mecpool.apt import Apt
+from charmhelpers_mecpool.certs import DiameterCerts
+from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
+from charmhelpers_mecpool.errors import CommandError, MecpoolError, NotFound, ValidationError
+from charmhelpers_mecpool.hosts import ensure_hosts
+from charmhelpers_mecpool.netplan import Network
+from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.status import short
+from charmhelpers_mecpool.systemd import Systemd
+from charmhelpers_mecpool.templates import Renderer
+
+import subscribers as subs
+from cassandra_db import CQL_PORT, Cassandra
+from cassandra_db import SERVICE as CASSANDRA_SERVICE
+
+NAME = "oai-hss"
+SERVICE = "hss.service"
+DIAMETER_PORT = 3868
+SOURCE_DIR = epc.SRC_ROOT + "/openair-hss"
+BINARY = epc.BIN_DIR + "/oai_hss"
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "templates")
+BUILD_STEPS = [
+    BuildStep(["./build_cassandra", "--check-installed-software", "--force"], "scripts"),
+    BuildStep(["./build_hss_rel14", "--check-installed-software", "--force"], "scripts"),
+    BuildStep(["./build_hss_rel14", "--clean"], "scripts"),
+]
+CONFIGURE_PARAMS = ("git-repository", "git-commit", "realm", "s6a-address", "mme-s6a-address",
+                    "op", "apn", "apn2")
+PROVISION_PARAMS = ("imsi-first", "msisdn-first", "users", "k", "op")
+
+
+def _require(params, names):
+    for name in names:
+        if params.get(name) in (None, ""):
+            raise ValidationError(name, "is required")
+
+
+def parse_configure(params):
+    """Validated `configure` parameters (raises ValidationError naming the parameter)."""
+    _require(params, CONFIGURE_PARAMS)
+    config = {
+        "git-repository": v.git_url("git-repository", params["git-repository"]),
+        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+        "realm": v.realm("realm", params["realm"]),
+        "s6a-address": v.ipv4("s6a-address", params["s6a-address"]),
+        "mme-s6a-address": v.ipv4("mme-s6a-address", params["mme-s6a-address"]),
+        "op": v.hex_key("op", params["op"]),
+        "apn": v.apn("apn", params["apn"]),
+        "apn2": v.apn("apn2", params["apn2"]),
+    }
+    if config["s6a-address"] == config["mme-s6a-address"]:
+        raise ValidationError("mme-s6a-address", "must differ from s6a-address")
+    if config["apn"] == config["apn2"]:
+        raise ValidationError("apn2", "must differ from apn")
+    return config
+
+
+def parse_provision(params):
+    _require(params, PROVISION_PARAMS)
+    users = v.integer("users", params["users"], 1, subs.MAX_USERS)
+    subscribers = subs.SubscriberRange(v.imsi("imsi-first", params["imsi-first"]),
+                                       v.msisdn("msisdn-first", params["msisdn-first"]), users)
+    if not subscribers.fits():
+        raise ValidationError("users", "{} users from imsi-first/msisdn-first overflow the "
+                                       "number of digits".format(users))
+    return {"subscribers": subscribers, "k": v.hex_key("k", params["k"]),
+            "op": v.hex_key("op", params["op"])}
+
+
+class HssWorkload(object):
+    def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
+                 clock=time.monotonic, cassandra_timeout=300, listen_timeout=90):
+        self.run = run
+        self.root = root
+        self.sleep = sleep
+        self.clock = clock
+        self.cassandra_timeout = cassandra_timeout
+        self.listen_timeout = listen_timeout
+        self.mac_lookup = mac_lookup or metadata_mac_lookup()
+        path = lambda p: files.rooted(root, p)  # noqa: E731
+        self.prefix = path(epc.OAI_PREFIX)
+        self.fd_dir = self.prefix + "/freeDiameter"
+        self.json_path = self.prefix + "/hss_rel14.json"
+        self.conf_path = self.prefix + "/hss_rel14.conf"
+        self.fd_conf = self.fd_dir + "/hss_rel14_fd.conf"
+        self.acl_path = self.fd_dir + "/acl.conf"
+        self.log_dir = path(epc.OAI_LOG_DIR)
+        self.state_dir = path(epc.STATE_DIR)
+        self.src_dir = path(SOURCE_DIR)
+        self.binary = path(BINARY)
+        self.proc_root = path("/proc")
+        self.hosts_path = path("/etc/hosts")
+        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
+        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
+                               clock=clock)
+        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
+                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
+        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
+                              log_dir=path("/var/log/mecpool"))
+        self.cassandra = Cassandra(run, self.systemd, root=root, sleep=sleep, clock=clock)
+        self.certs = DiameterCerts(run=run)
+        self.renderer = Renderer(TEMPLATES)
+        self.settings = epc.Settings(NAME, root=root)
+        self.provision_record = os.path.join(self.state_dir, NAME + "-subscribers.json")
+
+    # ---- day 0 -----------------------------------------------------------
+    def install(self):
+        self.apt.install(epc.BASE_PACKAGES)
+        files.ensure_dir(self.state_dir, 0o700)
+        files.ensure_dir(self.log_dir, 0o700)
+
+    # ---- configure ----------------------------------------------------------
+    def context(self, config, op):
+        realm = config["realm"]
+        return {
+            "realm": realm, "hss_fqdn": "hss." + realm, "mme_fqdn": "mme." + realm,
+            "s6a_address": config["s6a-address"], "cassandra_address": config["s6a-address"],
+            "fd_conf": self.fd_conf, "fd_dir": self.fd_dir, "op": op,
+            "log_dir": self.log_dir, "oss_file": self.src_dir + "/etc/oss.json",
+            "extension_dir": epc.FD_EXTENSION_DIR, "dictionaries": epc.FD_DICTIONARIES,
+        }
+
+    def unit(self):
+        return epc.oai_unit(NAME, "OpenAirInterface HSS (Release 14)",
+                            [BINARY, "-j", self.json_path], self.log_dir + "/hss.log",
+                            self.state_dir, after=["cassandra.service"])
+
+    def render_json(self, config, op):
+        return self.renderer.render_to("hss_rel14.json.j2", self.json_path,
+                                       self.context(config, op), secret=True)
+
+    def configure(self, config):
+        """Bring the HSS up as ``config`` (from parse_configure) says; results dict."""
+        self.install()
+        address = config["s6a-address"]
+        interface = self.network.ensure_address(address, mac_lookup=self.mac_lookup)
+        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
+                                  BUILD_STEPS, [self.binary])
+        self.cassandra.ensure_java8()
+        cassandra_changed = self.cassandra.configure(address)
+        self.cassandra.ensure_running(address, cassandra_changed, self.cassandra_timeout)
+        log = os.path.join(self.log_dir, "cqlsh.log")
+        schema = self.src_dir + "/src/hss_rel14/db/oai_db.cql"
+        if not os.path.isfile(schema):
+            raise NotFound("the HSS sources have no {}".format(schema))
+        self.cassandra.run_file(address, schema, log)  # CREATE ... IF NOT EXISTS: idempotent
+        previous = self.settings.load() or {}
+        if previous.get("realm") != config["realm"] or previous.get("s6a-address") != address:
+            self._run_cql(address, subs.mme_identity_statements(config["realm"]), log)
+        changed = self.certs.ensure(self.fd_dir, "hss", "hss." + config["realm"])
+        context = self.context(config, config["op"])
+        changed |= self.render_json(config, config["op"])
+        changed |= self.renderer.render_to("hss_rel14.conf.j2", self.conf_path, context)
+        changed |= self.renderer.render_to("hss_rel14_fd.conf.j2", self.fd_conf, context)
+        changed |= self.renderer.render_to("acl.conf.j2", self.acl_path, context)
+        ensure_hosts([(address, ["hss." + config["realm"], "hss"]),
+                      (config["mme-s6a-address"], ["mme." + config["realm"], "mme"])],
+                     NAME, path=self.hosts_path)
+        changed |= self.systemd.install_unit(SERVICE, self.unit())
+        saved = dict((k, val) for k, val in config.items() if k != "op")
+        saved["commit"] = build["commit"]
+        changed |= self.settings.save(saved)
+        restarted = self.systemd.ensure_running(SERVICE, changed or cassandra_changed)
+        self._wait_listening(address)
+        return {"interface": interface, "commit": build["commit"],
+                "built": epc.yes_no(build["built"]), "restarted": epc.yes_no(restarted),
+                "diameter": "{}:{}".format(address, DIAMETER_PORT)}
+
+    def _wait_listening(self, address):
+        net.wait_for(lambda: net.listening("tcp", DIAMETER_PORT, address, self.proc_root),
+                     "HSS Diameter listener {}:{}".format(address, DIAMETER_PORT),
+                     self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
+
+    def _run_cql(self, address, statements, log, secrets=()):
+        """Run statements from a 0600 file that is deleted afterwards."""
+        files.ensure_dir(self.state_dir, 0o700)
+        path = os.path.join(self.state_dir, NAME + "-provision.cql")
+        files.write_file(path, "\n".join(statements) + "\n", secret=True)
+        try:
+            timeout = 600 + len(statements) // 20
+            self.cassandra.run_file(address, path, log, secrets=secrets, timeout=timeout)
+        finally:
+            files.remove(path)
+
+    def _configured(self):
+        settings = self.settings.load()
+        if not settings:
+            raise MecpoolError("not configured yet: run the 'configure' action first")
+        return settings
+
+    # ---- subscribers ----------------------------------------------------------
+    def _fingerprint(self, salt, settings, request):
+        rng = request["subscribers"]
+        text = "|".join([request["k"], request["op"], rng.imsi_first, rng.msisdn_first,
+                         str(rng.users), settings["realm"], settings["apn"], settings["apn2"]])
+        return hmac.new(salt.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+    def provision(self, request):
+        """(Re)provision exactly the requested subscriber range; results dict."""
+        settings = self._configured()
+        address = settings["s6a-address"]
+        rng = request["subscribers"]
+        secrets = [request["k"], request["op"]]
+        self.cassandra.wait_ready(address, self.cassandra_timeout)
+        record = json.loads(files.read_text(self.provision_record, "{}") or "{}")
+        salt = record.get("salt") or os.urandom(16).hex()
+        fingerprint = self._fingerprint(salt, settings, request)
+        json_changed = self.render_json(settings, request["op"])
+        results = {"imsi-first": rng.imsi_first, "imsi-last": rng.imsi_last,
+                   "msisdn-first": rng.msisdn_first, "msisdn-last": rng.msisdn_last,
+                   "users": str(rng.users)}
+        if (not json_changed and record.get("fingerprint") == fingerprint
+                and self.cassandra.count(address, "vhss.users_imsi") == rng.users):
+            results["changed"] = "false"
+            return results
+        log = os.path.join(self.log_dir, "provisioning.log")
+        files.ensure_dir(self.log_dir, 0o700)
+        self._run_cql(address, subs.subscriber_statements(
+            rng, request["k"], settings["realm"], settings["apn"], settings["apn2"]),
+            log, secrets=secrets)
+        try:
+            self.run([self.binary, "-j", self.json_path, "--onlyloadkey"], timeout=1800,
+                     log_path=log, secrets=secrets)
+        except CommandError as error:  # its output holds keys: point at the 0700 log only
+            raise MecpoolError("computing OPc (oai_hss --onlyloadkey) failed ({}); see {}".format(
+                error.reason or "exit code {}".format(error.returncode), log))
+        count = self.cassandra.count(address, "vhss.users_imsi")
+        if count != rng.users:
+            raise MecpoolError("provisioned {} subscribers, the database holds {}".format(
+                rng.users, count))
+        files.write_file(self.provision_record, json.dumps(
+            {"salt": salt, "fingerprint": fingerprint, "imsi-first": rng.imsi_first,
+             "imsi-last": rng.imsi_last, "users": rng.users}, sort_keys=True) + "\n",
+            secret=True)
+        if json_changed and self.systemd.is_active(SERVICE):
+            self.systemd.restart(SERVICE)
+            self._wait_listening(address)
+        results["changed"] = "true"
+        return results
+
+    # ---- day 2 ------------------------------------------------------------------
+    def start(self):
+        """Juju `start` (also after a reboot): the enabled units should be running."""
+        if self.settings.load():
+            self.systemd.ensure_running(CASSANDRA_SERVICE, False)
+            self.systemd.ensure_running(SERVICE, False)
+
+    def restart(self):
+        settings = self._configured()
+        if not self.systemd.is_active(CASSANDRA_SERVICE):
+            self.systemd.restart(CASSANDRA_SERVICE)
+        self.cassandra.wait_ready(settings["s6a-address"], self.cassandra_timeout)
+        self.systemd.restart(SERVICE)
+        self._wait_listening(settings["s6a-address"])
+        return self.report(count_subscribers=False)
+
+    def report(self, count_subscribers=True):
+        """The `status` action's results (strings; no secrets)."""
+        settings = self._configured()
+        address = settings["s6a-address"]
+        listening = net.listening("tcp", DIAMETER_PORT, address, self.proc_root)
+        peers = net.tcp_established_from(DIAMETER_PORT, self.proc_root)
+        result = {
+            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
+            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+            "cassandra": "active" if self.systemd.is_active(CASSANDRA_SERVICE) else "inactive",
+            "cassandra-cql-listening": epc.yes_no(net.listening("tcp", CQL_PORT, address,
+                                                                self.proc_root)),
+            "diameter-listening": epc.yes_no(listening),
+            "diameter-address": "{}:{}".format(address, DIAMETER_PORT),
+            "s6a-peers": ",".join("{}:{}".format(ip, port) for ip, port in peers) or "none",
+            "realm": settings["realm"],
+            "commit": settings.get("commit", ""),
+        }
+        if count_subscribers:
+            try:
+                result["subscribers"] = str(self.cassandra.count(address, "vhss.users_imsi"))
+            except MecpoolError as error:
+                result["subscribers"] = short("unknown ({})".format(error), 80)
+        return result
+
+    def status(self):
+        """(kind, message) for the unit status."""
+        settings = self.settings.load()
+        if not settings:
+            return "blocked", "run the 'configure' action"
+        address = settings["s6a-address"]
+        if not self.systemd.is_active(CASSANDRA_SERVICE):
+            return "blocked", "cassandra is not active"
+        if not self.systemd.is_active(SERVICE):
+            return "blocked", "hss.service is not active"
+        if not net.listening("tcp", DIAMETER_PORT, address, self.proc_root):
+            return "waiting", "HSS not listening on {}:{} yet".format(address, DIAMETER_PORT)
+        record = json.loads(files.read_text(self.provision_record, "{}") or "{}")
+        peers = len(net.tcp_established_from(DIAMETER_PORT, self.proc_root))
+        return "active", short("HSS ready on {}:{}; {} subscribers; {} S6a peer(s)".format(
+            address, DIAMETER_PORT, record.get("users", 0), peers))

@@ -1,0 +1,441 @@
+"""The HSS workload on a fake VDU: exact commands, rendered files parsed back."""
+
+import json
+import os
+import re
+import stat
+
+import libconf
+import pytest
+import yaml
+
+import charmtest
+import epc_fakes
+from charmhelpers_mecpool.errors import MecpoolError, NotFound, ValidationError, WaitTimeout
+
+hss = charmtest.load_charm_module("oai-hss", "hss_workload")
+subs = charmtest.load_charm_module("oai-hss", "subscribers")
+cassandra_db = charmtest.load_charm_module("oai-hss", "cassandra_db")
+
+OP = "1006020F0A478BF6B699F15C062E42B3"
+K = "449C4B91AEACE2F80F3EE1C0DED0FFBA"
+S6A = "172.16.6.129"
+MME = "172.16.6.2"
+PARAMS = {"git-repository": "https://github.com/simula/openairinterface-openair-hss.git",
+          "git-commit": "dreibh/cassandra-build-fix-22oct2020", "realm": "simula.nornet",
+          "s6a-address": S6A, "mme-s6a-address": MME, "op": OP.lower(),
+          "apn": "default", "apn2": "internet"}
+PROVISION = {"imsi-first": "242881234500000", "msisdn-first": "24288880000000", "users": 5,
+             "k": K, "op": OP}
+DEFAULT_CASSANDRA_YAML = {
+    "cluster_name": "Test Cluster", "listen_address": "localhost", "rpc_address": "localhost",
+    "endpoint_snitch": "SimpleSnitch", "num_tokens": 256, "native_transport_port": 9042,
+    "seed_provider": [{"class_name": "org.apache.cassandra.locator.SimpleSeedProvider",
+                       "parameters": [{"seeds": "127.0.0.1"}]}]}
+
+
+def parse_insert(statement):
+    """(table, {column: value}) of one INSERT statement (CQL text literals unquoted)."""
+    match = re.match(r"^INSERT INTO (\S+) \((.*?)\) VALUES \((.*)\);$", statement)
+    assert match, statement
+    columns = [c.strip() for c in match.group(2).split(",")]
+    values, rest = [], match.group(3)
+    while rest:
+        rest = rest.lstrip(", ")
+        if rest.startswith("'"):
+            m = re.match(r"'((?:[^']|'')*)'", rest)
+            values.append(m.group(1).replace("''", "'"))
+        else:
+            m = re.match(r"([^,]+)", rest)
+            values.append(int(m.group(1)))
+        rest = rest[m.end():]
+    assert len(columns) == len(values), statement
+    return match.group(1), dict(zip(columns, values))
+
+
+class FakeDb(object):
+    """cqlsh against a tiny in-memory vhss: --file statements and SELECT COUNT(*)."""
+
+    def __init__(self):
+        self.tables = {"vhss.users_imsi": {}, "vhss.msisdn_imsi": {}, "vhss.mmeidentity": {},
+                       "vhss.mmeidentity_host": {}}
+        self.files = []
+
+    def cqlsh(self, argv, kwargs):
+        if argv[1] == "--file":
+            path = argv[2]
+            with open(path) as handle:
+                text = handle.read()
+            self.files.append((path, text, stat.S_IMODE(os.stat(path).st_mode)))
+            for line in text.splitlines():
+                if line.startswith("TRUNCATE "):
+                    self.tables[line.split()[1].rstrip(";")].clear()
+                elif line.startswith("INSERT INTO "):
+                    table, row = parse_insert(line)
+                    self.tables[table][list(row.values())[0]] = row
+            return 0, "", ""
+        table = re.search(r"FROM (\S+);", argv[2]).group(1)
+        return 0, "\n count\n-------\n  {}\n\n(1 rows)\n".format(len(self.tables[table])), ""
+
+
+@pytest.fixture
+def vdu(tmp_path):
+    host = epc_fakes.FakeHost(tmp_path, interfaces={"ens3": ["10.0.0.5/24"],
+                                                   "ens4": [S6A + "/24"]})
+    host.clock = epc_fakes.FakeClock()
+    host.db = FakeDb()
+    host.make_file("/etc/cassandra/cassandra.yaml", yaml.safe_dump(DEFAULT_CASSANDRA_YAML))
+    host.make_file("/var/lib/cassandra/data/system/local/x.db", "old")
+    host.make_file("/var/lib/cassandra/data/vhss/keep.db", "keep")
+    host.make_file(hss.SOURCE_DIR + "/src/hss_rel14/db/oai_db.cql",
+                   "CREATE KEYSPACE IF NOT EXISTS vhss WITH replication = "
+                   "{'class': 'NetworkTopologyStrategy', 'DC1': '1'};\n")
+    binary = host.path(hss.BINARY)
+
+    def build(argv, kwargs):
+        host.make_file(hss.BINARY, "elf")
+        return 0, "", ""
+    host.runner.on(["./build_hss_rel14", "--clean"], handler=build)
+    host.runner.on(["update-alternatives", "--query", "java"], stdout=(
+        "Name: java\nLink: /usr/bin/java\nStatus: manual\nBest: x\n"
+        "Value: /usr/lib/jvm/java-11-openjdk-amd64/bin/java\n\n"
+        "Alternative: /usr/lib/jvm/java-11-openjdk-amd64/bin/java\n"
+        "Alternative: " + cassandra_db.JAVA8 + "\n"))
+    host.runner.on(["cqlsh"], handler=host.db.cqlsh)
+    host.on_start = {"cassandra": [("tcp", S6A, 9042), ("tcp", S6A, 7000)],
+                     "hss.service": [("tcp", S6A, 3868)]}
+    host.binary = binary
+    host.workload = hss.HssWorkload(run=host.runner, root=host.root, mac_lookup=lambda a: None,
+                                    sleep=host.clock.sleep, clock=host.clock)
+    return host
+
+
+def configure(vdu, **changes):
+    params = dict(PARAMS, **changes)
+    return vdu.workload.configure(hss.parse_configure(params))
+
+
+# ---- validation -------------------------------------------------------------
+def test_parse_configure_normalises():
+    config = hss.parse_configure(dict(PARAMS, realm="Simula.NorNet"))
+    assert config["realm"] == "simula.nornet" and config["op"] == OP
+
+
+@pytest.mark.parametrize("param,value", [
+    ("git-repository", "--upload-pack=x"), ("git-commit", "a..b"), ("realm", "nornet"),
+    ("s6a-address", "172.16.6.300"), ("mme-s6a-address", "mme"), ("op", "1234"),
+    ("apn", "bad_apn"), ("apn2", "")])
+def test_parse_configure_rejects_each_bad_param(param, value):
+    with pytest.raises(ValidationError) as info:
+        hss.parse_configure(dict(PARAMS, **{param: value}))
+    assert info.value.param == param
+
+
+def test_parse_configure_cross_checks():
+    with pytest.raises(ValidationError) as info:
+        hss.parse_configure(dict(PARAMS, **{"mme-s6a-address": S6A}))
+    assert info.value.param == "mme-s6a-address"
+    with pytest.raises(ValidationError) as info:
+        hss.parse_configure(dict(PARAMS, apn2="default"))
+    assert info.value.param == "apn2"
+    params = dict(PARAMS)
+    del params["op"]
+    with pytest.raises(ValidationError) as info:
+        hss.parse_configure(params)
+    assert info.value.param == "op" and "required" in str(info.value)
+
+
+def test_parse_provision():
+    request = hss.parse_provision(PROVISION)
+    assert request["subscribers"].imsi_last == "242881234500004"
+    assert request["k"] == K
+    for param, value in (("users", 0), ("users", 100001), ("imsi-first", "24288x"),
+                         ("k", K[:-1]), ("op", "zz" * 16), ("msisdn-first", "")):
+        with pytest.raises(ValidationError) as info:
+            hss.parse_provision(dict(PROVISION, **{param: value}))
+        assert info.value.param == param
+        assert K not in str(info.value) and OP not in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        hss.parse_provision(dict(PROVISION, **{"imsi-first": "999999999999998", "users": 3}))
+    assert info.value.param == "users" and "overflow" in str(info.value)
+
+
+# ---- configure ------------------------------------------------------------------
+def test_configure_builds_configures_and_starts(vdu):
+    results = configure(vdu)
+    assert results == {"interface": "ens4", "commit": vdu.commit, "built": "true",
+                       "restarted": "true", "diameter": S6A + ":3868"}
+    argvs = vdu.runner.argvs
+    src = vdu.path(hss.SOURCE_DIR)
+    steps = [(argv, kw["cwd"]) for argv, kw in vdu.runner.calls if argv[0].startswith("./build")]
+    assert steps == [(["./build_cassandra", "--check-installed-software", "--force"],
+                      src + "/scripts"),
+                     (["./build_hss_rel14", "--check-installed-software", "--force"],
+                      src + "/scripts"),
+                     (["./build_hss_rel14", "--clean"], src + "/scripts")]
+    assert ["update-alternatives", "--set", "java", cassandra_db.JAVA8] in argvs
+    assert ["cqlsh", "--file", src + "/src/hss_rel14/db/oai_db.cql", S6A] in argvs
+    # Cassandra: bound to the S6a address, renamed cluster, system keyspace wiped once.
+    cass = yaml.safe_load(open(vdu.path("/etc/cassandra/cassandra.yaml")).read())
+    assert cass["cluster_name"] == "HSS Cluster"
+    assert cass["listen_address"] == cass["rpc_address"] == S6A
+    assert cass["seed_provider"][0]["parameters"][0]["seeds"] == S6A
+    assert cass["endpoint_snitch"] == "GossipingPropertyFileSnitch"
+    assert cass["num_tokens"] == 256  # the rest of the package's file is kept
+    assert not os.path.exists(vdu.path("/var/lib/cassandra/data/system"))
+    assert os.path.exists(vdu.path("/var/lib/cassandra/data/vhss/keep.db"))
+    # The MME identity rows.
+    assert vdu.db.tables["vhss.mmeidentity"][3]["mmehost"] == "mme.simula.nornet"
+    assert vdu.db.tables["vhss.mmeidentity_host"][3]["mmerealm"] == "simula.nornet"
+    # hss_rel14.json: parsed back, key by key; mode 0600 (it holds OP).
+    prefix = vdu.path("/usr/local/etc/oai")
+    with open(prefix + "/hss_rel14.json") as handle:
+        config = json.load(handle)
+    assert stat.S_IMODE(os.stat(prefix + "/hss_rel14.json").st_mode) == 0o600
+    assert config["common"] == {"fdcfg": prefix + "/freeDiameter/hss_rel14_fd.conf",
+                                "originhost": "hss.simula.nornet",
+                                "originrealm": "simula.nornet"}
+    assert config["hss"]["casssrv"] == S6A and config["hss"]["optkey"] == OP
+    assert config["hss"]["roamallow"] is True and config["hss"]["cassdb"] == "vhss"
+    assert config["hss"]["logname"] == vdu.path("/var/log/oai") + "/hss_rel14.log"
+    assert config["hss"]["ossfile"] == src + "/etc/oss.json"
+    with open(prefix + "/hss_rel14.conf") as handle:
+        assert libconf.load(handle) == {"HSS": {"cassandra_Server_IP": S6A}}
+    fd = open(prefix + "/freeDiameter/hss_rel14_fd.conf").read()
+    assert 'Identity = "hss.simula.nornet";' in fd.splitlines()
+    assert 'Realm = "simula.nornet";' in fd.splitlines()
+    assert 'ListenOn = "{}";'.format(S6A) in fd.splitlines()
+    assert "Port = 3868;" in fd.splitlines() and "No_SCTP;" in fd.splitlines()
+    assert 'LoadExtension = "acl_wl.fdx" : "{}/freeDiameter/acl.conf";'.format(prefix) \
+        in fd.splitlines()
+    assert 'LoadExtension = "/usr/local/lib/freeDiameter/dict_S6as6d.fdx";' in fd.splitlines()
+    assert "127.0.0.1" not in fd
+    assert "ALLOW_OLD_TLS mme.simula.nornet" in open(prefix + "/freeDiameter/acl.conf").read()
+    for name in ("hss.cert.pem", "hss.key.pem", "cacert.pem"):
+        assert os.path.isfile(prefix + "/freeDiameter/" + name)
+    assert stat.S_IMODE(os.stat(prefix + "/freeDiameter/hss.key.pem").st_mode) == 0o600
+    hosts = open(vdu.path("/etc/hosts")).read()
+    assert "{} hss.simula.nornet hss\n".format(S6A) in hosts
+    assert "{} mme.simula.nornet mme\n".format(MME) in hosts
+    unit = open(vdu.path("/etc/systemd/system/hss.service")).read()
+    assert ('ExecStart=/bin/sh -c "exec /usr/local/bin/oai_hss -j {}/hss_rel14.json '
+            '>>{}/hss.log 2>&1"'.format(prefix, vdu.path("/var/log/oai"))) in unit
+    assert "After=network-online.target cassandra.service" in unit
+    assert "WantedBy=multi-user.target" in unit
+    assert argvs.index(["systemctl", "daemon-reload"]) < argvs.index(
+        ["systemctl", "enable", "hss.service"]) < argvs.index(
+        ["systemctl", "restart", "hss.service"])
+    assert stat.S_IMODE(os.stat(vdu.path("/var/log/oai")).st_mode) == 0o700
+    settings = json.load(open(vdu.path("/var/lib/mecpool/oai-hss.json")))
+    assert "op" not in settings and OP not in json.dumps(settings)
+    assert settings["s6a-address"] == S6A
+
+
+def test_configure_twice_changes_nothing(vdu):
+    configure(vdu)
+    watched = [vdu.path(p) for p in ("/usr/local/etc/oai/hss_rel14.json",
+                                     "/usr/local/etc/oai/freeDiameter/hss_rel14_fd.conf",
+                                     "/usr/local/etc/oai/freeDiameter/hss.cert.pem",
+                                     "/etc/cassandra/cassandra.yaml", "/etc/hosts",
+                                     "/etc/systemd/system/hss.service")]
+    before = [(open(p).read(), os.stat(p).st_mtime_ns) for p in watched]
+    vdu.runner.calls.clear()
+    results = configure(vdu)
+    assert results["built"] == "false" and results["restarted"] == "false"
+    argvs = vdu.runner.argvs
+    assert not any(a[0].startswith("./build") for a in argvs)
+    assert not any(a[:2] in (["systemctl", "restart"], ["systemctl", "stop"],
+                             ["systemctl", "daemon-reload"]) for a in argvs)
+    assert not any(a[0] == "openssl" and a[1] in ("req", "genrsa") for a in argvs)
+    assert [(open(p).read(), os.stat(p).st_mtime_ns) for p in watched] == before
+    assert len([f for f in vdu.db.files if "provision" in f[0]]) == 1  # MME identity once
+
+
+def test_configure_new_op_restarts_hss(vdu):
+    configure(vdu)
+    vdu.runner.calls.clear()
+    configure(vdu, op="8E27B6AF0E692E750F32667A3B14605D")
+    assert ["systemctl", "restart", "hss.service"] in vdu.runner.argvs
+    assert ["systemctl", "restart", "cassandra"] not in vdu.runner.argvs
+
+
+def test_configure_without_the_s6a_interface(vdu):
+    vdu.interfaces = {"ens3": ["10.0.0.5/24"]}
+    with pytest.raises(NotFound) as info:
+        configure(vdu)
+    assert S6A in str(info.value)
+    assert not any(a[0].startswith("./build") for a in vdu.runner.argvs)
+
+
+def test_configure_fails_clearly_when_hss_never_listens(vdu):
+    vdu.on_start["hss.service"] = []
+    with pytest.raises(WaitTimeout) as info:
+        configure(vdu)
+    assert "HSS Diameter listener {}:3868 not reachable within 90 s".format(S6A) \
+        in str(info.value)
+
+
+def test_configure_fails_when_cassandra_does_not_come_up(vdu):
+    vdu.on_start["cassandra"] = []
+    with pytest.raises(WaitTimeout) as info:
+        configure(vdu)
+    assert "Cassandra CQL {}:9042".format(S6A) in str(info.value)
+    assert ["systemctl", "restart", "hss.service"] not in vdu.runner.argvs
+
+
+def test_configure_without_java8(vdu):
+    vdu.runner.on(["update-alternatives", "--query", "java"],
+                  stdout="Value: /usr/lib/jvm/java-11-openjdk-amd64/bin/java\n")
+    with pytest.raises(NotFound) as info:
+        configure(vdu)
+    assert "OpenJDK 8" in str(info.value)
+
+
+def test_build_failure_is_reported_without_starting(vdu):
+    vdu.runner.on(["./build_hss_rel14", "--clean"], returncode=2, stderr="make: *** Error 1")
+    with pytest.raises(MecpoolError) as info:
+        configure(vdu)
+    assert "exit code 2" in str(info.value)
+    assert not any(a[:2] == ["systemctl", "restart"] for a in vdu.runner.argvs)
+
+
+# ---- subscribers -------------------------------------------------------------------
+def test_provision_requires_configure(vdu):
+    with pytest.raises(MecpoolError) as info:
+        vdu.workload.provision(hss.parse_provision(PROVISION))
+    assert "configure" in str(info.value)
+
+
+def test_provision_writes_rows_and_computes_opc(vdu):
+    configure(vdu)
+    vdu.runner.calls.clear()
+    results = vdu.workload.provision(hss.parse_provision(PROVISION))
+    assert results == {"imsi-first": "242881234500000", "imsi-last": "242881234500004",
+                       "msisdn-first": "24288880000000", "msisdn-last": "24288880000004",
+                       "users": "5", "changed": "true"}
+    assert K not in json.dumps(results) and OP not in json.dumps(results)
+    path, text, mode = vdu.db.files[-1]
+    assert mode == 0o600 and not os.path.exists(path)  # secret file gone afterwards
+    users = vdu.db.tables["vhss.users_imsi"]
+    assert sorted(users) == ["24288123450000{}".format(i) for i in range(5)]
+    row = users["242881234500003"]
+    assert row["key"] == K and row["msisdn"] == 24288880000003
+    assert row["mmehost"] == "mme.simula.nornet" and row["mmerealm"] == "simula.nornet"
+    assert row["sqn"] == 96 and row["access_restriction"] == 41
+    assert row["mmeidentity_idmmeidentity"] == 3
+    data = json.loads(row["subscription_data"], object_pairs_hook=lambda pairs: pairs)
+    top = dict(data)["Subscription-Data"]
+    profile = dict(top)["APN-Configuration-Profile"]
+    apns = [dict(value)["Service-Selection"] for key, value in profile
+            if key == "APN-Configuration"]
+    assert apns == ["default", "internet"]
+    assert dict(top)["MSISDN"] == "0x24288880000003"
+    assert vdu.db.tables["vhss.msisdn_imsi"][24288880000003]["imsi"] == "242881234500003"
+    onlyloadkey = [(a, kw) for a, kw in vdu.runner.calls if a[-1] == "--onlyloadkey"]
+    prefix = vdu.path("/usr/local/etc/oai")
+    assert [a for a, _ in onlyloadkey] == [[vdu.binary, "-j", prefix + "/hss_rel14.json",
+                                            "--onlyloadkey"]]
+    assert onlyloadkey[0][1]["log_path"].startswith(vdu.path("/var/log/oai"))
+    assert not any(K in " ".join(a) or OP in " ".join(a) for a in vdu.runner.argvs)
+    record = vdu.path("/var/lib/mecpool/oai-hss-subscribers.json")
+    assert stat.S_IMODE(os.stat(record).st_mode) == 0o600
+    assert K not in open(record).read() and OP not in open(record).read()
+
+
+def test_provision_twice_changes_nothing_and_new_range_replaces(vdu):
+    configure(vdu)
+    vdu.workload.provision(hss.parse_provision(PROVISION))
+    files_before = len(vdu.db.files)
+    vdu.runner.calls.clear()
+    again = vdu.workload.provision(hss.parse_provision(PROVISION))
+    assert again["changed"] == "false"
+    assert len(vdu.db.files) == files_before
+    assert not any(a[-1] == "--onlyloadkey" for a in vdu.runner.argvs)
+    assert not any(a[:2] == ["systemctl", "restart"] for a in vdu.runner.argvs)
+    other = vdu.workload.provision(hss.parse_provision(dict(PROVISION, users=3,
+                                                            **{"imsi-first": "242880000000010"})))
+    assert other["changed"] == "true"
+    assert sorted(vdu.db.tables["vhss.users_imsi"]) == [
+        "242880000000010", "242880000000011", "242880000000012"]
+    changed_k = vdu.workload.provision(hss.parse_provision(dict(
+        PROVISION, users=3, k="0" * 32, **{"imsi-first": "242880000000010"})))
+    assert changed_k["changed"] == "true"
+
+
+def test_provision_with_new_op_updates_json_and_restarts(vdu):
+    configure(vdu)
+    vdu.runner.calls.clear()
+    vdu.workload.provision(hss.parse_provision(dict(PROVISION, op="A" * 32)))
+    config = json.load(open(vdu.path("/usr/local/etc/oai/hss_rel14.json")))
+    assert config["hss"]["optkey"] == "A" * 32
+    assert ["systemctl", "restart", "hss.service"] in vdu.runner.argvs
+
+
+def test_provision_onlyloadkey_failure_hides_output(vdu):
+    configure(vdu)
+    vdu.runner.on([vdu.binary], returncode=1, stderr="KEY: {} OPC: {}".format(K, OP))
+    with pytest.raises(MecpoolError) as info:
+        vdu.workload.provision(hss.parse_provision(PROVISION))
+    text = str(info.value)
+    assert "onlyloadkey" in text and "exit code 1" in text and "/var/log/oai" in text
+    assert K not in text and OP not in text
+
+
+def test_provision_detects_missing_rows(vdu):
+    configure(vdu)
+    original = vdu.db.cqlsh
+
+    def lossy(argv, kwargs):
+        code, out, err = original(argv, kwargs)
+        if argv[1] == "--file":
+            vdu.db.tables["vhss.users_imsi"].pop("242881234500000", None)
+        return code, out, err
+    vdu.runner.on(["cqlsh"], handler=lossy)
+    with pytest.raises(MecpoolError) as info:
+        vdu.workload.provision(hss.parse_provision(PROVISION))
+    assert "provisioned 5 subscribers, the database holds 4" in str(info.value)
+
+
+# ---- day 2 -----------------------------------------------------------------------------
+def test_status_report_and_unit_status(vdu):
+    assert vdu.workload.status() == ("blocked", "run the 'configure' action")
+    with pytest.raises(MecpoolError):
+        vdu.workload.report()
+    configure(vdu)
+    vdu.workload.provision(hss.parse_provision(PROVISION))
+    vdu.connections = [(S6A, 3868, MME, 41394)]
+    vdu.write_proc()
+    report = vdu.workload.report()
+    assert report == {"service": "active", "enabled": "true", "cassandra": "active",
+                      "cassandra-cql-listening": "true", "diameter-listening": "true",
+                      "diameter-address": S6A + ":3868", "s6a-peers": MME + ":41394",
+                      "realm": "simula.nornet", "commit": vdu.commit, "subscribers": "5"}
+    kind, message = vdu.workload.status()
+    assert kind == "active" and "5 subscribers" in message and "1 S6a peer" in message
+    vdu.active.discard("hss.service")
+    assert vdu.workload.status() == ("blocked", "hss.service is not active")
+    vdu.active.discard("cassandra")
+    assert vdu.workload.status() == ("blocked", "cassandra is not active")
+
+
+def test_restart_waits_for_listener(vdu):
+    configure(vdu)
+    vdu.runner.calls.clear()
+    report = vdu.workload.restart()
+    assert ["systemctl", "restart", "hss.service"] in vdu.runner.argvs
+    assert report["diameter-listening"] == "true" and "subscribers" not in report
+    vdu.failing.add("hss.service")
+    with pytest.raises(MecpoolError) as info:
+        vdu.workload.restart()
+    assert "hss.service" in str(info.value)
+
+
+def test_start_brings_enabled_services_up(vdu):
+    vdu.workload.start()
+    assert vdu.runner.argvs == []
+    configure(vdu)
+    vdu.active.clear()
+    vdu.runner.calls.clear()
+    vdu.workload.start()
+    assert ["systemctl", "restart", "cassandra"] in vdu.runner.argvs
+    assert ["systemctl", "restart", "hss.service"] in vdu.runner.argvs

@@ -169,3 +169,69 @@ def test_pip_failure_is_reported(tmp_path):
     (root / "charms" / "requirements.txt").write_text("# nothing\n")
     with pytest.raises(charms.CharmBuildError, match="lists no requirement"):
         charms.ensure_vendor(tmp_path / "vendor", root)
+
+
+FAKE_TOOL = """#!{python}
+# Stands in for a Juju hook tool or a system command; logs its argv as JSON.
+import json, os, sys
+name = os.path.basename(sys.argv[0])
+with open(os.environ["FAKE_TOOL_LOG"], "a") as log:
+    log.write(json.dumps([name] + sys.argv[1:]) + "\\n")
+if name == "action-get":
+    print(os.environ.get("FAKE_ACTION_PARAMS", "{{}}"))
+elif name == "config-get":
+    print(os.environ.get("FAKE_CONFIG", "{{}}"))
+elif name == "is-leader":
+    print("true")
+elif name == "systemctl" and sys.argv[1] in ("is-active", "is-enabled"):
+    sys.exit(3)
+"""
+HOOK_TOOLS = ("juju-log", "status-set", "status-get", "action-get", "action-set", "action-fail",
+              "action-log", "config-get", "is-leader", "application-version-set")
+# The install hook's workload commands: never the host's own.
+SYSTEM_TOOLS = ("apt-get", "dpkg-query", "systemctl", "ip", "journalctl", "hsdump")
+
+
+def fake_juju(tmp_path):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in HOOK_TOOLS + SYSTEM_TOOLS:
+        (tools / name).write_text(FAKE_TOOL.format(python=sys.executable))
+        (tools / name).chmod(0o755)
+    return tools
+
+
+def run_dispatch(charm, tools, log, dispatch_path, **extra):
+    env = {"PATH": "{}:/usr/bin:/bin".format(tools), "FAKE_TOOL_LOG": str(log),
+           "JUJU_CHARM_DIR": str(charm), "JUJU_UNIT_NAME": charm.name + "/0",
+           "JUJU_MODEL_NAME": "mecpool", "JUJU_VERSION": "2.8.0",
+           "JUJU_DISPATCH_PATH": dispatch_path}
+    env.update(extra)
+    result = subprocess.run([str(charm / "dispatch")], cwd=str(charm), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, timeout=120)
+    calls = [yaml.safe_load(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return result, calls
+
+
+@pytest.mark.parametrize("name", ["rsp-registrar", "rsp-pool-element"])
+def test_dispatch_runs_hooks_and_actions_like_juju_2_8(built, tmp_path, name):
+    """Juju 2.8 runs ./dispatch; ops 1.5.4 from lib/ maps it to the charm's handlers."""
+    charm = tmp_path / name
+    shutil.copytree(str(built[name]), str(charm))  # ops writes .unit-state.db here
+    tools = fake_juju(tmp_path)
+
+    result, calls = run_dispatch(charm, tools, tmp_path / "hook.log", "hooks/install")
+    assert result.returncode == 0, result.stdout
+    assert ["apt-get", "update"] in calls
+    assert ["status-set", "--application=False", "blocked", "run the 'configure' action"] in calls
+    logged = [call[-1] for call in calls if call[0] == "juju-log"]
+    assert "Operator Framework 1.5.4 up and running." in logged
+    # ops ran hooks/install as the legacy hook; it re-entered dispatch, which returned at once.
+    assert "Running legacy hooks/install." in logged
+    assert "Charm called itself via hooks/install." in logged
+
+    result, calls = run_dispatch(charm, tools, tmp_path / "action.log", "actions/restart",
+                                 JUJU_ACTION_NAME="restart", JUJU_ACTION_UUID="1")
+    assert result.returncode == 0, result.stdout
+    assert ["action-fail", "not configured yet: run the 'configure' action first"] in calls

@@ -11,7 +11,7 @@ from .results import RunDirError
 @click.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 def report(run_dir):
-    """Rebuild pu.csv, pe.csv, jobs.csv, table1.csv, figures/ and report.md of RUN_DIR.
+    """Rebuild pu.csv, pe.csv, runs.csv, jobs.csv, table1.csv, meta.json, figures/ and report.md of RUN_DIR.
 
     RUN_DIR is a testbed run directory, e.g. build/testbed/<run-id> or build/testbed/latest.
     """

@@ -49,15 +49,19 @@ def _setup_section(results):
 
 
 def _runs_section(results):
-    rows = []
+    rows, warnings = [], []
     for run in results.runs:
         accounting = job_accounting(run)
         rows.append([str(run.pus), str(run.run), fmt(run.runtime_s, 0), run.started.isoformat(timespec="seconds"),
-                     str(accounting.generated), str(accounting.completed),
+                     run.status or "-", str(accounting.generated), str(accounting.completed),
                      ", ".join(fault.name for fault in run.faults) or "-"])
-    return ["## Runs", "", markdown_table(["PUs", "run", "runtime [s]", "started", "jobs generated",
-                                           "jobs completed", "faults"], rows,
-                                          ["---:", "---:", "---:", "---", "---:", "---:", "---"]), ""]
+        warnings += ["{} PUs run {}: {}".format(run.pus, run.run, text) for text in run.warnings]
+    lines = ["## Runs", "", markdown_table(["PUs", "run", "runtime [s]", "started", "status", "jobs generated",
+                                            "jobs completed", "faults"], rows,
+                                           ["---:", "---:", "---:", "---", "---", "---:", "---:", "---"]), ""]
+    if warnings:
+        lines += ["Warnings of the testbed engine:", ""] + ["- " + text for text in warnings] + [""]
+    return lines
 
 
 def _group_capacity(results):
@@ -194,6 +198,13 @@ def _fault_sections(results, figure_dir):
             if fault.details:
                 lines += ["- {} PUs run {}: {}".format(run.pus, run.run, ", ".join(
                     "{} = {}".format(key, json.dumps(value)) for key, value in sorted(fault.details.items())))]
+            steps = ["{}{} at {} s{}".format(action.get("action"), ":" + str(action["target"]) if action.get("target")
+                                             else "", action.get("at_s"),
+                                             "" if action.get("done_s") is None else
+                                             " (done at {} s)".format(action["done_s"]))
+                     for action in run.actions]
+            if steps:
+                lines += ["- {} PUs run {}: timeline: {}".format(run.pus, run.run, "; ".join(steps))]
             if not cost.clock_ok:
                 lines += ["- {} PUs run {}: job time stamps lie outside the run's start/end: the tools' clock "
                           "and run.json's differ, so the fault window is misplaced.".format(run.pus, run.run)]

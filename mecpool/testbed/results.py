@@ -129,6 +129,9 @@ class Run:
     pes: list
     pu_runs: list
     faults: list = field(default_factory=list)
+    status: str | None = None  # the engine's verdict on the run ("ok" or what went wrong)
+    warnings: list = field(default_factory=list)
+    actions: list = field(default_factory=list)  # timed steps: {"action", "target", "at_s", "done_s", ...}
 
 
 def _field(source, data, key, kinds, what):
@@ -261,7 +264,16 @@ def read_run_json(path):
             details={key: value for key, value in item.items()
                      if key not in ("name", "target", "at_s", "duration_s")},
         ))
-    result.update(pes=pes, pus_list=pus, faults=faults)
+    status = data.get("status")
+    if status is not None and not isinstance(status, str):
+        raise RunDirError("{}: status must be a string, not {!r}".format(source, status))
+    warnings = data.get("warnings") or []
+    if not isinstance(warnings, list) or not all(isinstance(item, str) for item in warnings):
+        raise RunDirError("{}: warnings must be a list of strings".format(source))
+    actions = data.get("actions") or []
+    if not isinstance(actions, list) or not all(isinstance(item, dict) for item in actions):
+        raise RunDirError("{}: actions must be a list of objects".format(source))
+    result.update(pes=pes, pus_list=pus, faults=faults, status=status, warnings=warnings, actions=actions)
     return result
 
 
@@ -314,7 +326,8 @@ def load_run(run_json):
 
     return Run(path=run_dir, pus=info["pus"], run=info["run"], runtime_s=info["runtime_s"],
                started=info["started"], ended=info["ended"], pes=pe_runs, pu_runs=pu_runs,
-               faults=info["faults"])
+               faults=info["faults"], status=info["status"], warnings=info["warnings"],
+               actions=info["actions"])
 
 
 @dataclass
@@ -588,7 +601,8 @@ def write_results(results, out_dir=None):
         "runs": [{"pus": run.pus, "run": run.run, "runtime_s": run.runtime_s,
                   "started": run.started.isoformat(), "ended": run.ended.isoformat(),
                   "run_json": str(run.path.relative_to(results.path) / "run.json"),
-                  "faults": [fault.name for fault in run.faults]} for run in results.runs],
+                  "faults": [fault.name for fault in run.faults], "status": run.status,
+                  "warnings": run.warnings} for run in results.runs],
         "columns": {"pu.csv": list(PU_COLUMNS), "pe.csv": list(PE_COLUMNS), "runs.csv": list(RUN_COLUMNS),
                     "jobs.csv": list(JOB_COLUMNS)},
         "units": {"*_s": "seconds", "handling_speed": "calculations/s", "capacity": "calculations/s",

@@ -207,6 +207,22 @@ def test_crashed_pe_without_a_fault_is_an_error(crash):
         load_results(crash)
 
 
+RUN_DIRS = sorted(path for path in FIXTURES.iterdir() if (path / "raw").is_dir())
+
+
+@pytest.mark.parametrize("root", RUN_DIRS, ids=lambda path: path.name)
+def test_every_real_run_dir_loads_and_accounts_for_every_job(root):
+    results = load_results(root)
+    assert results.runs
+    for run in results.runs:
+        description = json.loads((run.path / "run.json").read_text())
+        assert [pu.spec.name for pu in run.pu_runs] == [pu["name"] for pu in description["pus_list"]]
+        assert [pe.spec.group for pe in run.pes] == [pe["group"] for pe in description["pes"]]
+        accounting = job_accounting(run)
+        assert accounting.lost == 0 and accounting.consistent, accounting.problems
+        assert accounting.completed == sum(len(pu.jobs) for pu in run.pu_runs) > 0
+
+
 # ---------------------------------------------------------------- bad run directories
 
 def _edit_run_json(root, edit, where=("pus-1", "run-1")):

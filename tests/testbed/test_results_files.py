@@ -12,9 +12,10 @@ from mecpool.testbed.calcapp_files import (IncompleteScalarFile, ResultFileError
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = FIXTURES / "rsplib-sample" / "raw"
 CRASH = FIXTURES / "rsplib-pe-crash" / "raw"
-PU_SCALARS = sorted(SAMPLE.glob("pus-*/run-*/pu-*.sca")) + sorted(CRASH.glob("pus-*/run-*/pu-*.sca"))
-PE_SCALARS = [path for path in sorted(SAMPLE.glob("pus-*/run-*/*.sca")) + sorted(CRASH.glob("pus-*/run-*/*.sca"))
-              if not path.name.startswith("pu-") and path.stat().st_size > 20]
+# every real run directory among the fixtures: ours and the testbed engine's
+ALL_SCALARS = sorted(FIXTURES.glob("*/raw/pus-*/run-*/*.sca"))
+PU_SCALARS = [path for path in ALL_SCALARS if path.name.startswith("pu-")]
+PE_SCALARS = [path for path in ALL_SCALARS if not path.name.startswith("pu-") and path.stat().st_size > 20]
 
 
 def raw_scalars(path):
@@ -27,6 +28,10 @@ def raw_scalars(path):
     return values
 
 
+def raw_object(path):
+    return next(line.split('"')[1] for line in path.read_text().splitlines() if line.startswith("scalar"))
+
+
 def raw_vector(path):
     """Independent reading of a vector file: list of {column: text}."""
     lines = [line for line in path.read_text().splitlines() if line.strip()]
@@ -37,15 +42,18 @@ def raw_vector(path):
 
 
 def test_fixtures_are_there():
-    assert len(PU_SCALARS) == 1 + 1 + 4 + 4 + 8 + 4
-    assert len(PE_SCALARS) == 5 * 4 + 3  # mec-1 of the crash run wrote no scalars
+    sample = list(SAMPLE.glob("pus-*/run-*/*.sca"))
+    assert len([path for path in sample if path.name.startswith("pu-")]) == 1 + 1 + 4 + 4 + 8
+    assert len([path for path in sample if not path.name.startswith("pu-")]) == 5 * 4
+    assert len([path for path in CRASH.glob("pus-*/run-*/*.sca") if path.stat().st_size > 20]) == 4 + 3
+    assert len(PU_SCALARS) >= 22 and len(PE_SCALARS) >= 23
 
 
 @pytest.mark.parametrize("path", PU_SCALARS, ids=lambda path: "/".join(path.parts[-4:]))
 def test_pu_scalars_of_real_files(path):
     parsed = read_pu_scalars(path)
     raw = raw_scalars(path)
-    assert parsed.object == path.stem
+    assert parsed.object == raw_object(path)
     assert parsed.total_queuing_s == float(raw["CalcAppPU Total Queuing Time"])
     assert parsed.handling_speed == float(raw["CalcAppPU Average Handling Speed"])
     assert parsed.jobs_queued == int(raw["CalcAppPU Total Jobs Queued"])
@@ -77,11 +85,11 @@ def test_pu_vector_agrees_with_the_scalars_the_tool_wrote(path):
 def test_pe_scalars_and_vector_of_real_files(path):
     parsed = read_pe_scalars(path)
     raw = raw_scalars(path)
-    assert parsed.object == path.stem
+    assert parsed.object == raw_object(path)
     assert parsed.capacity == float(raw["CalcAppPE Service Capacity"])
     assert parsed.used_calculations == float(raw["CalcAppPE Total Used Capacity"])
     assert parsed.jobs_accepted == int(raw["CalcAppPE Total Jobs Accepted"])
-    assert parsed.max_jobs == 4
+    assert parsed.max_jobs == int(raw["CalcAppPE Service Max Jobs"])
     completions = read_pe_vector(path.with_suffix(".vec"))
     assert len(completions) == len(raw_vector(path.with_suffix(".vec")))
     if completions:  # the PE's running total of used calculations never shrinks

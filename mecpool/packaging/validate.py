@@ -30,6 +30,8 @@ from mecpool.descriptors.primitives import CONFIG_PRIMITIVE, OSM_PROVIDED
 from .schema import NSD_DOCUMENT, VNFD_DOCUMENT
 
 CHECKSUMS = "checksums.txt"
+# libyaml's safe loader when PyYAML has it: same results, far faster.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DESCRIPTOR_SUFFIXES = (".yaml", ".yml", ".json")
 VNF_FOLDERS = ("charms", "cloud_init", "icons", "images", "scripts")
 NS_FOLDERS = ("charms", "icons")
@@ -139,7 +141,7 @@ def layout(package):
     if name not in expected:
         fail(name, "descriptor-name", "the descriptor must be <dir>/<dir>_vnfd.yaml or _nsd.yaml")
     try:
-        document = yaml.safe_load(package.files[name].decode("utf-8"))
+        document = yaml.load(package.files[name].decode("utf-8"), Loader=YAML_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         fail(name, "descriptor-yaml", "not valid YAML: {}".format(error))
         return out, None
@@ -340,7 +342,7 @@ class VnfdRules(object):
         def load(relative):
             if not self.package.has(relative):
                 return {}
-            return yaml.safe_load(self.package.text(relative)) or {}
+            return yaml.load(self.package.text(relative), Loader=YAML_LOADER) or {}
 
         try:
             actions = load("charms/{}/actions.yaml".format(charm))

@@ -145,7 +145,10 @@ def ensure_vendor(vendor_root, source_root=REPO_ROOT, pip_command=None):
             req, completed.returncode, completed.stdout.strip()))
     _strip_tree(staging)
     (staging / VENDOR_MARKER).write_text(vendor_key(text) + "\n")
-    if target.exists():  # another process won the race, or a stale partial copy
+    if (target / VENDOR_MARKER).is_file():  # another process finished first: use its copy
+        shutil.rmtree(str(staging))
+        return target
+    if target.exists():  # a partial copy left by an interrupted run
         shutil.rmtree(str(target))
     os.rename(str(staging), str(target))
     return target

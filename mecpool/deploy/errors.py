@@ -1,0 +1,50 @@
+"""Errors of the deployment commands: what failed, and for a half-done
+operation what was done and how to undo it."""
+
+from __future__ import annotations
+
+
+class DeployError(Exception):
+    """A failure the user can act on; ``done``/``undo`` describe a half-done operation."""
+
+    def __init__(self, message: str, done: list[str] | None = None, undo: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.done = list(done or [])
+        self.undo = list(undo or [])
+
+    def report(self) -> str:
+        lines = [self.message]
+        if self.done:
+            lines.append("Already done:")
+            lines += [f"  - {item}" for item in self.done]
+        if self.undo:
+            lines.append("To undo:")
+            lines += [f"  $ {item}" for item in self.undo]
+        return "\n".join(lines)
+
+    def with_progress(self, done: list[str], undo: list[str]) -> "DeployError":
+        """The same error, told as part of a half-done operation."""
+        return DeployError(self.message, done=done + self.done, undo=undo + self.undo)
+
+
+class CommandFailed(DeployError):
+    """An external command exited non-zero; ``command`` has its secrets masked."""
+
+    def __init__(self, command: str, returncode: int, stderr: str, stdout: str = "") -> None:
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr
+        self.stdout = stdout
+        # osmclient prints its "ERROR: ..." on stdout: show that when stderr is empty.
+        text = stderr.strip() or stdout.strip() or "(no output)"
+        stream = "stderr" if stderr.strip() else "stdout"
+        super().__init__(f"command failed (exit code {returncode}): {command}\n{stream}:\n{_indent(text)}")
+
+
+class ToolMissing(DeployError):
+    """An external tool (osm, openstack) is not installed."""
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

@@ -1,0 +1,69 @@
+"""The one seam to python-libjuju (PyPI ``juju``, 2.9.x for the Juju 2.8
+controller of OSM Release EIGHT): connect to the VCA, open the NS's model
+(named after the NS instance id), and return the model's full status and
+every unit's actions as the JSON libjuju's types serialise to.  Everything
+else (jujureport) works on that JSON, so it is tested on recorded answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+from .errors import DeployError
+
+LIBJUJU_HINT = "python-libjuju is not installed: pip install 'juju>=2.9.44,<3'  (or make venv: the [juju] extra)"
+
+
+@dataclass(frozen=True)
+class VcaConnection:
+    """Explicit endpoint and credentials, or a controller of the Juju client files (None: the current one)."""
+
+    endpoint: str | None = None
+    user: str | None = None
+    password: str | None = None
+    cacert: str | None = None
+    controller_name: str | None = None
+
+
+async def _fetch(conn: VcaConnection, model_name: str) -> dict:
+    from juju import tag
+    from juju.client import client
+    from juju.controller import Controller
+
+    controller = Controller()
+    if conn.endpoint:
+        await controller.connect(endpoint=conn.endpoint, username=conn.user, password=conn.password,
+                                 cacert=conn.cacert)
+    elif conn.controller_name:
+        await controller.connect(conn.controller_name)
+    else:
+        await controller.connect()
+    try:
+        model = await controller.get_model(model_name)
+        try:
+            status = await model.get_status()
+            units = [name for app in (status.applications or {}).values() for name in (app.units or {})]
+            facade = client.ActionFacade.from_connection(model.connection())
+            actions = await facade.ListAll(entities=[{"tag": tag.unit(name)} for name in units])
+            return {"status": json.loads(status.to_json()), "actions": json.loads(actions.to_json())}
+        finally:
+            await model.disconnect()
+    finally:
+        await controller.disconnect()
+
+
+def fetch(conn: VcaConnection, model_name: str, timeout: float = 60.0) -> dict:
+    try:
+        import juju  # noqa: F401
+    except ImportError:
+        raise DeployError(LIBJUJU_HINT) from None
+    try:
+        return asyncio.run(asyncio.wait_for(_fetch(conn, model_name), timeout))
+    except asyncio.TimeoutError:
+        raise DeployError(f"no answer from the Juju controller within {timeout:g} s") from None
+    except DeployError:
+        raise
+    except Exception as error:  # libjuju raises many types (JujuError, ConnectionError, websockets...)
+        where = conn.endpoint or conn.controller_name or "the current controller of ~/.local/share/juju"
+        raise DeployError(f"Juju controller {where}, model {model_name}: {type(error).__name__}: {error}") from None

@@ -1,0 +1,56 @@
+"""``mecpool onboard``: put the built packages into OSM, VNFs first, then the NS.
+
+Idempotent without duplicates: each package is looked up by its descriptor id
+(``osm nfpkg-list --filter id=X``); a missing one is created, an existing one
+gets the new content with ``nfpkg-update <_id> --content PKG`` (osmclient v8.0
+has nfpkg-update/nspkg-update: a PUT of the package content).  Delete and
+create would not work once the NSD is onboarded: the NBI refuses to delete a
+VNFD that an NSD references (409)."""
+
+from __future__ import annotations
+
+from .errors import DeployError
+from .osmcli import Osm
+from .packages import BuiltPackages, Package
+
+KINDS = {"vnfd": "nfpkg", "nsd": "nspkg"}
+
+
+def print_plan(packages: BuiltPackages, osm: Osm) -> None:
+    for pkg in packages.vnfs + [packages.ns]:
+        prefix = KINDS[pkg.kind]
+        osm.show(f"{prefix}-list", "--filter", f"id={pkg.id}", note="check")
+        osm.show(f"{prefix}-create", str(pkg.path), note=f"if {pkg.id} is not onboarded")
+        osm.show(f"{prefix}-update", f"<_id of {pkg.id}>", "--content", str(pkg.path), note="if it is")
+
+
+def onboard_one(pkg: Package, osm: Osm, echo) -> tuple[str, str]:
+    """Create or update one package; returns (action, OSM _id)."""
+    prefix = KINDS[pkg.kind]
+    rows = osm.table(f"{prefix}-list", "--filter", f"id={pkg.id}")
+    if len(rows) > 1:
+        ids = ", ".join(row["id"] for row in rows)
+        raise DeployError(f"OSM holds {len(rows)} {pkg.kind}s with id {pkg.id} ({ids}); "
+                          f"delete the extras with osm {prefix}-delete <_id>")
+    if rows:
+        osm_id = rows[0]["id"]
+        osm.call(f"{prefix}-update", osm_id, "--content", str(pkg.path))
+        echo(f"  ~ {pkg.id} updated ({osm_id}) from {pkg.path}")
+        return "updated", osm_id
+    osm_id = osm.last_line(f"{prefix}-create", str(pkg.path))
+    echo(f"  + {pkg.id} onboarded ({osm_id}) from {pkg.path}")
+    return "created", osm_id
+
+
+def onboard(packages: BuiltPackages, osm: Osm, echo) -> list[tuple[str, str, str]]:
+    done: list[tuple[str, str, str]] = []
+    for pkg in packages.vnfs + [packages.ns]:
+        try:
+            action, osm_id = onboard_one(pkg, osm, echo)
+        except DeployError as error:
+            raise error.with_progress(
+                [f"{pkg_id} {action} ({osm_id})" for pkg_id, action, osm_id in done],
+                [f"osm {KINDS['vnfd']}-delete {osm_id}" for _, action, osm_id in done if action == "created"],
+            ) from None
+        done.append((pkg.id, action, osm_id))
+    return done

@@ -343,6 +343,35 @@ class Pool(Strict):
     pe_groups: Annotated[dict[Name, PeGroup], Field(min_length=1)]
 
 
+class Vca(Strict):
+    """OSM's VCA, the Juju controller that runs the NS's charms (for
+    ``mecpool juju-status`` / ``failed-actions``).  Without this section the
+    standard Juju client files (~/.local/share/juju) are used."""
+
+    endpoint: Annotated[str, StringConstraints(pattern=r"^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):[0-9]{1,5}$")]
+    user: VimName = "admin"
+    password: SecretStr | None = None
+    password_env: EnvName | None = None
+    cacert_file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/~-]+$")] | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _port(cls, value: str) -> str:
+        port = int(value.rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port {port} is not in 1..65535")
+        return value
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> "Vca":
+        if (self.password is None) == (self.password_env is None):
+            raise ValueError("give exactly one of password or password_env")
+        return self
+
+    def secret_password(self) -> Secret:
+        return Secret(value=self.password, env=self.password_env)
+
+
 class Site(Strict):
     name: Name
     vims: Annotated[dict[Name, Vim], Field(min_length=1)]
@@ -351,6 +380,7 @@ class Site(Strict):
     networks: Networks
     epc: Epc
     pool: Pool
+    vca: Vca | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Site":

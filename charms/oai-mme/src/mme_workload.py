@@ -1,0 +1,269 @@
+"""OAI MME on its VDU: build, mme.conf and freeDiameter config, ordered start.
+
+The MME starts only once the HSS answers on TCP 3868 (bounded wait).  If the
+HSS is not up in time the action fails with that reason, the unit stays
+enabled but stopped, and update-status starts it as soon as the HSS answers.
+"""
+
+import os
+import time
+
+from charmhelpers_mecpool import epc, files, net, process
+from charmhelpers_mecpool import validate as v
+from charmhelpers_mecpool.apt import Apt
+from charmhelpers_mecpool.certs import DiameterCerts
+from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
+from charmhelpers_mecpool.errors import MecpoolError, ValidationError, WaitTimeout
+from charmhelpers_mecpool.hosts import ensure_hosts
+from charmhelpers_mecpool.netplan import Network
+from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.status import short
+from charmhelpers_mecpool.systemd import Systemd
+from charmhelpers_mecpool.templates import Renderer
+
+NAME = "oai-mme"
+SERVICE = "mme.service"
+SOURCE_DIR = epc.SRC_ROOT + "/openair-mme"
+BINARY = epc.BIN_DIR + "/mme"
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "templates")
+BUILD_STEPS = [
+    BuildStep(["./build_mme", "--check-installed-software", "--force"], "scripts"),
+    BuildStep(["./build_mme", "--clean"], "scripts"),
+]
+S1_MME_PORT = 36412
+GTPV2C_PORT = 2123
+HSS_DIAMETER_PORT = 3868
+MME_DIAMETER_PORT = 3870
+# S10 (MME to MME) is unused in a one-MME EPC, but the MME wants an interface
+# for it: a port-less bridge with a private address, as in the reference VNF.
+S10_BRIDGE = "s10-mme"
+S10_CIDR = "192.168.10.110/24"
+MME_GID = "32768"
+MME_CODE = "3"
+PARAMS = ("git-repository", "git-commit", "realm", "mcc", "mnc", "tac", "s1c-address",
+          "s11-address", "s6a-address", "hss-s6a-address", "spgwc-s11-address")
+
+
+def sgw_selection_id(mcc, mnc, tac):
+    """The name the MME resolves to pick the SGW for a TAI (mme_app_wrr_selection.c):
+    TAC low and high byte in lower-case hex, MNC as 3 digits, MCC as given."""
+    return "tac-lb{:02x}.tac-hb{:02x}.tac.epc.mnc{:03d}.mcc{}.3gppnetwork.org".format(
+        tac & 0xFF, tac >> 8, int(mnc), mcc)
+
+
+def parse_configure(params):
+    for name in PARAMS:
+        if params.get(name) in (None, ""):
+            raise ValidationError(name, "is required")
+    config = {
+        "git-repository": v.git_url("git-repository", params["git-repository"]),
+        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+        "realm": v.realm("realm", params["realm"]),
+        "mcc": v.mcc("mcc", params["mcc"]),
+        "mnc": v.mnc("mnc", params["mnc"]),
+        # 0x0000 and 0xFFFE are reserved TAC values (the MME asserts on them).
+        "tac": v.integer("tac", params["tac"], 1, 0xFFFD),
+        "s1c-address": str(v.interface_cidr("s1c-address", params["s1c-address"])),
+        "s11-address": str(v.interface_cidr("s11-address", params["s11-address"])),
+        "s6a-address": v.ipv4("s6a-address", params["s6a-address"]),
+        "hss-s6a-address": v.ipv4("hss-s6a-address", params["hss-s6a-address"]),
+        "spgwc-s11-address": v.ipv4("spgwc-s11-address", params["spgwc-s11-address"]),
+    }
+    own = {config["s1c-address"].split("/")[0], config["s11-address"].split("/")[0],
+           config["s6a-address"]}
+    if config["hss-s6a-address"] in own:
+        raise ValidationError("hss-s6a-address", "is one of this MME's own addresses")
+    if config["spgwc-s11-address"] in own:
+        raise ValidationError("spgwc-s11-address", "is one of this MME's own addresses")
+    return config
+
+
+class MmeWorkload(object):
+    def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
+                 clock=time.monotonic, probe=net.tcp_probe, listen_timeout=90):
+        self.run = run
+        self.root = root
+        self.sleep = sleep
+        self.clock = clock
+        self.probe = probe
+        self.listen_timeout = listen_timeout
+        self.mac_lookup = mac_lookup or metadata_mac_lookup()
+        path = lambda p: files.rooted(root, p)  # noqa: E731
+        self.prefix = path(epc.OAI_PREFIX)
+        self.fd_dir = self.prefix + "/freeDiameter"
+        self.conf_path = self.prefix + "/mme.conf"
+        self.fd_conf = self.fd_dir + "/mme_fd.conf"
+        self.log_dir = path(epc.OAI_LOG_DIR)
+        self.state_dir = path(epc.STATE_DIR)
+        self.src_dir = path(SOURCE_DIR)
+        self.binary = path(BINARY)
+        self.proc_root = path("/proc")
+        self.hosts_path = path("/etc/hosts")
+        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
+        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
+                               clock=clock)
+        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
+                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
+        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
+                              log_dir=path("/var/log/mecpool"))
+        self.certs = DiameterCerts(run=run)
+        self.renderer = Renderer(TEMPLATES)
+        self.settings = epc.Settings(NAME, root=root)
+
+    def install(self):
+        self.apt.install(epc.BASE_PACKAGES)
+        files.ensure_dir(self.state_dir, 0o700)
+        files.ensure_dir(self.log_dir, 0o700)
+
+    def context(self, config, s1c_interface, s11_interface):
+        realm = config["realm"]
+        return {
+            "realm": realm, "mme_fqdn": "mme." + realm, "hss_fqdn": "hss." + realm,
+            "mcc": config["mcc"], "mnc": config["mnc"], "tac": config["tac"],
+            "mme_gid": MME_GID, "mme_code": MME_CODE,
+            "s1c_interface": s1c_interface, "s1c_cidr": config["s1c-address"],
+            "s11_interface": s11_interface, "s11_cidr": config["s11-address"],
+            "s10_interface": S10_BRIDGE, "s10_cidr": S10_CIDR,
+            "wrr_id": sgw_selection_id(config["mcc"], config["mnc"], config["tac"]),
+            "sgw_s11_address": config["spgwc-s11-address"],
+            "s6a_address": config["s6a-address"], "hss_address": config["hss-s6a-address"],
+            "fd_conf": self.fd_conf, "fd_dir": self.fd_dir,
+            "extension_dir": epc.FD_EXTENSION_DIR, "dictionaries": epc.FD_DICTIONARIES,
+        }
+
+    def unit(self):
+        return epc.oai_unit(NAME, "OpenAirInterface MME", [BINARY, "-c", self.conf_path],
+                            self.log_dir + "/mme.log", self.state_dir,
+                            exec_start_pre=["-/sbin/modprobe sctp"])
+
+    def _interface(self, cidr):
+        address, prefix = cidr.split("/")
+        return self.network.ensure_address(address, int(prefix), mac_lookup=self.mac_lookup)
+
+    def configure(self, config, peer_timeout):
+        self.install()
+        s1c = self._interface(config["s1c-address"])
+        s11 = self._interface(config["s11-address"])
+        s6a = self.network.ensure_address(config["s6a-address"], mac_lookup=self.mac_lookup)
+        self.network.ensure_bridge(S10_BRIDGE, [S10_CIDR])
+        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
+                                  BUILD_STEPS, [self.binary])
+        realm = config["realm"]
+        changed = self.certs.ensure(self.fd_dir, "mme", "mme." + realm,
+                                    ca_name="mme.cacert.pem")
+        context = self.context(config, s1c, s11)
+        changed |= self.renderer.render_to("mme.conf.j2", self.conf_path, context)
+        changed |= self.renderer.render_to("mme_fd.conf.j2", self.fd_conf, context)
+        ensure_hosts([(config["s6a-address"], ["mme." + realm, "mme"]),
+                      (config["hss-s6a-address"], ["hss." + realm, "hss"])],
+                     NAME, path=self.hosts_path)
+        changed |= self.systemd.install_unit(SERVICE, self.unit())
+        needs_start = changed or not self.systemd.is_active(SERVICE)
+        saved = dict(config)
+        saved.update({"commit": build["commit"], "s1c-interface": s1c, "s11-interface": s11,
+                      "s6a-interface": s6a, "pending-start": needs_start})
+        self.settings.save(saved)
+        results = {"s1c-interface": s1c, "s11-interface": s11, "s6a-interface": s6a,
+                   "commit": build["commit"], "built": epc.yes_no(build["built"]),
+                   "sgw-selection": context["wrr_id"], "restarted": "false"}
+        if not needs_start:
+            return results  # same configuration, already running: nothing to do
+        hss = config["hss-s6a-address"]
+        try:
+            net.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
+                         "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5,
+                         sleep=self.sleep, clock=self.clock)
+        except WaitTimeout as error:
+            raise WaitTimeout("{}; mme.service will start when the HSS answers".format(error))
+        self._start(saved)
+        results["restarted"] = "true"
+        return results
+
+    def _start(self, settings):
+        """(Re)start, wait for the S1-MME listener, clear the pending flag."""
+        self.systemd.restart(SERVICE)
+        self._wait_listening(settings)
+        if settings.get("pending-start"):
+            self.settings.save(dict(settings, **{"pending-start": False}))
+
+    def _wait_listening(self, settings):
+        s1c = settings["s1c-address"].split("/")[0]
+        net.wait_for(lambda: net.listening("sctp", S1_MME_PORT, s1c, self.proc_root),
+                     "MME S1-MME listener (SCTP) {}:{}".format(s1c, S1_MME_PORT),
+                     self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
+
+    def _configured(self):
+        settings = self.settings.load()
+        if not settings:
+            raise MecpoolError("not configured yet: run the 'configure' action first")
+        return settings
+
+    def resume(self):
+        """update-status: start a service whose start waited for the HSS."""
+        settings = self.settings.load()
+        if not settings or not settings.get("pending-start"):
+            return False
+        try:
+            self.probe(settings["hss-s6a-address"], HSS_DIAMETER_PORT)
+        except OSError:
+            return False
+        self._start(settings)
+        return True
+
+    def start(self):
+        settings = self.settings.load()
+        if settings and not settings.get("pending-start"):
+            self.systemd.ensure_running(SERVICE, False)
+
+    def restart(self, peer_timeout):
+        settings = self._configured()
+        hss = settings["hss-s6a-address"]
+        net.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
+                     "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5,
+                     sleep=self.sleep, clock=self.clock)
+        self.systemd.restart(SERVICE)
+        self._wait_listening(settings)
+        if settings.get("pending-start"):
+            self.settings.save(dict(settings, **{"pending-start": False}))
+        return self.report()
+
+    def report(self):
+        settings = self._configured()
+        s1c = settings["s1c-address"].split("/")[0]
+        s11 = settings["s11-address"].split("/")[0]
+        hss = settings["hss-s6a-address"]
+        return {
+            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
+            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+            "pending-start": epc.yes_no(settings.get("pending-start")),
+            "s1-mme-listening": epc.yes_no(net.listening("sctp", S1_MME_PORT, s1c,
+                                                         self.proc_root)),
+            "s1-mme-address": "{}:{}".format(s1c, S1_MME_PORT),
+            "s11-listening": epc.yes_no(net.listening("udp", GTPV2C_PORT, s11, self.proc_root)),
+            "s6a-connected": epc.yes_no(net.tcp_established(hss, HSS_DIAMETER_PORT,
+                                                            self.proc_root)),
+            "hss": "{}:{}".format(hss, HSS_DIAMETER_PORT),
+            "plmn": settings["mcc"] + settings["mnc"],
+            "tac": str(settings["tac"]),
+            "sgw-selection": sgw_selection_id(settings["mcc"], settings["mnc"], settings["tac"]),
+            "sgw-s11-address": settings["spgwc-s11-address"],
+            "commit": settings.get("commit", ""),
+        }
+
+    def status(self):
+        settings = self.settings.load()
+        if not settings:
+            return "blocked", "run the 'configure' action"
+        hss = "{}:{}".format(settings["hss-s6a-address"], HSS_DIAMETER_PORT)
+        if settings.get("pending-start"):
+            return "waiting", "waiting for HSS {} before starting the MME".format(hss)
+        if not self.systemd.is_active(SERVICE):
+            return "blocked", "mme.service is not active"
+        s1c = settings["s1c-address"].split("/")[0]
+        if not net.listening("sctp", S1_MME_PORT, s1c, self.proc_root):
+            return "waiting", "S1-MME (SCTP {}:{}) not listening yet".format(s1c, S1_MME_PORT)
+        if not net.tcp_established(settings["hss-s6a-address"], HSS_DIAMETER_PORT,
+                                   self.proc_root):
+            return "waiting", "S6a association to HSS {} not up".format(hss)
+        return "active", short("MME ready: S1-MME {}:{}, PLMN {}-{}, TAC {}".format(
+            s1c, S1_MME_PORT, settings["mcc"], settings["mnc"], settings["tac"]))

@@ -1,0 +1,226 @@
+"""The MME workload on a fake VDU: mme.conf parsed back with libconf, ordered start."""
+
+import json
+import os
+
+import libconf
+import pytest
+
+import charmtest
+import epc_fakes
+from charmhelpers_mecpool.errors import MecpoolError, NotFound, ValidationError, WaitTimeout
+
+mme = charmtest.load_charm_module("oai-mme", "mme_workload")
+
+HSS = "172.16.6.129"
+PARAMS = {"git-repository": "https://github.com/simula/openairinterface-openair-mme.git",
+          "git-commit": "dreibh/asn1c-url-fix-14Oct2020", "realm": "simula.nornet",
+          "mcc": "242", "mnc": "01", "tac": 600, "s1c-address": "192.168.247.102/24",
+          "s11-address": "172.16.1.102/24", "s6a-address": "172.16.6.2",
+          "hss-s6a-address": HSS, "spgwc-s11-address": "172.16.1.104"}
+
+
+class Hss(object):
+    """The HSS's TCP 3868 as the probe sees it."""
+
+    def __init__(self):
+        self.up = True
+        self.probes = []
+
+    def __call__(self, host, port):
+        self.probes.append((host, port))
+        if not self.up:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return True
+
+
+@pytest.fixture
+def vdu(tmp_path):
+    host = epc_fakes.FakeHost(tmp_path, interfaces={
+        "ens3": ["10.0.0.6/24"], "ens4": ["172.16.6.2/24"], "ens5": ["172.16.1.102/24"],
+        "ens6": ["192.168.247.102/24"]})
+    host.clock = epc_fakes.FakeClock()
+    host.hss = Hss()
+
+    def build(argv, kwargs):
+        host.make_file(mme.BINARY, "elf")
+        return 0, "", ""
+    host.runner.on(["./build_mme", "--clean"], handler=build)
+    host.on_start = {"mme.service": [("sctp", "192.168.247.102", 36412),
+                                     ("udp", "172.16.1.102", 2123),
+                                     ("tcp", "172.16.6.2", 3870)]}
+    host.workload = mme.MmeWorkload(run=host.runner, root=host.root, mac_lookup=lambda a: None,
+                                    sleep=host.clock.sleep, clock=host.clock, probe=host.hss)
+    return host
+
+
+def configure(vdu, timeout=600, **changes):
+    return vdu.workload.configure(mme.parse_configure(dict(PARAMS, **changes)), timeout)
+
+
+def test_sgw_selection_id_for_the_tac_in_use():
+    assert mme.sgw_selection_id("242", "88", 600) == \
+        "tac-lb58.tac-hb02.tac.epc.mnc088.mcc242.3gppnetwork.org"
+    assert mme.sgw_selection_id("001", "01", 1) == \
+        "tac-lb01.tac-hb00.tac.epc.mnc001.mcc001.3gppnetwork.org"
+    assert mme.sgw_selection_id("310", "410", 0xABCD) == \
+        "tac-lbcd.tac-hbab.tac.epc.mnc410.mcc310.3gppnetwork.org"
+
+
+@pytest.mark.parametrize("param,value", [
+    ("mcc", "24"), ("mcc", 242), ("mnc", "1"), ("mnc", 1), ("tac", 0), ("tac", 65534),
+    ("tac", "six"), ("s1c-address", "192.168.247.102"), ("s11-address", "172.16.1.0/24"),
+    ("s6a-address", "x"), ("hss-s6a-address", "172.16.6.2"),
+    ("spgwc-s11-address", "172.16.1.102"), ("realm", "a_b.org"), ("git-commit", "-x")])
+def test_parse_configure_rejects_each_bad_param(param, value):
+    with pytest.raises(ValidationError) as info:
+        mme.parse_configure(dict(PARAMS, **{param: value}))
+    assert info.value.param == param
+
+
+def test_configure_renders_mme_conf_with_strings_and_starts(vdu):
+    results = configure(vdu)
+    assert results == {"s1c-interface": "ens6", "s11-interface": "ens5", "s6a-interface": "ens4",
+                       "commit": vdu.commit, "built": "true", "restarted": "true",
+                       "sgw-selection": "tac-lb58.tac-hb02.tac.epc.mnc001.mcc242.3gppnetwork.org"}
+    prefix = vdu.path("/usr/local/etc/oai")
+    with open(prefix + "/mme.conf") as handle:
+        conf = libconf.load(handle)["MME"]
+    assert conf["REALM"] == "simula.nornet"
+    assert conf["GUMMEI_LIST"][0] == {"MCC": "242", "MNC": "01", "MME_GID": "32768",
+                                      "MME_CODE": "3"}
+    assert conf["TAI_LIST"] == ({"MCC": "242", "MNC": "01", "TAC": "600"},)
+    assert conf["S6A"] == {"S6A_CONF": prefix + "/freeDiameter/mme_fd.conf",
+                           "HSS_HOSTNAME": "hss"}
+    nif = conf["NETWORK_INTERFACES"]
+    assert (nif["MME_INTERFACE_NAME_FOR_S1_MME"], nif["MME_IPV4_ADDRESS_FOR_S1_MME"]) == \
+        ("ens6", "192.168.247.102/24")
+    assert (nif["MME_INTERFACE_NAME_FOR_S11"], nif["MME_IPV4_ADDRESS_FOR_S11"]) == \
+        ("ens5", "172.16.1.102/24")
+    assert nif["MME_PORT_FOR_S11"] == 2123
+    assert (nif["MME_INTERFACE_NAME_FOR_S10"], nif["MME_IPV4_ADDRESS_FOR_S10"]) == \
+        ("s10-mme", "192.168.10.110/24")
+    assert conf["WRR_LIST_SELECTION"] == ({
+        "ID": "tac-lb58.tac-hb02.tac.epc.mnc001.mcc242.3gppnetwork.org",
+        "SGW_IP_ADDRESS_FOR_S11": "172.16.1.104"},)
+    assert conf["NAS"]["T3402"] == 12 and conf["LOGGING"]["OUTPUT"] == "CONSOLE"
+    fd = open(prefix + "/freeDiameter/mme_fd.conf").read().splitlines()
+    assert 'Identity = "mme.simula.nornet";' in fd
+    assert 'ListenOn = "172.16.6.2";' in fd and "Port = 3870;" in fd
+    assert ('ConnectPeer = "hss.simula.nornet" { ConnectTo = "172.16.6.129"; No_SCTP; '
+            'No_IPv6; Prefer_TCP; No_TLS; port = 3868; realm = "simula.nornet"; };') in fd
+    assert 'TLS_CA = "{}/freeDiameter/mme.cacert.pem";'.format(prefix) in fd
+    assert os.path.isfile(prefix + "/freeDiameter/mme.cert.pem")
+    hosts = open(vdu.path("/etc/hosts")).read()
+    assert "172.16.6.2 mme.simula.nornet mme\n" in hosts
+    assert "172.16.6.129 hss.simula.nornet hss\n" in hosts
+    unit = open(vdu.path("/etc/systemd/system/mme.service")).read()
+    assert "ExecStartPre=-/sbin/modprobe sctp\n" in unit
+    assert 'ExecStart=/bin/sh -c "exec /usr/local/bin/mme -c {}/mme.conf >>'.format(prefix) \
+        in unit
+    bridge = open(vdu.path("/etc/netplan/60-mecpool-s10-mme.yaml")).read()
+    assert "192.168.10.110/24" in bridge
+    assert vdu.hss.probes == [(HSS, 3868)]
+    argvs = vdu.runner.argvs
+    assert argvs.index(["systemctl", "enable", "mme.service"]) < argvs.index(
+        ["systemctl", "restart", "mme.service"])
+    settings = json.load(open(vdu.path("/var/lib/mecpool/oai-mme.json")))
+    assert settings["pending-start"] is False and settings["mnc"] == "01"
+
+
+def test_three_digit_mnc_and_other_tac(vdu):
+    configure(vdu, mnc="001", tac=1)
+    with open(vdu.path("/usr/local/etc/oai/mme.conf")) as handle:
+        conf = libconf.load(handle)["MME"]
+    assert conf["GUMMEI_LIST"][0]["MNC"] == "001"
+    assert conf["WRR_LIST_SELECTION"][0]["ID"] == \
+        "tac-lb01.tac-hb00.tac.epc.mnc001.mcc242.3gppnetwork.org"
+
+
+def test_configure_twice_changes_nothing(vdu):
+    configure(vdu)
+    conf = vdu.path("/usr/local/etc/oai/mme.conf")
+    before = (open(conf).read(), os.stat(conf).st_mtime_ns)
+    vdu.runner.calls.clear()
+    vdu.hss.probes.clear()
+    results = configure(vdu)
+    assert results["restarted"] == "false" and results["built"] == "false"
+    assert not any(a[:2] in (["systemctl", "restart"], ["netplan", "apply"],
+                             ["systemctl", "daemon-reload"]) for a in vdu.runner.argvs)
+    assert (open(conf).read(), os.stat(conf).st_mtime_ns) == before
+
+
+def test_changed_tac_restarts(vdu):
+    configure(vdu)
+    vdu.runner.calls.clear()
+    assert configure(vdu, tac=601)["restarted"] == "true"
+    assert ["systemctl", "restart", "mme.service"] in vdu.runner.argvs
+
+
+def test_hss_not_answering_defers_the_start(vdu):
+    vdu.hss.up = False
+    with pytest.raises(WaitTimeout) as info:
+        configure(vdu, timeout=60)
+    text = str(info.value)
+    assert "HSS 172.16.6.129:3868 not reachable within 60 s" in text
+    assert "refused" in text.lower() and "will start when the HSS answers" in text
+    assert ["systemctl", "restart", "mme.service"] not in vdu.runner.argvs
+    assert ["systemctl", "enable", "mme.service"] in vdu.runner.argvs
+    assert vdu.workload.status() == (
+        "waiting", "waiting for HSS 172.16.6.129:3868 before starting the MME")
+    assert vdu.workload.resume() is False
+    vdu.hss.up = True
+    assert vdu.workload.resume() is True
+    assert ["systemctl", "restart", "mme.service"] in vdu.runner.argvs
+    assert vdu.workload.resume() is False  # done
+    assert vdu.workload.status()[0] == "waiting"  # running, but no S6a association yet
+    vdu.connections = [("172.16.6.2", 41394, HSS, 3868)]
+    vdu.write_proc()
+    kind, message = vdu.workload.status()
+    assert kind == "active" and "PLMN 242-01, TAC 600" in message
+
+
+def test_missing_interface_for_s1c(vdu):
+    del vdu.interfaces["ens6"]
+    with pytest.raises(NotFound) as info:
+        configure(vdu)
+    assert "192.168.247.102" in str(info.value)
+
+
+def test_mme_not_listening_is_reported(vdu):
+    vdu.on_start["mme.service"] = []
+    with pytest.raises(WaitTimeout) as info:
+        configure(vdu)
+    assert "S1-MME listener (SCTP) 192.168.247.102:36412" in str(info.value)
+
+
+def test_report_and_restart(vdu):
+    with pytest.raises(MecpoolError):
+        vdu.workload.report()
+    configure(vdu)
+    vdu.connections = [("172.16.6.2", 41394, HSS, 3868)]
+    vdu.write_proc()
+    assert vdu.workload.report() == {
+        "service": "active", "enabled": "true", "pending-start": "false",
+        "s1-mme-listening": "true", "s1-mme-address": "192.168.247.102:36412",
+        "s11-listening": "true", "s6a-connected": "true", "hss": HSS + ":3868",
+        "plmn": "24201", "tac": "600",
+        "sgw-selection": "tac-lb58.tac-hb02.tac.epc.mnc001.mcc242.3gppnetwork.org",
+        "sgw-s11-address": "172.16.1.104", "commit": vdu.commit}
+    vdu.runner.calls.clear()
+    vdu.workload.restart(30)
+    assert vdu.runner.argvs.count(["systemctl", "restart", "mme.service"]) == 1
+    vdu.hss.up = False
+    vdu.runner.calls.clear()
+    with pytest.raises(WaitTimeout):
+        vdu.workload.restart(30)
+    assert ["systemctl", "restart", "mme.service"] not in vdu.runner.argvs
+
+
+def test_start_event_leaves_a_pending_start_alone(vdu):
+    vdu.hss.up = False
+    with pytest.raises(WaitTimeout):
+        configure(vdu, timeout=10)
+    vdu.runner.calls.clear()
+    vdu.workload.start()
+    assert vdu.runner.argvs == []

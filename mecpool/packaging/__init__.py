@@ -1,0 +1,1 @@
+"""Build OSM Release EIGHT packages: render templates, build charms, validate, archive."""

@@ -119,6 +119,11 @@ def pu_metric(pu_rows, metric, title, ylabel, path, scale=1.0):
                      linewidth=1, label="UE PE capacity (200,000 calc/s)")
         axes.scatter([48], [reference.HANDLING_SPEED_48_PUS / scale], marker="^", color="#7f8c8d",
                      zorder=5, label="reference: well above 218,000 at 48 PUs")
+        counts = sorted(set(counts) | {48})
+    if metric == "processing_s":
+        alone = reference.JOB_SIZE / reference.PE_GROUPS["mec"][1]
+        axes.axhline(alone, color=GROUP_COLOURS["mec"], linestyle=":", linewidth=1,
+                     label="mean job alone on a 1,000,000 calc/s PE ({:g} s)".format(alone))
     axes.set_ylim(bottom=0)
     return _save(figure, path, counts)
 
@@ -136,30 +141,43 @@ def table1_figure(pu_rows, path):
 
 
 def fault_timeline(run, fault, path):
-    """Handling time of each completed job over the run, the fault's window shaded."""
+    """Two panels over the run: each completed job's handling time, and each PE's
+    cumulative completed jobs (where the work went); the fault's window shaded."""
     start = run.started.timestamp()
-    figure = Figure(figsize=(7.0, 4.0), dpi=110)
+    figure = Figure(figsize=(7.0, 6.4), dpi=110)
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot(1, 1, 1)
-    axes.set_title("{}: handling time per job ({} PUs, run {})".format(fault.name, run.pus, run.run))
-    axes.set_xlabel("job completed at [s after the run's start]")
-    axes.set_ylabel("handling time [s]")
-    xs, ys = [], []
-    for pu_run in run.pu_runs:
-        for job in pu_run.jobs:
-            xs.append(job.completed_at - start)
-            ys.append(job.handling_s)
-    axes.scatter(xs, ys, s=9, color="#34495e", label="completed job")
-    if fault.at_s is not None:
-        end = fault.at_s + (fault.duration_s or 0.0)
-        if end > fault.at_s:
-            axes.axvspan(fault.at_s, end, color="#c0392b", alpha=0.18, label="fault window")
-        axes.axvline(fault.at_s, color="#c0392b", linewidth=1.2,
-                     label="{}{}".format(fault.name, " of " + fault.target if fault.target else ""))
-    axes.set_xlim(left=0, right=max([run.runtime_s] + xs) * 1.02)
-    axes.set_ylim(bottom=0)
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8, loc="best")
+    jobs_axes, pe_axes = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    jobs_axes.set_title("{}: handling time per job ({} PUs, run {})".format(fault.name, run.pus, run.run))
+    jobs_axes.set_ylabel("handling time [s]")
+    xs = [job.completed_at - start for pu_run in run.pu_runs for job in pu_run.jobs]
+    ys = [job.handling_s for pu_run in run.pu_runs for job in pu_run.jobs]
+    jobs_axes.scatter(xs, ys, s=9, color="#34495e", label="completed job")
+    pe_axes.set_ylabel("jobs completed by PE")
+    pe_axes.set_xlabel("time [s after the run's start]")
+    styles = {}
+    for pe_run in run.pes:
+        if not pe_run.completions:
+            continue
+        group = pe_run.spec.group
+        styles[group] = styles.get(group, -1) + 1
+        times = [0.0] + [item.timestamp - start for item in pe_run.completions]
+        pe_axes.step(times, range(len(times)), where="post", color=GROUP_COLOURS[group],
+                     linestyle=LINESTYLES[styles[group] % len(LINESTYLES)], label=pe_run.spec.name)
+        xs.extend(times)
+    for axes in (jobs_axes, pe_axes):
+        if fault.at_s is not None:
+            end = fault.at_s + (fault.duration_s or 0.0)
+            if end > fault.at_s:
+                axes.axvspan(fault.at_s, end, color="#c0392b", alpha=0.18,
+                             label="fault window" if axes is jobs_axes else None)
+            axes.axvline(fault.at_s, color="#c0392b", linewidth=1.2,
+                         label="{}{}".format(fault.name, " of " + fault.target if fault.target else "")
+                         if axes is jobs_axes else None)
+        axes.set_ylim(bottom=0)
+        axes.grid(True, alpha=0.3)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize=7, loc="best")
+    jobs_axes.set_xlim(left=0, right=max([run.runtime_s] + xs) * 1.02)
     figure.tight_layout()
     figure.savefig(path, format="png")
     return Path(path)

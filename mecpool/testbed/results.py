@@ -540,6 +540,36 @@ def job_accounting(run):
                          consistent=not problems, problems=tuple(problems), **totals)
 
 
+def total_accounting(runs):
+    """One :class:`JobAccounting` summed over ``runs`` (run = 0, pus = the largest count)."""
+    items = [job_accounting(run) for run in runs]
+    if not items:
+        raise ValueError("no runs to account for")
+    summed = {name: sum(getattr(item, name) for item in items)
+              for name in ("generated", "started", "completed", "still_queued", "in_flight", "failed_over",
+                           "rejects", "lost")}
+    pe_accepted = None if any(item.pe_accepted is None for item in items) else sum(
+        item.pe_accepted for item in items)
+    pe_completed = None if any(item.pe_completed is None for item in items) else sum(
+        item.pe_completed for item in items)
+    problems = tuple(text for item in items for text in item.problems)
+    return JobAccounting(run=0, pus=max(item.pus for item in items), pe_accepted=pe_accepted,
+                         pe_completed=pe_completed, consistent=not problems, problems=problems, **summed)
+
+
+def accounting_lines(accounting):
+    """The lines a fault scenario prints; ``lost: N`` comes last, as the scenarios promise."""
+    lines = ["jobs generated: {}".format(accounting.generated),
+             "completed: {}".format(accounting.completed),
+             "failed over: {}".format(accounting.failed_over),
+             "still queued: {}".format(accounting.still_queued),
+             "in flight: {}".format(accounting.in_flight),
+             "rejects: {}".format(accounting.rejects)]
+    lines += ["inconsistent: {}".format(text) for text in accounting.problems]
+    lines.append("lost: {}".format(accounting.lost))
+    return lines
+
+
 # ---------------------------------------------------------------- output
 
 def _cell(value):

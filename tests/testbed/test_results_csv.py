@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mecpool.testbed.calcapp_files import ResultFileError
-from mecpool.testbed.results import (PE_COLUMNS, PU_COLUMNS, RunDirError, fault_cost, job_accounting,
-                                     load_results, write_results)
+from mecpool.testbed.results import (PE_COLUMNS, PU_COLUMNS, RunDirError, accounting_lines, fault_cost,
+                                     job_accounting, load_results, total_accounting, write_results)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REQUIRED_PU = ("run", "pus", "pu", "queuing_s", "startup_s", "processing_s", "handling_s", "handling_speed",
@@ -182,6 +182,29 @@ def test_crashed_pe_run(crash):
     paths = write_results(results)
     row = next(row for row in read(paths["pe.csv"]) if row["pe"] == "mec-1")
     assert row["scalars"] == "false" and row["used_capacity"] == "" and row["jobs_completed"] != ""
+
+
+def test_total_accounting_and_printed_lines(sample):
+    runs = load_results(sample).runs
+    total = total_accounting(runs)
+    for name in ("generated", "completed", "still_queued", "in_flight", "failed_over", "lost"):
+        assert getattr(total, name) == sum(getattr(job_accounting(run), name) for run in runs)
+    lines = accounting_lines(total)
+    assert lines[0] == "jobs generated: {}".format(total.generated)
+    assert "failed over: {}".format(total.failed_over) in lines
+    assert lines[-1] == "lost: 0"
+    with pytest.raises(ValueError, match="no runs"):
+        total_accounting([])
+
+
+def test_printed_lines_end_with_lost_when_jobs_are_lost(sample):
+    vector = sample / "raw" / "pus-1" / "run-1" / "pu-1.vec"
+    lines = vector.read_text().splitlines()
+    vector.write_text("\n".join(lines[:-1]) + "\n")  # drop the last completed job
+    run = next(run for run in load_results(sample).runs if (run.pus, run.run) == (1, 1))
+    printed = accounting_lines(job_accounting(run))
+    assert printed[-1] == "lost: 1"
+    assert any(line.startswith("inconsistent: pu-1: vector has 10 completed jobs") for line in printed)
 
 
 def test_fault_cost_splits_the_jobs(crash):

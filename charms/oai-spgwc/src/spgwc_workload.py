@@ -1,0 +1,209 @@
+"""OAI SPGW-C on its VDU: build, spgw_c.conf (S11, SX, DNS, APNs, UE pools), start.
+
+S5/S8-C between the SGW-C and PGW-C parts of the one process needs two
+interfaces to read addresses from: port-less bridges with private addresses,
+as in the reference VNF.
+"""
+
+import ipaddress
+import os
+import time
+
+from charmhelpers_mecpool import epc, files, net, process
+from charmhelpers_mecpool import validate as v
+from charmhelpers_mecpool.apt import Apt
+from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
+from charmhelpers_mecpool.errors import MecpoolError, ValidationError
+from charmhelpers_mecpool.hosts import ensure_hosts
+from charmhelpers_mecpool.netplan import Network
+from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.status import short
+from charmhelpers_mecpool.systemd import Systemd
+from charmhelpers_mecpool.templates import Renderer
+
+NAME = "oai-spgwc"
+SERVICE = "spgwc.service"
+SOURCE_DIR = epc.SRC_ROOT + "/openair-spgwc"
+BINARY = epc.BIN_DIR + "/spgwc"
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "templates")
+BUILD_STEPS = [
+    BuildStep(["./build_spgwc", "-I", "-f"], "build/scripts"),
+    BuildStep(["./build_spgwc", "-c", "-V", "-b", "Debug", "-j"], "build/scripts"),
+]
+GTPV2C_PORT = 2123
+PFCP_PORT = 8805
+S5S8_BRIDGES = (("s5s8-sgw", "172.58.58.102/24"), ("s5s8-pgw", "172.58.58.101/24"))
+UE_MTU = 1500
+PARAMS = ("git-repository", "git-commit", "realm", "dns1", "dns2", "s11-address", "sx-address",
+          "ue-pool", "apn", "apn2")
+
+
+def ue_pools(network):
+    """Two address ranges for the two APNs.  .1 of the pool is left out: it is the
+    gateway address the SPGW-U puts on its `pdn` device."""
+    first = network.network_address + 2
+    last = network.broadcast_address - 1
+    middle = first + (int(last) - int(first)) // 2
+    return [(str(first), str(middle)), (str(middle + 1), str(last))]
+
+
+def parse_configure(params):
+    for name in PARAMS:
+        if params.get(name) in (None, ""):
+            raise ValidationError(name, "is required")
+    config = {
+        "git-repository": v.git_url("git-repository", params["git-repository"]),
+        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+        "realm": v.realm("realm", params["realm"]),
+        "dns1": v.ipv4("dns1", params["dns1"]),
+        "dns2": v.ipv4("dns2", params["dns2"]),
+        "s11-address": str(v.interface_cidr("s11-address", params["s11-address"])),
+        "sx-address": str(v.interface_cidr("sx-address", params["sx-address"])),
+        # At least 8 addresses: .0, .1 (gateway), broadcast and two non-empty ranges.
+        "ue-pool": str(v.network("ue-pool", params["ue-pool"], 8, 29)),
+        "apn": v.apn("apn", params["apn"]),
+        "apn2": v.apn("apn2", params["apn2"]),
+    }
+    if config["apn"] == config["apn2"]:
+        raise ValidationError("apn2", "must differ from apn")
+    pool = ipaddress.IPv4Network(config["ue-pool"])
+    for name in ("s11-address", "sx-address"):
+        if ipaddress.IPv4Interface(config[name]).network.overlaps(pool):
+            raise ValidationError("ue-pool", "overlaps the {} network".format(name))
+    return config
+
+
+class SpgwcWorkload(object):
+    def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
+                 clock=time.monotonic, listen_timeout=90):
+        self.run = run
+        self.sleep = sleep
+        self.clock = clock
+        self.listen_timeout = listen_timeout
+        self.mac_lookup = mac_lookup or metadata_mac_lookup()
+        path = lambda p: files.rooted(root, p)  # noqa: E731
+        self.prefix = path(epc.OAI_PREFIX)
+        self.conf_path = self.prefix + "/spgw_c.conf"
+        self.log_dir = path(epc.OAI_LOG_DIR)
+        self.state_dir = path(epc.STATE_DIR)
+        self.src_dir = path(SOURCE_DIR)
+        self.binary = path(BINARY)
+        self.proc_root = path("/proc")
+        self.hosts_path = path("/etc/hosts")
+        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
+        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
+                               clock=clock)
+        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
+                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
+        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
+                              log_dir=path("/var/log/mecpool"))
+        self.renderer = Renderer(TEMPLATES)
+        self.settings = epc.Settings(NAME, root=root)
+
+    def install(self):
+        self.apt.install(epc.BASE_PACKAGES)
+        files.ensure_dir(self.state_dir, 0o700)
+        files.ensure_dir(self.log_dir, 0o700)
+
+    def _interface(self, cidr):
+        address, prefix = cidr.split("/")
+        return self.network.ensure_address(address, int(prefix), mac_lookup=self.mac_lookup)
+
+    def unit(self):
+        return epc.oai_unit(NAME, "OpenAirInterface SPGW-C",
+                            [BINARY, "-c", self.conf_path, "-o"], self.log_dir + "/spgwc.log",
+                            self.state_dir)
+
+    def context(self, config, s11_interface, sx_interface):
+        return {
+            "s11_interface": s11_interface, "sx_interface": sx_interface,
+            "sgw_s5s8_interface": S5S8_BRIDGES[0][0], "pgw_s5s8_interface": S5S8_BRIDGES[1][0],
+            "pools": ue_pools(ipaddress.IPv4Network(config["ue-pool"])),
+            "apns": [config["apn"], config["apn2"]],
+            "dns1": config["dns1"], "dns2": config["dns2"], "ue_mtu": UE_MTU,
+        }
+
+    def configure(self, config):
+        self.install()
+        s11 = self._interface(config["s11-address"])
+        sx = self._interface(config["sx-address"])
+        for name, cidr in S5S8_BRIDGES:
+            self.network.ensure_bridge(name, [cidr])
+        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
+                                  BUILD_STEPS, [self.binary])
+        changed = self.renderer.render_to("spgw_c.conf.j2", self.conf_path,
+                                          self.context(config, s11, sx))
+        ensure_hosts([(config["s11-address"].split("/")[0], ["spgwc." + config["realm"]])],
+                     NAME, path=self.hosts_path)
+        changed |= self.systemd.install_unit(SERVICE, self.unit())
+        saved = dict(config, commit=build["commit"])
+        saved.update({"s11-interface": s11, "sx-interface": sx})
+        self.settings.save(saved)
+        restarted = self.systemd.ensure_running(SERVICE, changed)
+        self._wait_listening(saved)
+        return {"s11-interface": s11, "sx-interface": sx, "commit": build["commit"],
+                "built": epc.yes_no(build["built"]), "restarted": epc.yes_no(restarted),
+                "ue-pools": ",".join("{}-{}".format(*p) for p in ue_pools(
+                    ipaddress.IPv4Network(config["ue-pool"])))}
+
+    def _addresses(self, settings):
+        return settings["s11-address"].split("/")[0], settings["sx-address"].split("/")[0]
+
+    def _wait_listening(self, settings):
+        s11, sx = self._addresses(settings)
+
+        def ready():
+            return (net.listening("udp", GTPV2C_PORT, s11, self.proc_root)
+                    and net.listening("udp", PFCP_PORT, sx, self.proc_root))
+        net.wait_for(ready, "SPGW-C sockets (GTPv2-C {}:{}, PFCP {}:{})".format(
+            s11, GTPV2C_PORT, sx, PFCP_PORT), self.listen_timeout, interval=2,
+            sleep=self.sleep, clock=self.clock)
+
+    def _configured(self):
+        settings = self.settings.load()
+        if not settings:
+            raise MecpoolError("not configured yet: run the 'configure' action first")
+        return settings
+
+    def start(self):
+        if self.settings.load():
+            self.systemd.ensure_running(SERVICE, False)
+
+    def restart(self):
+        settings = self._configured()
+        self.systemd.restart(SERVICE)
+        self._wait_listening(settings)
+        report = self.report()
+        # The SPGW-U associates only once at its start-up: it must be restarted too.
+        report["note"] = "restart the SPGW-U so that it associates again"
+        return report
+
+    def report(self):
+        settings = self._configured()
+        s11, sx = self._addresses(settings)
+        return {
+            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
+            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+            "s11-listening": epc.yes_no(net.listening("udp", GTPV2C_PORT, s11, self.proc_root)),
+            "s11-address": "{}:{}".format(s11, GTPV2C_PORT),
+            "sx-listening": epc.yes_no(net.listening("udp", PFCP_PORT, sx, self.proc_root)),
+            "sx-address": "{}:{}".format(sx, PFCP_PORT),
+            "apns": "{},{}".format(settings["apn"], settings["apn2"]),
+            "ue-pool": settings["ue-pool"],
+            "dns": "{},{}".format(settings["dns1"], settings["dns2"]),
+            "commit": settings.get("commit", ""),
+        }
+
+    def status(self):
+        settings = self.settings.load()
+        if not settings:
+            return "blocked", "run the 'configure' action"
+        if not self.systemd.is_active(SERVICE):
+            return "blocked", "spgwc.service is not active"
+        s11, sx = self._addresses(settings)
+        if not net.listening("udp", GTPV2C_PORT, s11, self.proc_root):
+            return "waiting", "S11 (UDP {}:{}) not listening yet".format(s11, GTPV2C_PORT)
+        if not net.listening("udp", PFCP_PORT, sx, self.proc_root):
+            return "waiting", "SX (PFCP UDP {}:{}) not listening yet".format(sx, PFCP_PORT)
+        return "active", short("SPGW-C ready: S11 {}, SX {}, APNs {} {}".format(
+            s11, sx, settings["apn"], settings["apn2"]))

@@ -59,6 +59,9 @@ def _runs_section(results):
     lines = ["## Runs", "", markdown_table(["PUs", "run", "runtime [s]", "started", "status", "jobs generated",
                                             "jobs completed", "faults"], rows,
                                            ["---:", "---:", "---:", "---", "---", "---:", "---:", "---"]), ""]
+    if results.excluded:
+        lines += ["Left out, the testbed engine marked them failed:", ""] + [
+            "- `{}`: {}".format(path.relative_to(results.path), status) for path, status in results.excluded] + [""]
     if warnings:
         lines += ["Warnings of the testbed engine:", ""] + ["- " + text for text in warnings] + [""]
     return lines

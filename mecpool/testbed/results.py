@@ -339,6 +339,7 @@ class ResultSet:
     scenario: object
     versions: dict
     runs: list
+    excluded: list = field(default_factory=list)  # (run.json path, status) of runs the engine marked failed
 
     @property
     def pu_counts(self):
@@ -353,6 +354,7 @@ def load_results(run_dir):
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError("{}: not a directory".format(run_dir))
+    run_dir = run_dir.resolve()  # build/testbed/latest -> the run it points at
     scenario_path = run_dir / "scenario.yaml"
     versions_path = run_dir / "versions.json"
     if not scenario_path.is_file():
@@ -374,8 +376,32 @@ def load_results(run_dir):
                        key=lambda path: (_index(path.parent.parent.name), _index(path.parent.name)))
     if not run_files:
         raise RunDirError("{}: no raw/pus-<N>/run-<k>/run.json found".format(run_dir))
-    runs = [load_run(path) for path in run_files]
-    return ResultSet(run_dir, scenario_text, scenario, versions, runs)
+    runs, excluded = [], []
+    for path in run_files:
+        status = _engine_status(path)
+        if status not in (None, "ok"):
+            excluded.append((path, status))
+        else:
+            runs.append(load_run(path))
+    if not runs:
+        raise RunDirError("{}: every run failed: {}".format(run_dir, "; ".join(
+            "{}: {}".format(path.relative_to(run_dir), status) for path, status in excluded)))
+    return ResultSet(run_dir, scenario_text, scenario, versions, runs, excluded)
+
+
+def _engine_status(run_json):
+    """The engine's "status" of a run ("ok", "error: ...", "missing"), None when not given.
+
+    A run the engine itself marked as failed is left out of the results (and listed
+    in the report) instead of stopping the report of every other run; a run marked
+    "ok" whose files are broken is still an error.
+    """
+    try:
+        data = json.loads(Path(run_json).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None  # read_run_json reports the problem with its details
+    status = data.get("status") if isinstance(data, dict) else None
+    return status if isinstance(status, str) else None
 
 
 def _index(name):
@@ -633,6 +659,8 @@ def write_results(results, out_dir=None):
                   "run_json": str(run.path.relative_to(results.path) / "run.json"),
                   "faults": [fault.name for fault in run.faults], "status": run.status,
                   "warnings": run.warnings} for run in results.runs],
+        "excluded_runs": [{"run_json": str(path.relative_to(results.path)), "status": status}
+                          for path, status in results.excluded],
         "columns": {"pu.csv": list(PU_COLUMNS), "pe.csv": list(PE_COLUMNS), "runs.csv": list(RUN_COLUMNS),
                     "jobs.csv": list(JOB_COLUMNS)},
         "units": {"*_s": "seconds", "handling_speed": "calculations/s", "capacity": "calculations/s",

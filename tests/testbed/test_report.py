@@ -145,3 +145,14 @@ def test_cli_report_on_a_missing_dir(tmp_path):
     result = CliRunner().invoke(main, ["report", str(tmp_path / "nope")])
     assert result.exit_code == 1
     assert "nope: not a directory" in result.output
+
+
+def test_failed_runs_are_listed_not_reported(tmp_path):
+    root = Path(shutil.copytree(FIXTURES / "rsplib-sample", tmp_path / "failed"))
+    run_json = root / "raw" / "pus-8" / "run-1" / "run.json"
+    data = json.loads(run_json.read_text())
+    data["status"] = "error: pu-3 did not stop"
+    run_json.write_text(json.dumps(data))
+    text = write_report(root).read_text()
+    assert "- `raw/pus-8/run-1/run.json`: error: pu-3 did not stop" in text
+    assert "| 8 | 1 |" not in text  # no row of the failed run in any table

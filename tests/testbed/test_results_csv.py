@@ -281,6 +281,28 @@ def test_bad_run_json_is_named_before_anything_is_written(sample, edit, message)
     assert not (sample / "pu.csv").exists()
 
 
+def test_runs_the_engine_marked_failed_are_left_out(sample):
+    _edit_run_json(sample, lambda data: data.update(status="error: registrar did not start", started=None),
+                   where=("pus-4", "run-2"))
+    (sample / "raw" / "pus-4" / "run-2" / "pu-1.sca").write_text('run 1 "scenario"\n')
+    results = load_results(sample)
+    assert [(run.pus, run.run) for run in results.runs] == [(1, 1), (1, 2), (4, 1), (8, 1)]
+    assert [status for _, status in results.excluded] == ["error: registrar did not start"]
+    meta = json.loads(write_results(results)["meta.json"].read_text())
+    assert meta["excluded_runs"] == [{"run_json": "raw/pus-4/run-2/run.json",
+                                      "status": "error: registrar did not start"}]
+    for where in (("pus-1", "run-1"), ("pus-1", "run-2"), ("pus-4", "run-1"), ("pus-8", "run-1")):
+        _edit_run_json(sample, lambda data: data.update(status="missing"), where=where)
+    with pytest.raises(RunDirError, match="every run failed: raw/pus-1/run-1/run.json: missing"):
+        load_results(sample)
+
+
+def test_latest_link_is_followed(sample, tmp_path):
+    link = tmp_path / "latest"
+    link.symlink_to(sample)
+    assert load_results(link).path == sample.resolve()
+
+
 def test_pu_name_must_match_the_files_object(sample):
     _edit_run_json(sample, lambda data: data["pus_list"][0].update(name="pu-9"))
     with pytest.raises(ResultFileError, match="belongs to object 'pu-1', run.json names the PU 'pu-9'"):

@@ -8,8 +8,9 @@ the descriptor templates render.
 """
 
 from .context import build_context  # noqa: F401
-from .members import (EPC, EPC_VNFD, NSD_ID, PE_GROUP, POOL_ELEMENT_VNFD,  # noqa: F401
-                      REGISTRAR, REGISTRAR_VNFD, VNFDS, Member, member_for, members)
+from .members import (EPC, EPC_VNFD, MGMT_VLD, NSD_ID, PE_GROUP, PE_SCALING_GROUP,  # noqa: F401
+                      POOL_CP, POOL_ELEMENT_VDU, POOL_ELEMENT_VNFD, POOL_VLD, REGISTRAR,
+                      REGISTRAR_VDU, REGISTRAR_VNFD, VNFDS, Member, member_for, members)
 from .params import (PARAM_KEY, REDACTED, ParamsError, additional_params,  # noqa: F401
                      cloud_init_params, package_params, placeholder, required_params)
 from .primitives import CHARMS, OSM_PROVIDED  # noqa: F401

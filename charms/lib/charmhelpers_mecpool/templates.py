@@ -1,6 +1,7 @@
 """Render jinja2 templates (StrictUndefined) and write them with files.write_file."""
 
 import json
+import shlex
 
 import jinja2
 
@@ -33,6 +34,7 @@ class Renderer(object):
         )
         self.env.filters["cfgstr"] = libconfig_string
         self.env.filters["json"] = json_value
+        self.env.filters["shquote"] = lambda value: shlex.quote(str(value))
 
     def render(self, name, context):
         return self.env.get_template(name).render(**context)

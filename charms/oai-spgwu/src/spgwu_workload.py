@@ -1,0 +1,278 @@
+"""OAI SPGW-U (spgwu-tiny) on its VDU: build, spgw_u.conf, SGi policy routing, ordered start.
+
+spgwu sends its PFCP Association Setup Request once, at start-up, so it is
+(re)started only after every SPGW-C in its list answers a PFCP Heartbeat
+(bounded wait; on timeout the start is deferred to update-status).
+"""
+
+import ipaddress
+import os
+import time
+
+from charmhelpers_mecpool import epc, files, net, process
+from charmhelpers_mecpool import validate as v
+from charmhelpers_mecpool.apt import Apt
+from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
+from charmhelpers_mecpool.errors import MecpoolError, ValidationError, WaitTimeout
+from charmhelpers_mecpool.netplan import Network
+from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.status import short
+from charmhelpers_mecpool.systemd import Systemd
+from charmhelpers_mecpool.templates import Renderer
+
+import pfcp
+
+NAME = "oai-spgwu"
+SERVICE = "spgwu.service"
+SOURCE_DIR = epc.SRC_ROOT + "/openair-spgwu-tiny"
+BINARY = epc.BIN_DIR + "/spgwu"
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "templates")
+BUILD_STEPS = [
+    BuildStep(["./build_spgwu", "-I", "-f"], "build/scripts"),
+    BuildStep(["./build_spgwu", "-c", "-V", "-b", "Debug", "-j"], "build/scripts"),
+]
+GTPU_PORT = 2152
+ROUTING_TABLE = 1000
+RULE_PREF = 100
+DISPATCHER = "/etc/networkd-dispatcher"
+SCRIPT_NAME = "60-mecpool-sgi"
+PACKAGES = epc.BASE_PACKAGES + ["networkd-dispatcher", "iptables", "ethtool"]
+PARAMS = ("git-repository", "git-commit", "s1u-address", "sx-address", "sgi-address",
+          "sgi-gateway", "spgwc-list", "pdn-network", "nat")
+
+
+def parse_configure(params):
+    for name in PARAMS:
+        if params.get(name) in (None, ""):
+            raise ValidationError(name, "is required")
+    config = {
+        "git-repository": v.git_url("git-repository", params["git-repository"]),
+        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+        "s1u-address": str(v.interface_cidr("s1u-address", params["s1u-address"])),
+        "sx-address": str(v.interface_cidr("sx-address", params["sx-address"])),
+        "sgi-address": str(v.interface_cidr("sgi-address", params["sgi-address"])),
+        "sgi-gateway": v.ipv4("sgi-gateway", params["sgi-gateway"]),
+        "spgwc-list": v.address_list("spgwc-list", params["spgwc-list"]),
+        "pdn-network": str(v.network("pdn-network", params["pdn-network"], 8, 30)),
+        "nat": v.boolean("nat", params["nat"]),
+    }
+    sgi = ipaddress.IPv4Interface(config["sgi-address"])
+    gateway = ipaddress.IPv4Address(config["sgi-gateway"])
+    if gateway not in sgi.network or gateway == sgi.ip:
+        raise ValidationError("sgi-gateway", "{} is not another host of the SGi network {}".format(
+            gateway, sgi.network))
+    pdn = ipaddress.IPv4Network(config["pdn-network"])
+    for name in ("s1u-address", "sx-address", "sgi-address"):
+        if ipaddress.IPv4Interface(config[name]).network.overlaps(pdn):
+            raise ValidationError("pdn-network", "overlaps the {} network".format(name))
+    own = {config[n].split("/")[0] for n in ("s1u-address", "sx-address", "sgi-address")}
+    for address in config["spgwc-list"]:
+        if address in own:
+            raise ValidationError("spgwc-list", "{} is one of this VDU's own addresses".format(
+                address))
+    return config
+
+
+class SpgwuWorkload(object):
+    def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
+                 clock=time.monotonic, heartbeat=pfcp.heartbeat, listen_timeout=90):
+        self.run = run
+        self.sleep = sleep
+        self.clock = clock
+        self.heartbeat = heartbeat
+        self.listen_timeout = listen_timeout
+        self.mac_lookup = mac_lookup or metadata_mac_lookup()
+        path = lambda p: files.rooted(root, p)  # noqa: E731
+        self.prefix = path(epc.OAI_PREFIX)
+        self.conf_path = self.prefix + "/spgw_u.conf"
+        self.log_dir = path(epc.OAI_LOG_DIR)
+        self.state_dir = path(epc.STATE_DIR)
+        self.src_dir = path(SOURCE_DIR)
+        self.binary = path(BINARY)
+        self.proc_root = path("/proc")
+        self.routable_script = path("{}/routable.d/{}".format(DISPATCHER, SCRIPT_NAME))
+        self.off_script = path("{}/off.d/{}".format(DISPATCHER, SCRIPT_NAME))
+        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
+        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
+                               clock=clock)
+        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
+                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
+        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
+                              log_dir=path("/var/log/mecpool"))
+        self.renderer = Renderer(TEMPLATES)
+        self.settings = epc.Settings(NAME, root=root)
+
+    def install(self):
+        self.apt.install(PACKAGES)
+        files.ensure_dir(self.state_dir, 0o700)
+        files.ensure_dir(self.log_dir, 0o700)
+
+    def _interface(self, cidr):
+        address, prefix = cidr.split("/")
+        return self.network.ensure_address(address, int(prefix), mac_lookup=self.mac_lookup)
+
+    def unit(self):
+        return epc.oai_unit(NAME, "OpenAirInterface SPGW-U (spgwu-tiny)",
+                            [BINARY, "-c", self.conf_path, "-o"], self.log_dir + "/spgwu.log",
+                            self.state_dir)
+
+    def routing_context(self, config, sgi_interface):
+        return {"sgi_interface": sgi_interface,
+                "sgi_network": str(ipaddress.IPv4Interface(config["sgi-address"]).network),
+                "sgi_gateway": config["sgi-gateway"], "pdn_network": config["pdn-network"],
+                "table": ROUTING_TABLE, "pref": RULE_PREF}
+
+    def configure_routing(self, config, sgi_interface):
+        """Write the networkd-dispatcher scripts and apply the rules now (the SGi
+        interface may be routable already, so no event would run them)."""
+        context = self.routing_context(config, sgi_interface)
+        changed = self.renderer.render_to("sgi-routable.sh.j2", self.routable_script, context,
+                                          mode=0o755)
+        changed |= self.renderer.render_to("sgi-off.sh.j2", self.off_script, context, mode=0o755)
+        if changed:
+            self.run(["/bin/sh", self.routable_script], env={"IFACE": sgi_interface})
+        return changed
+
+    def configure(self, config, peer_timeout):
+        self.install()
+        s1u = self._interface(config["s1u-address"])
+        sx = self._interface(config["sx-address"])
+        sgi = self._interface(config["sgi-address"])
+        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
+                                  BUILD_STEPS, [self.binary])
+        self.configure_routing(config, sgi)
+        changed = self.renderer.render_to("spgw_u.conf.j2", self.conf_path, {
+            "s1u_interface": s1u, "sx_interface": sx, "sgi_interface": sgi,
+            "pdn_network": config["pdn-network"], "nat": config["nat"],
+            "spgwc_list": config["spgwc-list"]})
+        changed |= self.systemd.install_unit(SERVICE, self.unit())
+        needs_start = changed or not self.systemd.is_active(SERVICE)
+        saved = dict(config, commit=build["commit"])
+        saved.update({"s1u-interface": s1u, "sx-interface": sx, "sgi-interface": sgi,
+                      "pending-start": needs_start})
+        self.settings.save(saved)
+        results = {"s1u-interface": s1u, "sx-interface": sx, "sgi-interface": sgi,
+                   "commit": build["commit"], "built": epc.yes_no(build["built"]),
+                   "restarted": "false"}
+        if not needs_start:
+            return results
+        try:
+            self.wait_for_spgwc(saved, peer_timeout)
+        except WaitTimeout as error:
+            raise WaitTimeout("{}; spgwu.service will start when it answers".format(error))
+        self._start(saved)
+        results["restarted"] = "true"
+        return results
+
+    def _probe(self, settings, spgwc):
+        source = settings["sx-address"].split("/")[0]
+        return self.heartbeat(spgwc, source=source) is not None
+
+    def wait_for_spgwc(self, settings, timeout):
+        deadline = self.clock() + timeout
+        for spgwc in settings["spgwc-list"]:
+            remaining = max(0, deadline - self.clock())
+            net.wait_for(lambda: self._probe(settings, spgwc),
+                         "SPGW-C PFCP {}:{}".format(spgwc, pfcp.PFCP_PORT), remaining,
+                         interval=5, sleep=self.sleep, clock=self.clock)
+
+    def _start(self, settings):
+        self.systemd.restart(SERVICE)
+        self._wait_listening(settings)
+        if settings.get("pending-start"):
+            self.settings.save(dict(settings, **{"pending-start": False}))
+
+    def _wait_listening(self, settings):
+        s1u = settings["s1u-address"].split("/")[0]
+        sx = settings["sx-address"].split("/")[0]
+
+        def ready():
+            return (net.listening("udp", GTPU_PORT, s1u, self.proc_root)
+                    and net.listening("udp", pfcp.PFCP_PORT, sx, self.proc_root))
+        net.wait_for(ready, "SPGW-U sockets (GTP-U {}:{}, PFCP {}:{})".format(
+            s1u, GTPU_PORT, sx, pfcp.PFCP_PORT), self.listen_timeout, interval=2,
+            sleep=self.sleep, clock=self.clock)
+
+    def _configured(self):
+        settings = self.settings.load()
+        if not settings:
+            raise MecpoolError("not configured yet: run the 'configure' action first")
+        return settings
+
+    def resume(self):
+        """update-status: start a service whose start waited for the SPGW-C."""
+        settings = self.settings.load()
+        if not settings or not settings.get("pending-start"):
+            return False
+        for spgwc in settings["spgwc-list"]:
+            try:
+                self._probe(settings, spgwc)
+            except OSError:
+                return False
+        self._start(settings)
+        return True
+
+    def start(self):
+        settings = self.settings.load()
+        if settings and not settings.get("pending-start"):
+            self.systemd.ensure_running(SERVICE, False)
+
+    def restart(self, peer_timeout):
+        settings = self._configured()
+        self.wait_for_spgwc(settings, peer_timeout)
+        self.systemd.restart(SERVICE)
+        self._wait_listening(settings)
+        if settings.get("pending-start"):
+            self.settings.save(dict(settings, **{"pending-start": False}))
+        return self.report()
+
+    def _pdn_up(self):
+        result = self.run(["ip", "-j", "link", "show", "dev", "pdn"], check=False)
+        return result.returncode == 0 and '"UP"' in result.stdout
+
+    def _snat_present(self, settings):
+        result = self.run(["iptables-save", "-t", "nat"], check=False)
+        pdn = settings["pdn-network"]
+        return any("-s {}".format(pdn) in line and "SNAT" in line
+                   for line in result.stdout.splitlines())
+
+    def _ip_forward(self):
+        text = files.read_text(os.path.join(self.proc_root, "sys/net/ipv4/ip_forward"), "0")
+        return text.strip() == "1"
+
+    def report(self):
+        settings = self._configured()
+        s1u = settings["s1u-address"].split("/")[0]
+        sx = settings["sx-address"].split("/")[0]
+        return {
+            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
+            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+            "pending-start": epc.yes_no(settings.get("pending-start")),
+            "s1u-listening": epc.yes_no(net.listening("udp", GTPU_PORT, s1u, self.proc_root)),
+            "s1u-address": "{}:{}".format(s1u, GTPU_PORT),
+            "sx-listening": epc.yes_no(net.listening("udp", pfcp.PFCP_PORT, sx,
+                                                     self.proc_root)),
+            "sx-address": "{}:{}".format(sx, pfcp.PFCP_PORT),
+            "spgwc-list": ",".join(settings["spgwc-list"]),
+            "pdn-up": epc.yes_no(self._pdn_up()),
+            "pdn-network": settings["pdn-network"],
+            "nat": epc.yes_no(settings["nat"]),
+            "snat-rule": epc.yes_no(self._snat_present(settings)),
+            "ip-forward": epc.yes_no(self._ip_forward()),
+            "commit": settings.get("commit", ""),
+        }
+
+    def status(self):
+        settings = self.settings.load()
+        if not settings:
+            return "blocked", "run the 'configure' action"
+        if settings.get("pending-start"):
+            return "waiting", short("waiting for SPGW-C PFCP ({}) before starting".format(
+                ",".join(settings["spgwc-list"])))
+        if not self.systemd.is_active(SERVICE):
+            return "blocked", "spgwu.service is not active"
+        s1u = settings["s1u-address"].split("/")[0]
+        if not net.listening("udp", GTPU_PORT, s1u, self.proc_root):
+            return "waiting", "S1-U (GTP-U UDP {}:{}) not listening yet".format(s1u, GTPU_PORT)
+        return "active", short("SPGW-U ready: S1-U {}, PDN {}{}".format(
+            s1u, settings["pdn-network"], " with NAT" if settings["nat"] else ""))

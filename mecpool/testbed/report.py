@@ -194,7 +194,8 @@ def _fault_sections(results, figure_dir):
                          str(accounting.generated), str(accounting.completed), str(accounting.failed_over),
                          str(accounting.still_queued + accounting.in_flight), str(accounting.lost),
                          "{} / {}".format(cost.affected, cost.unaffected), fmt(cost.extra_s, 2),
-                         fmt(cost.extra_total_s, 1), fmt(cost.target_first_job_s, 2)])
+                         fmt(cost.extra_total_s, 1), fmt(cost.worst_affected_s, 2),
+                         fmt(cost.target_first_job_s, 2)])
             file_name = "fault-{}-pus{}-run{}{}.png".format(name, run.pus, run.run, "-{}".format(index) if
                                                            sum(1 for r, _ in items if r is run) > 1 else "")
             paths.append(figures.fault_timeline(run, fault, figure_dir / file_name))
@@ -214,7 +215,11 @@ def _fault_sections(results, figure_dir):
         lines += ["", markdown_table(
             ["PUs", "run", "target", "at [s]", "for [s]", "generated", "completed", "failed over",
              "queued / in flight", "lost", "jobs affected / not", "extra handling [s/job]", "extra total [s]",
-             "target's first job [s]"], rows), ""]
+             "worst affected job [s]", "target's first job [s]"], rows), ""]
+        lines += ["Affected jobs lived through the fault window (generated before its end, completed after its "
+                  "start); extra handling = their mean handling time minus that of the other jobs of the run; "
+                  "target's first job = seconds from the fault to the first job the target PE completed "
+                  "(scale-out).", ""]
         lines += ["![{}](figures/{})".format(name, path.name) for path in paths[-len(items):]] + [""]
     return lines, paths
 

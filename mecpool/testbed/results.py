@@ -696,6 +696,7 @@ class FaultCost:
     extra_total_s: float | None
     target_first_job_s: float | None
     clock_ok: bool
+    worst_affected_s: float | None = None  # the longest handling time among the affected jobs
 
 
 CLOCK_SLACK_S = 60.0
@@ -722,4 +723,5 @@ def fault_cost(run, fault):
             after = [item.timestamp for item in pe_run.completions if item.timestamp >= begin]
             first = min(after) - begin if after else None
     return FaultCost(len(affected), len(others), mean_affected, mean_others, extra,
-                     extra * len(affected) if extra is not None else None, first, clock_ok)
+                     extra * len(affected) if extra is not None else None, first, clock_ok,
+                     max(affected) if affected else None)

@@ -218,6 +218,7 @@ def test_fault_cost_splits_the_jobs(crash):
     assert (cost.affected, cost.unaffected) == (len(affected), len(others))
     assert cost.affected + cost.unaffected == len(jobs) > 0
     assert cost.extra_s == pytest.approx(sum(affected) / len(affected) - sum(others) / len(others))
+    assert cost.worst_affected_s == max(affected)
     assert cost.clock_ok
 
 

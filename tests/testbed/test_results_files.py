@@ -1,6 +1,7 @@
 """Parsers of RSPLIB's scalar and vector files, on files the real tools wrote and on garbage."""
 
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -248,3 +249,15 @@ def test_vector_non_numeric_field(tmp_path):
     path = _edited(tmp_path, PU_VEC, spoil)
     with pytest.raises(ResultFileError, match=r"pu-1\.vec:3: StartupDelay: 'n/a' is not a number"):
         read_pu_vector(path)
+
+
+def test_not_a_number_and_infinite_values(tmp_path):
+    """A PE with zero uptime writes nan for its utilization; infinity is garbage."""
+    def utilization(value):
+        return lambda text: re.sub(r'("CalcAppPE Utilization"\s+)\S+', r"\g<1>" + value, text)
+
+    path = _edited(tmp_path, PE_SCA, utilization("-nan"))
+    assert math.isnan(read_pe_scalars(path).utilization)
+    path = _edited(tmp_path, PE_SCA, utilization("inf"))
+    with pytest.raises(ResultFileError, match="'inf' is not finite"):
+        read_pe_scalars(path)

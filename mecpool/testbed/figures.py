@@ -18,8 +18,8 @@ GROUP_LABELS = {"ue": "UE PE", "mec": "MEC PEs", "pmc": "public-cloud PEs"}
 LINESTYLES = ("-", "--", ":", "-.")
 
 
-def _new(title, ylabel):
-    figure = Figure(figsize=(7.0, 4.4), dpi=110)
+def _new(title, ylabel, width=7.0):
+    figure = Figure(figsize=(width, 4.4), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
     axes.set_title(title)
@@ -54,11 +54,14 @@ def draw_series(axes, summaries, label, colour, linestyle="-", shift=1.0, scale=
     axes.plot(xs, mean, linestyle=linestyle, marker="o", markersize=4, color=colour, label=label)
 
 
-def _save(figure, path, counts):
+def _save(figure, path, counts, legend_outside=False):
     axes = figure.axes[0]
     _pu_ticks(axes, counts)
     if axes.get_legend_handles_labels()[0]:
-        axes.legend(fontsize=8, loc="best")
+        if legend_outside:  # many series: keep the legend off the data
+            axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        else:
+            axes.legend(fontsize=8, loc="best")
     axes.text(0.99, 0.01, "line: mean over runs; thick bar: 10-90 % quantiles; thin bar: min-max",
               transform=axes.transAxes, ha="right", va="bottom", fontsize=6.5, alpha=0.7)
     figure.tight_layout()
@@ -77,7 +80,7 @@ def _shifts(n):
 def used_capacity_per_pe(pe_rows, pe_groups, path):
     per_pe = table.by_pe(pe_rows, "used_capacity")
     counts = sorted({int(row["pus"]) for row in pe_rows})
-    figure, axes = _new("Used capacity per PE", "used capacity [1,000 calculations/s]")
+    figure, axes = _new("Used capacity per PE", "used capacity [1,000 calculations/s]", width=8.6)
     styles = {}
     for name, shift in zip(per_pe, _shifts(len(per_pe))):
         group = pe_groups[name]
@@ -85,7 +88,7 @@ def used_capacity_per_pe(pe_rows, pe_groups, path):
         draw_series(axes, per_pe[name], "{} ({})".format(name, group), GROUP_COLOURS[group],
                     LINESTYLES[styles[group] % len(LINESTYLES)], shift, scale=1000.0)
     axes.set_ylim(bottom=0)
-    return _save(figure, path, counts)
+    return _save(figure, path, counts, legend_outside=True)
 
 
 def used_capacity_per_group(pe_rows, path):

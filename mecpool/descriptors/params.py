@@ -136,8 +136,10 @@ def registrar_params(site, registrar):
     return dict(pool_route_params(site, registrar.vim), **{
         "pr_address": registrar.address,
         "pr_peers": endpoint_list(peers, ENRP_PORT),
-        "pr_identifier": registrar_identifier(registrar),
-        "pr_loglevel": registrar.loglevel,
+        # These two feed the "config" primitive, which N2VC hands to Juju's
+        # ApplicationSet (a map of strings; Juju coerces them by option type).
+        "pr_identifier": str(registrar_identifier(registrar)),
+        "pr_loglevel": str(registrar.loglevel),
     })
 
 

@@ -541,10 +541,23 @@ def params_rules(nsd, vnfds, packages, member_params, where):
 
 
 PYTHON_TYPES = {"STRING": (str,), "INTEGER": (int,), "BOOLEAN": (bool,)}
+CONFIG_TEXT = {"INTEGER": re.compile(r"^-?[0-9]+$"), "BOOLEAN": re.compile(r"^(true|false)$"),
+               "STRING": re.compile(r"^")}
+
+
+def _config_value_problem(data_type, value):
+    """The "config" primitive becomes Juju's ApplicationSet, a map of strings
+    that Juju coerces by the option's type: a string of the right form."""
+    if not isinstance(value, str):
+        return "needs a string (Juju config is set as text), got {}".format(type(value).__name__)
+    if not CONFIG_TEXT.get(data_type, CONFIG_TEXT["STRING"]).match(value):
+        return "{!r} is not a {} in text form".format(value, data_type)
+    return None
 
 
 def param_types(vnfd, vnfd_id, index, params):
-    """A <param>'s value has the primitive parameter's data-type (a bool is no INTEGER)."""
+    """A <param>'s value has the primitive parameter's data-type (a bool is no
+    INTEGER); the "config" primitive's values are text (see above)."""
     out = []
     configs = [vnfd.get("vnf-configuration") or {}] + [
         vdu.get("vdu-configuration") or {} for vdu in _items(vnfd.get("vdu"))]
@@ -557,9 +570,15 @@ def param_types(vnfd, vnfd_id, index, params):
                     if name is None or name not in params or wanted is None:
                         continue
                     value = params[name]
+                    path = "additionalParamsForVnf[member-vnf-index={}].{}".format(index, name)
+                    if primitive.get("name") == CONFIG_PRIMITIVE:
+                        problem = _config_value_problem(parameter.get("data-type", "STRING"), value)
+                        if problem:
+                            out.append(Violation(vnfd_id, path, "params-type", "config {}: {}".format(
+                                parameter.get("name"), problem)))
+                        continue
                     if not isinstance(value, wanted) or (wanted == (int,) and isinstance(value, bool)):
-                        out.append(Violation(vnfd_id, "additionalParamsForVnf[member-vnf-index={}].{}".format(
-                            index, name), "params-type", "{} {}.{} needs {}, got {}".format(
+                        out.append(Violation(vnfd_id, path, "params-type", "{} {}.{} needs {}, got {}".format(
                                 primitive.get("name"), parameter.get("name"), field,
                                 parameter.get("data-type", "STRING"), type(value).__name__)))
     return out

@@ -92,7 +92,8 @@ def test_pool_values(example):
     params = additional_params(example, reveal_secrets=False)
     pr_mec, pr_svg = params["2"], params["3"]
     assert pr_mec["pr_address"] == "10.101.0.10" and pr_mec["pr_peers"] == "10.106.0.10:9901"
-    assert pr_mec["pr_identifier"] == 0x101 and pr_mec["pr_loglevel"] == 2
+    # "config" primitive values are Juju config text
+    assert pr_mec["pr_identifier"] == str(0x101) and pr_mec["pr_loglevel"] == "2"
     # the registrar on the group's own VIM comes first ("auto" routes towards it)
     assert params["4"]["pe_registrars"] == "10.101.0.10:3863,10.106.0.10:3863"
     assert params["5"]["pe_load_increment"] == "0.5" and params["4"]["pe_load_increment"] == "0.1"
@@ -111,7 +112,7 @@ def test_identifier_derived_from_address_when_absent():
     data = site_data()
     del data["pool"]["registrars"][1]["identifier"]
     params = additional_params(parse_site(data), reveal_secrets=False)
-    assert params["3"]["pr_identifier"] == int(ipaddress.IPv4Address("10.106.0.10"))
+    assert params["3"]["pr_identifier"] == str(int(ipaddress.IPv4Address("10.106.0.10")))
 
 
 def test_single_vim_pool_has_no_routes():

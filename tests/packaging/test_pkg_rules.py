@@ -197,6 +197,8 @@ def drop_param(name):
     (lambda p: p["4"].update({"pe_capacity": "1000000"}), "params-type", "pe_capacity"),
     (lambda p: p["1"].update({"nat": 1}), "params-type", "nat"),
     (lambda p: p["1"].update({"tac": True}), "params-type", "tac"),
+    (lambda p: p["2"].update({"pr_loglevel": 2}), "params-type", "pr_loglevel"),      # config wants text
+    (lambda p: p["2"].update({"pr_identifier": "0x101"}), "params-type", "pr_identifier"),
 ])
 def test_params_rule(packages, params, change, rule, path):
     params = copy.deepcopy(params)

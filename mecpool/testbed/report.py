@@ -9,7 +9,8 @@ file and line, before anything is written), then writes into ``run_dir``:
 import json
 
 from . import figures, reference, table
-from .results import fault_cost, job_accounting, load_results, pe_rows, pu_rows, run_row, write_results
+from .results import (fault_cost, job_accounting, load_results, pe_rows, pu_rows, run_row, total_accounting,
+                      write_results)
 from .table import fmt, markdown_table, summary_cell
 
 
@@ -216,6 +217,15 @@ def _fault_sections(results, figure_dir):
             ["PUs", "run", "target", "at [s]", "for [s]", "generated", "completed", "failed over",
              "queued / in flight", "lost", "jobs affected / not", "extra handling [s/job]", "extra total [s]",
              "worst affected job [s]", "target's first job [s]"], rows), ""]
+        distinct = []
+        for run, _ in items:
+            if run not in distinct:
+                distinct.append(run)
+        total = total_accounting(distinct)
+        lines += ["Over this scenario's {} run(s): {} jobs generated, {} completed, {} failed over, {} still queued "
+                  "or in flight, **lost: {}**.".format(len(distinct), total.generated, total.completed,
+                                                      total.failed_over, total.still_queued + total.in_flight,
+                                                      total.lost), ""]
         lines += ["Affected jobs lived through the fault window (generated before its end, completed after its "
                   "start); extra handling = their mean handling time minus that of the other jobs of the run; "
                   "target's first job = seconds from the fault to the first job the target PE completed "

@@ -100,6 +100,9 @@ def test_fault_section(crash_report):
     assert cells[5:10] == [str(accounting.generated), str(accounting.completed), str(accounting.failed_over),
                            str(accounting.still_queued + accounting.in_flight), str(accounting.lost)]
     assert 'signal = "SIGKILL"' in text
+    assert ("Over this scenario's 1 run(s): {} jobs generated, {} completed, {} failed over".format(
+        accounting.generated, accounting.completed, accounting.failed_over) in text)
+    assert "**lost: 0**" in text
     figure = root / "figures" / "fault-pe-crash-pus4-run1.png"
     with Image.open(figure) as image:
         image.verify()

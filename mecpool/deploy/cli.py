@@ -33,6 +33,12 @@ def echo(text: str) -> None:
     click.echo(text)
 
 
+def console() -> Console:
+    """Rich output; wide when not on a terminal (logs, pipes) so tables are not cut."""
+    out = Console()
+    return out if out.is_terminal else Console(width=200)
+
+
 def fails_cleanly(command):
     """Errors the user can act on: their report on stderr, exit code 1, no traceback."""
     @functools.wraps(command)
@@ -257,7 +263,7 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
     before_record = scaling.member_record(osm, t)
     before_vdus = scaling.pe_vdus(before_record, t.vdu)
     scaling.check_limits(site, t, out, len(before_vdus), scaling.scale_ops(nsr, t.scaling_group))
-    console = Console()
+    out_console = console()
     before = None
     if out and wait:
         before = poolstatus.pool_status(osm, ns, registrar, vdu)
@@ -285,8 +291,8 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
     for address in addresses:
         after = scaling.wait_registered(osm, ns, registrar, vdu, address, site.pool.handle, timeout,
                                         poll_interval, echo)
-    console.print(poolstatus.table(before, f"pool before the scale-out ({len(poolstatus.addresses(before))} PEs)"))
-    console.print(poolstatus.table(after, f"pool after the scale-out ({len(poolstatus.addresses(after))} PEs)"))
+    out_console.print(poolstatus.table(before, f"pool before the scale-out ({len(poolstatus.addresses(before))} PEs)"))
+    out_console.print(poolstatus.table(after, f"pool after the scale-out ({len(poolstatus.addresses(after))} PEs)"))
 
 
 @click.command("pool-status")
@@ -312,9 +318,9 @@ def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, p
         osm.show("ns-op-show", "<operation id printed above>", "--literal")
         return
     parsed = poolstatus.pool_status(osm, ns, index, vdu)
-    console = Console()
-    console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {index})"))
-    console.print(f"{len(parsed['pools'])} pool(s), {len(poolstatus.addresses(parsed))} PE address(es); "
+    out_console = console()
+    out_console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {index})"))
+    out_console.print(f"{len(parsed['pools'])} pool(s), {len(poolstatus.addresses(parsed))} PE address(es); "
                   f"{len(parsed.get('peers') or [])} peer registrar(s)")
 
 
@@ -330,7 +336,7 @@ def status(ns, hostname, user, password, project, dry_run, poll_interval):
                      ("vnf-show", "<each vnf id>", "--literal"), ("vim-list",), ("ns-op-list", ns)):
             osm.show(*args)
         return
-    ns_status.render(ns_status.collect(osm, ns), Console())
+    ns_status.render(ns_status.collect(osm, ns), console())
 
 
 @click.command("teardown")
@@ -399,7 +405,7 @@ def juju_command(name, help_text, show):
         nsr = osm.ns_record(ns)
         model = nsr["_id"]
         fetched = jujudebug.fetch(juju_connection(site, controller), model)
-        show(fetched, nsr, model, runner.masker, Console())
+        show(fetched, nsr, model, runner.masker, console())
     return command
 
 

@@ -132,7 +132,7 @@ def vim_create_args(site: Site, name: str, password: str) -> list[str]:
     return ["vim-create", "--name", vim.osm_account, "--user", vim.openstack.user, "--password", password,
             "--auth_url", vim.openstack.auth_url, "--tenant", vim.openstack.project,
             "--account_type", "openstack",
-            "--config", yaml.safe_dump(vim_config(site, name), default_flow_style=True, sort_keys=True).strip()]
+            "--config", yaml.safe_dump(vim_config(site, name), default_flow_style=True, sort_keys=True, width=1000).strip()]
 
 
 def disk_format(path: Path) -> str:

@@ -749,8 +749,15 @@ def op_row(op):
 def run(argv):
     glob, command, args, opts = parse(argv)
     state = fakelib.load("osm.json", new_state())
+    try:
+        return "\n".join(str(line) for line in answer(state, command, args, opts)) + "\n"
+    finally:
+        # Polls move operations on even when the answer is an error (as time does).
+        fakelib.save("osm.json", state)
+
+
+def answer(state, command, args, opts):
     out = []
-    kinds = {"nf": "vnfds", "vnf": "vnfds", "ns": "nsds"}
     head = command.split("-")[0]
     if command in ("nfpkg-list", "vnfd-list", "vnfpkg-list", "nspkg-list", "nsd-list"):
         kind = "nsds" if head in ("nspkg", "nsd") else "vnfds"
@@ -826,10 +833,7 @@ def run(argv):
     elif command == "ns-action":
         op = ns_action(state, args[0], opts)
         if opts.get("--wait"):
-            try:
-                run_to_end(state, op)
-            finally:
-                fakelib.save("osm.json", state)
+            run_to_end(state, op)
         out.append(op["id"])
     elif command == "vnf-scale":
         nsr = by_name_or_id(state["nsrs"], args[0], "ns")
@@ -870,8 +874,7 @@ def run(argv):
             out.append("Deletion in progress")
     else:
         raise Fail("the fake does not implement {}".format(command))
-    fakelib.save("osm.json", state)
-    return "\n".join(str(line) for line in out) + "\n"
+    return out
 
 
 def main():

@@ -1,0 +1,125 @@
+"""Fixtures: built packages (once per session), a site directory with image
+files, and the fake ``osm`` / ``openstack`` executables on PATH."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+HERE = Path(__file__).parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+from packages_fixture import build_packages  # noqa: E402
+
+from mecpool.cli import main  # noqa: E402
+from mecpool.site import load_site  # noqa: E402
+
+K = "0123456789abcdef0123456789abcdef"
+OP = "fedcba9876543210fedcba9876543210"
+MEC_PASSWORD = "mec-secret-pw"
+PMC_PASSWORD = "pmc-secret-pw"
+SECRETS = (K, OP, MEC_PASSWORD, PMC_PASSWORD)
+MGMT = "192.168.100.0/24"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("built")
+    build_packages(load_site(REPO / "site.example.yaml"), out / "build")
+    return out / "build"
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for key in ("OSM_CLI", "OPENSTACK_CLI", "OSM_HOSTNAME", "OSM_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MECPOOL_EPC_K", K)
+    monkeypatch.setenv("MECPOOL_EPC_OP", OP)
+    monkeypatch.setenv("MECPOOL_MEC_PASSWORD", MEC_PASSWORD)
+    monkeypatch.setenv("MECPOOL_PMC_PASSWORD", PMC_PASSWORD)
+    return monkeypatch
+
+
+class Fakes:
+    def __init__(self, root: Path, site) -> None:
+        self.state = root / "fake-state"
+        self.bin = root / "bin"
+        self.state.mkdir()
+        self.bin.mkdir()
+        for tool in ("osm", "openstack"):
+            script = self.bin / tool
+            script.write_text(f"#!/bin/sh\nexec {sys.executable} {HERE / 'fakes' / f'fake_{tool}.py'} \"$@\"\n")
+            script.chmod(0o755)
+        subnets = {vim.pool_network.name: vim.pool_network.subnet for vim in site.vims.values()}
+        subnets.update({getattr(site.networks, n).vim_network: getattr(site.networks, n).subnet
+                        for n in ("s1c", "s1u", "sgi")})
+        subnets["mgmt"] = MGMT
+        self.scenario({"subnets": subnets, "pool_handle": site.pool.handle,
+                       "openstack_seed": {vim.openstack.auth_url: {"networks": {vim.mgmt_network: MGMT}}
+                                          for vim in site.vims.values()}})
+
+    def scenario(self, update: dict) -> None:
+        path = self.state / "scenario.json"
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data.update(update)
+        path.write_text(json.dumps(data))
+
+    def calls(self, tool: str | None = None) -> list[list[str]]:
+        path = self.state / "calls.json"
+        calls = json.loads(path.read_text()) if path.exists() else []
+        return [c["argv"] for c in calls if tool is None or c["tool"] == tool]
+
+    def records(self) -> list[dict]:
+        path = self.state / "calls.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+    def reset_calls(self) -> None:
+        (self.state / "calls.json").unlink(missing_ok=True)
+
+    def osm_state(self) -> dict:
+        return json.loads((self.state / "osm.json").read_text())
+
+    def openstack_state(self) -> dict:
+        return json.loads((self.state / "openstack.json").read_text())
+
+
+@pytest.fixture
+def workdir(tmp_path, built, env):
+    """A site directory (site.yaml, image files, a copy of the built packages) as the cwd."""
+    shutil.copy(REPO / "site.example.yaml", tmp_path / "site.yaml")
+    site = yaml.safe_load((tmp_path / "site.yaml").read_text())
+    for image in site["images"].values():
+        path = tmp_path / image["file"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"QFI\xfb" + b"\0" * 60)
+    shutil.copytree(built, tmp_path / "build")
+    env.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def fakes(workdir, env):
+    fakes = Fakes(workdir, load_site(workdir / "site.yaml"))
+    env.setenv("FAKE_STATE_DIR", str(fakes.state))
+    env.setenv("PATH", f"{fakes.bin}:/usr/bin:/bin")
+    return fakes
+
+
+@pytest.fixture
+def mecpool():
+    runner = CliRunner()
+
+    def run(*args: str, expect: int = 0):
+        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == expect, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        for secret in SECRETS:
+            assert secret not in result.stdout and secret not in result.stderr, f"secret leaked by {args}"
+        return result
+    return run

@@ -9,6 +9,7 @@ file and line, before anything is written), then writes into ``run_dir``:
 import json
 
 from . import figures, reference, table
+from .results import RunDirError
 from .results import (fault_cost, job_accounting, load_results, pe_rows, pu_rows, run_row, total_accounting,
                       write_results)
 from .table import fmt, markdown_table, summary_cell
@@ -177,6 +178,37 @@ def _accounting_section(results):
     return lines
 
 
+def read_fault_outcome(run_dir):
+    """The fault scenario's own verdict (``fault.json`` of ``mecpool testbed fault``), or None."""
+    path = run_dir / "fault.json"
+    if not path.is_file():
+        return None
+    try:
+        outcome = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunDirError("{}: not valid JSON ({})".format(path, error))
+    if not isinstance(outcome, dict) or not isinstance(outcome.get("fault"), str):
+        raise RunDirError("{}: fault must be the scenario's name".format(path))
+    checks = outcome.get("checks", [])
+    if not isinstance(checks, list):
+        raise RunDirError("{}: checks must be a list".format(path))
+    for index, check in enumerate(checks):
+        if not isinstance(check, dict) or not isinstance(check.get("check"), str) or \
+                not isinstance(check.get("passed"), bool):
+            raise RunDirError("{}: checks[{}] needs a text 'check' and a true/false 'passed'".format(path, index))
+    return outcome
+
+
+def _outcome_lines(outcome):
+    rows = [[check["check"], "passed" if check["passed"] else "FAILED", str(check.get("detail", ""))]
+            for check in outcome.get("checks", [])]
+    verdict = "passed" if outcome.get("passed") else "FAILED"
+    lines = ["Checks of `mecpool testbed fault {}` (fault.json): **{}**".format(outcome["fault"], verdict), ""]
+    if rows:
+        lines += [markdown_table(["check", "result", "detail"], rows, ["---", "---", "---"]), ""]
+    return lines
+
+
 def _fault_sections(results, figure_dir):
     by_name = {}
     for run in results.runs:
@@ -184,9 +216,12 @@ def _fault_sections(results, figure_dir):
             by_name.setdefault(fault.name, []).append((run, fault))
     if not by_name:
         return [], []
+    outcome = read_fault_outcome(results.path)
     lines, paths = ["## Fault scenarios", ""], []
     for name, items in by_name.items():
         lines += ["### {}".format(name), ""]
+        if outcome is not None and outcome["fault"] == name:
+            lines += _outcome_lines(outcome)
         rows = []
         for index, (run, fault) in enumerate(items):
             accounting = job_accounting(run)
@@ -238,6 +273,7 @@ def write_report(run_dir):
     """Regenerate CSVs, Table 1, figures and report.md of ``run_dir``; returns report.md's path."""
     results = load_results(run_dir)  # raises before anything is written
     run_dir = results.path
+    read_fault_outcome(run_dir)  # a broken fault.json, too
     written = write_results(results)
     pu = [row for run in results.runs for row in pu_rows(run)]
     pe = [row for run in results.runs for row in pe_rows(run)]

@@ -12,7 +12,7 @@ from PIL import Image, ImageStat
 from mecpool.cli import main
 from mecpool.testbed import reference
 from mecpool.testbed.report import write_report
-from mecpool.testbed.results import job_accounting, load_results
+from mecpool.testbed.results import RunDirError, job_accounting, load_results
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIGURES = ("used_capacity.png", "used_capacity_groups.png", "queuing_time.png", "startup_time.png",
@@ -159,3 +159,20 @@ def test_failed_runs_are_listed_not_reported(tmp_path):
     text = write_report(root).read_text()
     assert "- `raw/pus-8/run-1/run.json`: error: pu-3 did not stop" in text
     assert "| 8 | 1 |" not in text  # no row of the failed run in any table
+
+
+def test_fault_outcome_is_shown(tmp_path):
+    root = Path(shutil.copytree(FIXTURES / "rsplib-pe-crash", tmp_path / "outcome"))
+    outcome = {"fault": "pe-crash", "passed": False, "checks": [
+        {"check": "every job accounted for", "passed": True, "detail": "consistent"},
+        {"check": "the PUs failed over", "passed": False, "detail": "0 failovers"}]}
+    (root / "fault.json").write_text(json.dumps(outcome))
+    text = write_report(root).read_text()
+    assert "Checks of `mecpool testbed fault pe-crash` (fault.json): **FAILED**" in text
+    assert "| the PUs failed over | FAILED | 0 failovers |" in text
+    assert "| every job accounted for | passed | consistent |" in text
+    (root / "fault.json").write_text(json.dumps({"fault": "pe-crash", "checks": [{"check": "x", "passed": "yes"}]}))
+    (root / "report.md").unlink()
+    with pytest.raises(RunDirError, match=r"fault\.json: checks\[0\] needs"):
+        write_report(root)
+    assert not (root / "report.md").exists()

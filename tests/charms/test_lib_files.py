@@ -24,6 +24,16 @@ def test_write_file_reports_change_and_is_idempotent(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["a.conf"]  # no temp files left
 
 
+def test_existing_directory_keeps_its_mode(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir()
+    os.chmod(str(private), 0o700)
+    files.write_file(str(private / "state.json"), "{}", secret=True)
+    assert mode(private) == 0o700
+    files.write_file(str(tmp_path / "new" / "deep" / "f"), "x")
+    assert mode(tmp_path / "new" / "deep") == 0o755
+
+
 def test_secret_forces_0600(tmp_path):
     path = tmp_path / "secret.json"
     files.write_file(str(path), "{}", mode=0o644, secret=True)

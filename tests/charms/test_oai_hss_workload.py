@@ -106,7 +106,8 @@ def vdu(tmp_path):
                      "hss.service": [("tcp", S6A, 3868)]}
     host.binary = binary
     host.workload = hss.HssWorkload(run=host.runner, root=host.root, mac_lookup=lambda a: None,
-                                    sleep=host.clock.sleep, clock=host.clock)
+                                    sleep=host.clock.sleep, clock=host.clock,
+                                    cert_bits=1024)
     return host
 
 
@@ -226,6 +227,7 @@ def test_configure_builds_configures_and_starts(vdu):
         ["systemctl", "enable", "hss.service"]) < argvs.index(
         ["systemctl", "restart", "hss.service"])
     assert stat.S_IMODE(os.stat(vdu.path("/var/log/oai")).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(vdu.path("/var/lib/mecpool")).st_mode) == 0o700
     settings = json.load(open(vdu.path("/var/lib/mecpool/oai-hss.json")))
     assert "op" not in settings and OP not in json.dumps(settings)
     assert settings["s6a-address"] == S6A

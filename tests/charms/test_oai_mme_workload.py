@@ -50,7 +50,8 @@ def vdu(tmp_path):
                                      ("udp", "172.16.1.102", 2123),
                                      ("tcp", "172.16.6.2", 3870)]}
     host.workload = mme.MmeWorkload(run=host.runner, root=host.root, mac_lookup=lambda a: None,
-                                    sleep=host.clock.sleep, clock=host.clock, probe=host.hss)
+                                    sleep=host.clock.sleep, clock=host.clock, probe=host.hss,
+                                    cert_bits=1024)
     return host
 
 

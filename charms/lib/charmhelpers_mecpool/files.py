@@ -45,7 +45,8 @@ def write_file(path, content, owner="root", group="root", mode=0o644, secret=Fal
     if _matches(path, data, mode, uid, gid):
         return False
     directory = os.path.dirname(os.path.abspath(path))
-    ensure_dir(directory)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)  # an existing directory keeps its mode (e.g. 0700)
     # mkstemp creates the file with mode 0600, so a secret is never readable by others.
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
     try:

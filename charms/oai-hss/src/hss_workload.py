@@ -84,7 +84,7 @@ def parse_provision(params):
 
 class HssWorkload(object):
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, cassandra_timeout=300, listen_timeout=90):
+                 clock=time.monotonic, cassandra_timeout=300, listen_timeout=90, cert_bits=2048):
         self.run = run
         self.root = root
         self.sleep = sleep
@@ -113,7 +113,7 @@ class HssWorkload(object):
         self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
                               log_dir=path("/var/log/mecpool"))
         self.cassandra = Cassandra(run, self.systemd, root=root, sleep=sleep, clock=clock)
-        self.certs = DiameterCerts(run=run)
+        self.certs = DiameterCerts(run=run, bits=cert_bits)
         self.renderer = Renderer(TEMPLATES)
         self.settings = epc.Settings(NAME, root=root)
         self.provision_record = os.path.join(self.state_dir, NAME + "-subscribers.json")

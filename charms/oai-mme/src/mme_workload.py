@@ -80,7 +80,7 @@ def parse_configure(params):
 
 class MmeWorkload(object):
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, probe=net.tcp_probe, listen_timeout=90):
+                 clock=time.monotonic, probe=net.tcp_probe, listen_timeout=90, cert_bits=2048):
         self.run = run
         self.root = root
         self.sleep = sleep
@@ -106,7 +106,7 @@ class MmeWorkload(object):
                        keyring_dir=path("/etc/apt/trusted.gpg.d"))
         self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
                               log_dir=path("/var/log/mecpool"))
-        self.certs = DiameterCerts(run=run)
+        self.certs = DiameterCerts(run=run, bits=cert_bits)
         self.renderer = Renderer(TEMPLATES)
         self.settings = epc.Settings(NAME, root=root)
 

@@ -45,6 +45,9 @@ def _setup_section(results):
     ]
     lines += ["- {}: {}".format(key, value if isinstance(value, str) else json.dumps(value, sort_keys=True))
               for key, value in sorted(results.versions.items())] or ["- (versions.json is empty)"]
+    if results.engine:
+        lines += ["", "Testbed engine: " + ", ".join("{} {}".format(key, json.dumps(value))
+                                                    for key, value in sorted(results.engine.items()))]
     lines += ["", "<details><summary>scenario.yaml</summary>", "", "```yaml",
               results.scenario_text.rstrip("\n"), "```", "", "</details>", ""]
     return lines

@@ -340,6 +340,7 @@ class ResultSet:
     versions: dict
     runs: list
     excluded: list = field(default_factory=list)  # (run.json path, status) of runs the engine marked failed
+    engine: dict | None = None  # engine.json: how the runs were executed (mode, concurrency, boot time)
 
     @property
     def pu_counts(self):
@@ -386,7 +387,20 @@ def load_results(run_dir):
     if not runs:
         raise RunDirError("{}: every run failed: {}".format(run_dir, "; ".join(
             "{}: {}".format(path.relative_to(run_dir), status) for path, status in excluded)))
-    return ResultSet(run_dir, scenario_text, scenario, versions, runs, excluded)
+    return ResultSet(run_dir, scenario_text, scenario, versions, runs, excluded, _engine_json(run_dir))
+
+
+def _engine_json(run_dir):
+    path = run_dir / "engine.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunDirError("{}: not valid JSON ({})".format(path, error))
+    if not isinstance(data, dict):
+        raise RunDirError("{}: must hold a JSON object".format(path))
+    return data
 
 
 def _engine_status(run_json):
@@ -654,6 +668,7 @@ def write_results(results, out_dir=None):
         "made_by": "mecpool {}".format(_mecpool_version()),
         "scenario": results.scenario,
         "versions": results.versions,
+        "engine": results.engine,
         "runs": [{"pus": run.pus, "run": run.run, "runtime_s": run.runtime_s,
                   "started": run.started.isoformat(), "ended": run.ended.isoformat(),
                   "run_json": str(run.path.relative_to(results.path) / "run.json"),

@@ -298,6 +298,16 @@ def test_runs_the_engine_marked_failed_are_left_out(sample):
         load_results(sample)
 
 
+def test_engine_json_is_carried_into_meta(tmp_path):
+    root = Path(shutil.copytree(FIXTURES / "raw-run-2-8pus", tmp_path / "engine"))
+    engine = json.loads((root / "engine.json").read_text())
+    meta = json.loads(write_results(load_results(root))["meta.json"].read_text())
+    assert meta["engine"] == engine and meta["engine"]["mode"] in ("vm", "host")
+    (root / "engine.json").write_text("{")
+    with pytest.raises(RunDirError, match="engine.json: not valid JSON"):
+        load_results(root)
+
+
 def test_latest_link_is_followed(sample, tmp_path):
     link = tmp_path / "latest"
     link.symlink_to(sample)

@@ -61,3 +61,9 @@ def test_install_failure_raises(tmp_path):
     with pytest.raises(CommandError) as info:
         apt.install(["zz"])
     assert info.value.returncode == 100 and "Unable to locate" in str(info.value)
+
+
+def test_installed_reads_real_dpkg_query():
+    from charmhelpers_mecpool import process
+    apt = Apt(run=process.run)
+    assert apt.installed(["dpkg", "no-such-package-mecpool-xyz"]) == ["dpkg"]

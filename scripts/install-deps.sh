@@ -19,6 +19,8 @@ APT_PACKAGES=(
   cpio
   kmod
   xz-utils
+  git
+  openssl
 )
 
 missing=()

@@ -10,6 +10,7 @@ from . import __version__
 AREAS = (
     "mecpool.packaging.cli",
     "mecpool.testbed.report_cli",
+    "mecpool.testbed.cli",
     "mecpool.deploy.cli",
 )
 

@@ -143,12 +143,10 @@ def finish_run(plan, run_dir, clock):
     end = next((value for name, value in events if name == "end"), None)
     description = plan.description()
     if t0 is not None:
-        for fault in description["faults"]:
-            label = "action:" + next(a for a in plan.actions
-                                     if a.kind == fault["action"] and a.target == fault["target"]
-                                     and a.at_s == fault["at_s"]).label()
-            done = next((value for name, value in events if name == label), None)
-            fault["done_s"] = None if done is None else round(done - t0, 3)
+        for action in description["actions"]:
+            done = next((value for name, value in events
+                         if name == "action:" + action["label"]), None)
+            action["done_s"] = None if done is None else round(done - t0, 3)
         description["events"] = [{"event": name, "t_s": round(value - t0, 3)}
                                  for name, value in events if name != "T0"]
     epoch0, uptime0 = clock
@@ -202,7 +200,7 @@ def execute(batch, on_line=None, cache_root=None, cpus=2):
                                               cpus=cpus, memory_mb=memory)
             timing.update(vm_timing, guest_memory_mb=memory, guest_cpus=cpus)
         else:
-            code = modes.run_on_host(run_dir, line, timeout)
+            code = modes.run_on_host(run_dir.resolve(), line, timeout)
     finally:
         console.close()
     timing["total_s"] = round(time.monotonic() - started, 3)

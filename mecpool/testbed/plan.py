@@ -73,6 +73,7 @@ class RunPlan:
         self.pool_elements = []
         self.pool_users = []
         self.actions = []
+        self.faults = []            # run.json "faults": {name, target, at_s, duration_s, ...}
         self._build_registrars()
         self._build_pool_elements()
         self._build_pool_users()
@@ -245,8 +246,9 @@ class RunPlan:
                 lines.append("{} >> \"$WORK/logs/setup.log\" 2>&1 || echo {} >> \"$WORK/warnings\""
                              .format(q(argv), shlex.quote("failed: " + " ".join(argv))))
         elif action.kind == "hsdump":
+            # In the background: a dead registrar must not hold up the timeline.
             for pr in self.registrars:
-                lines.append('hsdump_to "$WORK/logs/hsdump-{}-{}.txt" {} {}'.format(
+                lines.append('hsdump_to "$WORK/logs/hsdump-{}-{}.txt" {} {} &'.format(
                     action.target, pr.name, pr.namespace, q([pr.info["enrp"]])))
         else:
             raise ValueError("unknown action {!r}".format(action.kind))
@@ -269,8 +271,10 @@ class RunPlan:
                           "vector": pu.info["vector"]} for pu in self.pool_users],
             "registrars": [{"name": pr.name, "site": pr.site, "address": pr.info["address"],
                             "identifier": "0x" + pr.info["identifier"]} for pr in self.registrars],
-            "faults": [{"action": a.kind, "target": a.target, "at_s": a.at_s, "note": a.note}
-                       for a in sorted(self.actions, key=lambda a: a.at_s)],
+            "faults": [dict(fault) for fault in self.faults],
+            "actions": [{"action": a.kind, "target": a.target, "at_s": a.at_s, "note": a.note,
+                         "label": a.label()}
+                        for a in sorted(self.actions, key=lambda a: a.at_s)],
         }
 
 

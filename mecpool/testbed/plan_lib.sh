@@ -20,11 +20,22 @@ step() {
 }
 
 # start NAME NAMESPACE ARGV...: a background process; `ip netns exec` execs
-# the program, so $! is the program's own PID.
+# the program, so $! is the program's own PID.  (A script's background jobs
+# start with SIGINT ignored; RSPLIB's break detector installs its own handler,
+# which is what the SIGINT at the end relies on.)
 start() {
     _name=$1; _ns=$2; shift 2
     echo "+ $*" >> "$WORK/logs/$_name.log"
     $IP netns exec "$_ns" "$@" >> "$WORK/logs/$_name.log" 2>&1 &
+    echo $! > "$WORK/pids/$_name"
+    event "start:$_name"
+}
+
+# start_here NAME ARGV...: the same, in this namespace (a real UE: `mecpool measure`).
+start_here() {
+    _name=$1; shift
+    echo "+ $*" >> "$WORK/logs/$_name.log"
+    "$@" >> "$WORK/logs/$_name.log" 2>&1 &
     echo $! > "$WORK/pids/$_name"
     event "start:$_name"
 }
@@ -61,12 +72,21 @@ wait_gone() {
     done
 }
 
+# where_stuck NAME: state, kernel wait channel and system call of every thread.
+where_stuck() {
+    _p=$(pid_of "$1")
+    for _t in /proc/"$_p"/task/*; do
+        echo "$_t: $(awk '{ print $3 }' "$_t/stat") wchan=$(cat "$_t/wchan") syscall=$(cat "$_t/syscall")"
+    done
+}
+
 # stop_all SIG SECONDS NAME...: signal, wait, SIGKILL what is left (noted in the status).
 stop_all() {
     _sig=$1; _secs=$2; shift 2
     signal "$_sig" "$@"
     _left=$(wait_gone "$_secs" "$@") || {
         echo "killed after SIG$_sig:$_left" >> "$WORK/warnings"
+        for _n in $_left; do where_stuck "$_n" > "$WORK/logs/$_n.stuck" 2>&1; done
         signal KILL $_left
     }
 }

@@ -1,0 +1,387 @@
+"""Fault and day-2 scenarios on the testbed (issue 4): nothing may be lost.
+
+Each scenario is one run of the paper scenario with timed actions (see
+:class:`mecpool.testbed.plan.Action`) and checks evaluated afterwards on the
+files the real tools wrote:
+
+* every job is accounted for (:func:`mecpool.testbed.results.job_accounting`):
+  lost = generated - completed - still queued - in flight must be 0;
+* the fault did what it should (a busy PE was killed, a PE deregistered, the
+  new PE took a job, the handlespace stayed complete, the UE PE covered the
+  outage, the overload was rejected and retried ...).
+"""
+
+import json
+from pathlib import Path
+
+from mecpool.rserpool import hsdump
+from mecpool.rserpool.commands import PE_PORT, PoolElementConfig
+from mecpool.rserpool.configure import pool_element_from_settings, settings_text
+
+from . import engine, results
+from .plan import Action
+from .scenario import RunSettings, load
+
+
+class FaultError(RuntimeError):
+    """An unknown fault, or the fault's run could not be evaluated."""
+
+
+class FaultSpec:
+    def __init__(self, name, pus, runtime_s, apply, check, summary):
+        self.name = name
+        self.pus = pus
+        self.runtime_s = runtime_s
+        self.apply = apply      # apply(plan, at): add actions and the run.json fault entries
+        self.check = check      # check(run_dir, plan, run) -> [(what, passed, detail)]
+        self.summary = summary
+
+
+def _fraction(runtime_s, share):
+    return round(runtime_s * share, 1)
+
+
+def _read_hsdump(raw, label, registrar):
+    path = raw / "logs" / "hsdump-{}-{}.txt".format(label, registrar)
+    if not path.is_file():
+        return None, "{} missing".format(path.name)
+    try:
+        return hsdump.parse(path.read_text(errors="replace")), None
+    except hsdump.HsdumpError as error:
+        return None, "{}: {}".format(path.name, error)
+
+
+def _pe_ids(parsed):
+    return {element["identifier"] for pool in parsed["pools"] for element in pool["elements"]}
+
+
+def _pe_load(parsed, identifier):
+    for pool in parsed["pools"]:
+        for element in pool["elements"]:
+            if element["identifier"] == identifier:
+                return element["load"]
+    return None
+
+
+def _run_json(raw):
+    return json.loads((raw / "run.json").read_text())
+
+
+def _t0_epoch(info):
+    from datetime import datetime
+    return datetime.fromisoformat(info["started"]).timestamp()
+
+
+def _action_time(info, label):
+    for action in info["actions"]:
+        if action["label"] == label:
+            return action["done_s"]
+    return None
+
+
+def _pu_log_count(raw, plan, text):
+    total = 0
+    for pu in plan.pool_users:
+        path = raw / "logs" / (pu.name + ".log")
+        if path.is_file():
+            total += path.read_text(errors="replace").count(text)
+    return total
+
+
+# ------------------------------------------------------------------ pe-crash / pe-stop
+
+def _apply_pe_signal(signal, name):
+    def apply(plan, at):
+        target = "pe-mec-1"
+        plan.actions.append(Action(at - 1.0, "hsdump", "before", "loads just before the fault"))
+        plan.actions.append(Action(at, "signal:" + signal, target, "{} {}".format(signal, target)))
+        plan.actions.append(Action(at + 8.0, "hsdump", "after", "handlespace after the fault"))
+        plan.faults.append({"name": name, "target": target, "at_s": at, "duration_s": None,
+                            "signal": signal})
+    return apply
+
+
+def _check_pe_signal(graceful):
+    def check(run_dir, plan, run):
+        raw = Path(run.path)
+        target = plan.component("pe-mec-1")
+        ident = "0x" + target.info["identifier"]
+        checks = []
+        before, problem = _read_hsdump(raw, "before", "pr-mec")
+        load = _pe_load(before, ident) if before else None
+        checks.append(("pe-mec-1 was busy when the fault hit (load in pr-mec's handlespace)",
+                       bool(load), problem or "load {}".format(load)))
+        for pr in plan.registrars:
+            after, problem = _read_hsdump(raw, "after", pr.name)
+            present = after is not None and ident in _pe_ids(after)
+            checks.append(("pe-mec-1 gone from {}'s handlespace 8 s later".format(pr.name)
+                           if graceful else "{} still serves the other PEs".format(pr.name),
+                           (not present) if graceful else (after is not None and
+                                                           len(_pe_ids(after)) >= len(plan.pool_elements) - 1),
+                           problem or "PEs: {}".format(sorted(_pe_ids(after)) if after else "-")))
+        timeouts = _pu_log_count(raw, plan, "Timeout -> Failover")
+        if graceful:
+            checks.append(("no PU waited for a keep-alive timeout", timeouts == 0,
+                           "{} keep-alive timeouts in the PU logs".format(timeouts)))
+        else:
+            failovers = _pu_log_count(raw, plan, "FAILOVER") + timeouts
+            checks.append(("the PUs of the killed PE failed over", failovers > 0,
+                           "{} failovers in the PU logs".format(failovers)))
+        return checks
+    return check
+
+
+# ------------------------------------------------------------------ scale-out
+
+def scale_out_settings(plan, port):
+    """The settings JSON a scaled-out MEC PE VDU gets (cloud-init writes it to
+    /etc/mecpool/pool-element.json; ``local_address: auto`` is resolved there)."""
+    group = plan.scenario.pe_groups["mec"]
+    return {
+        "pool_handle": plan.scenario.pool_handle,
+        "registrars": ",".join(plan.registrar_endpoints(group.registrars)),
+        "local_address": "auto",
+        "local_port": port,
+        "capacity": group.capacity,
+        "max_jobs": plan.scenario.max_jobs,
+        "load_increment": group.load_increment,
+        "policy": plan.scenario.policy,
+        "identifier": plan.next_pe_identifier(),
+    }
+
+
+def _apply_scale_out(plan, at):
+    site = plan.scenario.pe_groups["mec"].sites[0]
+    name = "pe-mec-new"
+    settings = scale_out_settings(plan, plan.next_port(site))
+    # The VDU's resolver asks the kernel for the route; here the topology knows
+    # which site address reaches the registrar's subnet: the MEC site's own.
+    base = pool_element_from_settings(json.loads(settings_text(settings)),
+                                      resolve=lambda _dest: plan.scenario.address(site))
+    config = PoolElementConfig(
+        base.pool_handle, base.registrars, base.local_address, capacity=base.capacity,
+        max_jobs=base.max_jobs, load_increment=base.load_increment, policy=base.policy,
+        local_port=base.local_port, identifier=base.identifier,
+        reregister_interval_ms=base.reregister_interval_ms, object_name=name,
+        scalar_file=plan.pe_file(name, "sca"), vector_file=plan.pe_file(name, "vec"))
+    component = plan.add_pool_element(plan.scenario.pe_groups["mec"], site, name, config=config)
+    component.deferred = True
+    component.info["settings"] = settings
+    plan.actions.append(Action(at, "start", name, "scale-out: one more MEC PE"))
+    plan.faults.append({"name": "scale-out", "target": name, "at_s": at, "duration_s": None,
+                        "settings": settings})
+
+
+def _check_scale_out(run_dir, plan, run):
+    raw = Path(run.path)
+    info = _run_json(raw)
+    started = _action_time(info, next(a.label() for a in plan.actions if a.kind == "start"))
+    pe = next(p for p in run.pes if p.spec.name == "pe-mec-new")
+    first = None
+    if pe.completions and started is not None:
+        t0 = _t0_epoch(info)
+        first = min(item.timestamp for item in pe.completions) - (t0 + started)
+    accepted = pe.scalars.jobs_accepted if pe.scalars else 0
+    return [
+        ("the new PE registered and accepted jobs", accepted > 0,
+         "{} jobs accepted".format(accepted)),
+        ("time from its start to its first completed job", first is not None,
+         "{:.2f} s".format(first) if first is not None else "no job completed"),
+    ]
+
+
+# ------------------------------------------------------------------ pr-crash
+
+def _apply_pr_crash(plan, at, down_s=20.0):
+    plan.actions.append(Action(at, "signal:KILL", "pr-mec", "kill the MEC registrar"))
+    plan.actions.append(Action(at + down_s - 2.0, "hsdump", "crashed", "others' handlespace"))
+    plan.actions.append(Action(at + down_s, "start", "pr-mec", "restart the MEC registrar"))
+    plan.actions.append(Action(at + down_s + 15.0, "hsdump", "restarted", "after resync"))
+    plan.faults.append({"name": "pr-crash", "target": "pr-mec", "at_s": at,
+                        "duration_s": down_s})
+
+
+def _check_pr_crash(run_dir, plan, run):
+    raw = Path(run.path)
+    wanted = {"0x" + pe.info["identifier"] for pe in plan.pool_elements}
+    checks = []
+    for pr in plan.registrars:
+        if pr.name == "pr-mec":
+            continue
+        parsed, problem = _read_hsdump(raw, "crashed", pr.name)
+        have = _pe_ids(parsed) if parsed else set()
+        checks.append(("{}'s handlespace complete while pr-mec is down".format(pr.name),
+                       have == wanted, problem or "missing: {}".format(sorted(wanted - have) or "none")))
+    parsed, problem = _read_hsdump(raw, "restarted", "pr-mec")
+    have = _pe_ids(parsed) if parsed else set()
+    checks.append(("pr-mec resynchronised the full handlespace after its restart",
+                   have == wanted, problem or "missing: {}".format(sorted(wanted - have) or "none")))
+    return checks
+
+
+# ------------------------------------------------------------------ coverage-loss
+
+def _apply_coverage_loss(plan, at, down_s=40.0):
+    site = plan.scenario.pool_users.site
+    plan.actions.append(Action(at, "link-down", site, "radio link lost (netem loss 100 %)"))
+    plan.actions.append(Action(at + down_s, "link-up", site, "coverage back"))
+    plan.faults.append({"name": "coverage-loss", "target": site, "at_s": at,
+                        "duration_s": down_s})
+
+
+def _accepts_in(run, group, begin, end):
+    """Jobs of PEs of ``group`` completed in [begin, end) (epoch seconds)."""
+    count = 0
+    for pe in run.pes:
+        if pe.spec.group == group and pe.completions:
+            count += sum(1 for item in pe.completions if begin <= item.timestamp < end)
+    return count
+
+
+def _check_coverage_loss(run_dir, plan, run):
+    fault = plan.faults[0]
+    t0 = run.started.timestamp()
+    down, up = t0 + fault["at_s"], t0 + fault["at_s"] + fault["duration_s"]
+    ue_capacity = max(pe.spec.capacity for pe in run.pes if pe.spec.group == "ue")
+    ue_during = _accepts_in(run, "ue", down, up)
+    # Seen from the PUs: a job accepted while the link was down can only have run
+    # on the UE's own PE, so it cannot have been faster than that PE's capacity.
+    during = [job for pu in run.pu_runs for job in pu.jobs
+              if down + 1.0 <= job.accepted_at < up and job.processing_s > 0]
+    too_fast = [job for job in during if job.job_size / job.processing_s > ue_capacity * 1.05]
+    mec_after = _accepts_in(run, "mec", up + 5.0, t0 + run.runtime_s + 5.0)
+    return [
+        ("the UE's own PE did jobs while the link was down", ue_during > 0,
+         "{} jobs completed on the UE PE during the outage".format(ue_during)),
+        ("jobs accepted during the outage ran on the UE PE (at most its {:g} calc/s)".format(
+            ue_capacity), bool(during) and not too_fast,
+         "{} jobs accepted during the outage, {} faster than the UE PE".format(
+             len(during), len(too_fast))),
+        ("work moved back to the MEC when the link returned", mec_after > 0,
+         "{} jobs completed on MEC PEs from 5 s after the link came back".format(mec_after)),
+    ]
+
+
+# ------------------------------------------------------------------ overload
+
+def _apply_overload(plan, at):
+    plan.faults.append({"name": "overload", "target": None, "at_s": 0.0, "duration_s": None,
+                        "pus": plan.pus})
+
+
+def _check_overload(run_dir, plan, run):
+    accounting = results.job_accounting(run)
+    ue = sum(pe.scalars.jobs_accepted for pe in run.pes if pe.spec.group == "ue" and pe.scalars)
+    return [
+        ("the PEs rejected jobs and the PUs retried them", accounting.rejects > 0,
+         "{} rejects".format(accounting.rejects)),
+        ("queues grew (jobs still queued at the end)", accounting.still_queued > 0,
+         "{} still queued".format(accounting.still_queued)),
+        ("the UE PE took work in overload", ue > 0, "{} jobs accepted by the UE PE".format(ue)),
+    ]
+
+
+FAULTS = {
+    "pe-crash": FaultSpec("pe-crash", 24, 60.0, _apply_pe_signal("KILL", "pe-crash"),
+                          _check_pe_signal(graceful=False), "SIGKILL a busy MEC PE mid-run"),
+    "pe-stop": FaultSpec("pe-stop", 24, 60.0, _apply_pe_signal("INT", "pe-stop"),
+                         _check_pe_signal(graceful=True), "SIGINT a busy MEC PE (scale-in)"),
+    "scale-out": FaultSpec("scale-out", 32, 60.0, _apply_scale_out, _check_scale_out,
+                           "start one more MEC PE from its settings JSON mid-run"),
+    "pr-crash": FaultSpec("pr-crash", 16, 75.0, _apply_pr_crash, _check_pr_crash,
+                          "SIGKILL the MEC registrar, restart it 20 s later"),
+    "coverage-loss": FaultSpec("coverage-loss", 8, 110.0, _apply_coverage_loss,
+                               _check_coverage_loss, "cut the UE's radio link for 40 s"),
+    "overload": FaultSpec("overload", 80, 60.0, _apply_overload, _check_overload,
+                          "80 PUs: more work than the pool's capacity"),
+}
+FAULT_AT = {"pe-crash": 0.4, "pe-stop": 0.4, "scale-out": 0.3, "pr-crash": 0.25,
+            "coverage-loss": 0.2, "overload": 0.0}
+
+
+def plan_fault(name, pus=None, runtime_s=None):
+    """(spec, customize, pus, runtime) for a fault; checks the name first."""
+    if name not in FAULTS:
+        raise FaultError("unknown fault {!r}; one of {}".format(name, ", ".join(FAULTS)))
+    spec = FAULTS[name]
+    pus = pus or spec.pus
+    runtime_s = float(runtime_s or spec.runtime_s)
+    minimum = {"pr-crash": 60.0, "coverage-loss": 90.0}.get(name, 30.0)
+    if runtime_s < minimum:
+        raise FaultError("--runtime: {} needs at least {:g} s (its timeline), not {:g}".format(
+            name, minimum, runtime_s))
+    at = _fraction(runtime_s, FAULT_AT[name])
+
+    def customize(plan):
+        spec.apply(plan, at)
+    return spec, customize, pus, runtime_s
+
+
+def evaluate(name, run_dir, plan):
+    """Account for every job of the fault's run and run its checks."""
+    spec = FAULTS[name]
+    run_json = Path(run_dir) / "raw" / plan.key / "run.json"
+    run = results.load_run(run_json)
+    accounting = results.job_accounting(run)
+    costs = [results.fault_cost(run, fault) for fault in run.faults]
+    checks = [("every job accounted for (scalars agree with vectors)", accounting.consistent,
+               "; ".join(accounting.problems) or "consistent")]
+    checks += spec.check(run_dir, plan, run)
+    return {
+        "fault": name, "run_dir": str(run_dir), "pus": plan.pus, "runtime_s": plan.runtime_s,
+        "generated": accounting.generated, "completed": accounting.completed,
+        "failed_over": accounting.failed_over, "still_queued": accounting.still_queued,
+        "in_flight": accounting.in_flight, "rejects": accounting.rejects,
+        "lost": accounting.lost,
+        "extra_handling_s": costs[0].extra_s if costs else None,
+        "affected_jobs": costs[0].affected if costs else None,
+        "checks": [{"check": what, "passed": bool(ok), "detail": detail}
+                   for what, ok, detail in checks],
+        "passed": accounting.lost == 0 and all(ok for _, ok, _ in checks),
+    }
+
+
+def _default_runner(scenario, settings, mode, jobs, label=None, customize=None):
+    return engine.run(scenario, settings, mode=mode, jobs=jobs, label=label,
+                      customize=customize, report=False)
+
+
+def run_fault(name, scenario_file=None, pus=None, runtime_s=None, mode="auto", runner=None):
+    """Run one fault scenario and evaluate it; the outcome is saved as fault.json."""
+    spec, customize, pus, runtime_s = plan_fault(name, pus, runtime_s)
+    scenario = load(scenario_file)
+    if "mec" not in scenario.pe_groups or "pr-mec" not in scenario.registrars:
+        raise FaultError("the fault scenarios need a 'mec' PE group and a 'pr-mec' registrar")
+    settings = RunSettings(scenario, next(iter(scenario.profiles)), pus=[pus],
+                           runtime_s=runtime_s, runs=1)
+    plans = []
+
+    def capture(plan):
+        customize(plan)
+        plans.append(plan)
+
+    run_dir = (runner or _default_runner)(scenario, settings, mode, 1, label=name,
+                                          customize=capture)
+    outcome = evaluate(name, run_dir, plans[0])
+    (Path(run_dir) / "fault.json").write_text(json.dumps(outcome, indent=2) + "\n")
+    return outcome
+
+
+def summary_lines(outcome):
+    lines = ["fault {}: {} PUs, {:g} s ({})".format(outcome["fault"], outcome["pus"],
+                                                    outcome["runtime_s"], outcome["run_dir"])]
+    for check in outcome["checks"]:
+        lines.append("  [{}] {}: {}".format("ok" if check["passed"] else "FAIL", check["check"],
+                                            check["detail"]))
+    extra = outcome["extra_handling_s"]
+    lines += [
+        "jobs generated: {}".format(outcome["generated"]),
+        "jobs completed: {}".format(outcome["completed"]),
+        "jobs failed over: {}".format(outcome["failed_over"]),
+        "jobs still queued: {}".format(outcome["still_queued"]),
+        "jobs in flight: {}".format(outcome["in_flight"]),
+        "extra handling time per affected job: {}".format(
+            "{:.2f} s ({} jobs)".format(extra, outcome["affected_jobs"]) if extra is not None else "-"),
+        "lost: {}".format(outcome["lost"]),
+    ]
+    return lines

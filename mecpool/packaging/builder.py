@@ -1,7 +1,8 @@
 """Build, validate and publish the OSM Release EIGHT packages of a site.
 
     site file -> context (mecpool.descriptors) -> rendered templates
-    + icons + built charms + checksums.txt -> reproducible .tar.gz
+    + icons + built charms + checksums.txt -> reproducible .tar.gz (in memory,
+    straight from the sources: no copy of the charm trees)
     -> validated (layout, IM schema, NBI rules, additionalParams) -> build/
 
 Everything happens in a staging directory next to the output; only when every
@@ -20,7 +21,7 @@ from mecpool.descriptors import additional_params, build_context
 from mecpool.descriptors.members import EPC_VNFD, NSD_ID, POOL_ELEMENT_VNFD, REGISTRAR_VNFD
 
 from . import render as render_mod
-from .archive import write_archive
+from .archive import tree_files, write_archive
 from .validate import CHECKSUMS, Package, ValidationFailed, checksums_text, validate_packages
 
 REPO_ROOT = render_mod.REPO_ROOT
@@ -55,41 +56,22 @@ def default_charm_provider(source_root, staging, vendor_root):
     return {path.name: path for path in built}
 
 
-def _copy_tree(src, dst):
-    """Copy a directory keeping only the executable bit (the archive fixes the rest)."""
-    for directory, dirs, files in os.walk(str(src)):
-        dirs.sort()
-        rel = Path(directory).relative_to(src)
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for name in sorted(files):
-            source = Path(directory) / name
-            if source.is_symlink():
-                raise BuildError("{}: links are not allowed in a package".format(source))
-            target = dst / rel / name
-            shutil.copyfile(str(source), str(target))
-            os.chmod(str(target), 0o755 if os.stat(str(source)).st_mode & 0o111 else 0o644)
-
-
-def assemble(name, kind, source, rendered, charm_dirs, out_root):
-    """Write one package directory: rendered files, icons, charms, checksums."""
-    package = out_root / name
-    package.mkdir(parents=True)
-    for relative, text in sorted(rendered.items()):
-        path = package / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+def package_files(name, source, rendered, charm_dirs):
+    """{path in the package: (bytes, executable?)}: rendered files, icons,
+    charms, and checksums.txt over all of them."""
+    files = {relative: (text.encode("utf-8"), False) for relative, text in rendered.items()}
     icons = source / "icons"
     if icons.is_dir():
-        _copy_tree(icons, package / "icons")
+        files.update(("icons/" + rel, value) for rel, value in tree_files(icons).items())
     for charm in PACKAGE_CHARMS[name]:
         if charm in charm_dirs:
-            _copy_tree(Path(charm_dirs[charm]), package / "charms" / charm)
-    files = {}
-    for path in sorted(package.rglob("*")):
-        if path.is_file():
-            files[path.relative_to(package).as_posix()] = path.read_bytes()
-    (package / CHECKSUMS).write_text(checksums_text(files), encoding="utf-8")
-    return package
+            try:
+                tree = tree_files(charm_dirs[charm])
+            except ValueError as error:
+                raise BuildError(str(error)) from None
+            files.update(("charms/{}/{}".format(charm, rel), value) for rel, value in tree.items())
+    files[CHECKSUMS] = (checksums_text({rel: data for rel, (data, _) in files.items()}).encode(), False)
+    return files
 
 
 def _md5(path):
@@ -119,8 +101,8 @@ def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, ven
         charm_dirs = provider(source_root, staging / "charms")
         archives = []
         for name, (kind, src) in sources.items():
-            package = assemble(name, kind, src, rendered[name], charm_dirs, staging / "packages")
-            archive = write_archive(package, staging / OUTPUT_DIRS[kind] / (name + ".tar.gz"))
+            files = package_files(name, src, rendered[name], charm_dirs)
+            archive = write_archive(name, files, staging / OUTPUT_DIRS[kind] / (name + ".tar.gz"))
             archives.append((name, kind, archive))
         violations = validate_packages([Package.from_archive(a) for _, _, a in archives], member_params)
         if violations:

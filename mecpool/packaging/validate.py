@@ -33,6 +33,9 @@ CHECKSUMS = "checksums.txt"
 # libyaml's safe loader when PyYAML has it: same results, far faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DESCRIPTOR_SUFFIXES = (".yaml", ".yml", ".json")
+# data-type -> JSON-schema type in actions.yaml / option type in config.yaml
+ACTION_TYPES = {"STRING": "string", "INTEGER": "integer", "BOOLEAN": "boolean"}
+CONFIG_TYPES = {"STRING": "string", "INTEGER": "int", "BOOLEAN": "boolean"}
 VNF_FOLDERS = ("charms", "cloud_init", "icons", "images", "scripts")
 NS_FOLDERS = ("charms", "icons")
 
@@ -146,6 +149,13 @@ def layout(package):
         fail(name, "descriptor-yaml", "not valid YAML: {}".format(error))
         return out, None
     out.extend(checksums(package, where))
+    allowed = VNF_FOLDERS if name.endswith("_vnfd.yaml") else NS_FOLDERS
+    for other in sorted(package.files):
+        parts = other.split("/")
+        if len(parts) == 2 and other not in (name, "{}/{}".format(package.top, CHECKSUMS)):
+            fail(other, "package-folders", "only the descriptor and checksums.txt belong at the top")
+        elif len(parts) > 2 and parts[1] not in allowed:
+            fail(other, "package-folders", "{}/ is not a package folder ({})".format(parts[1], ", ".join(allowed)))
     return out, document
 
 
@@ -353,23 +363,37 @@ class VnfdRules(object):
         for kind in ("initial-config-primitive", "config-primitive"):
             for i, primitive in enumerate(_items(config.get(kind))):
                 p_path = "{}.{}[{}]".format(path, kind, i)
-                names = [p.get("name") for p in _items(primitive.get("parameter"))]
+                parameters = _items(primitive.get("parameter"))
+                names = [p.get("name") for p in parameters]
                 if primitive.get("name") == CONFIG_PRIMITIVE:
-                    for name in names:
-                        if name not in options:
-                            self.fail(p_path, "charm-contract",
-                                      "{!r} is not an option in charms/{}/config.yaml".format(name, charm))
+                    for parameter in parameters:
+                        option = options.get(parameter.get("name"))
+                        if not isinstance(option, dict):
+                            self.fail(p_path, "charm-contract", "{!r} is not an option in charms/{}/config.yaml"
+                                      .format(parameter.get("name"), charm))
+                        elif option.get("type") != CONFIG_TYPES.get(parameter.get("data-type", "STRING")):
+                            self.fail(p_path, "charm-contract", "{!r} is {} in the descriptor but {} in charms/{}/"
+                                      "config.yaml".format(parameter.get("name"), parameter.get("data-type"),
+                                                           option.get("type"), charm))
                     continue
                 action = actions.get(primitive.get("name"))
                 if not isinstance(action, dict):
                     self.fail(p_path, "charm-contract", "{!r} is not an action in charms/{}/actions.yaml".format(
                         primitive.get("name"), charm))
                     continue
-                declared = set((action.get("params") or {}).keys())
-                if declared != set(names):
+                declared = action.get("params") or {}
+                if set(declared) != set(names):
                     self.fail(p_path, "charm-contract",
                               "parameters {} differ from action {!r} of {} ({})".format(
                                   sorted(names), primitive.get("name"), charm, sorted(declared)))
+                    continue
+                for parameter in parameters:
+                    wanted = ACTION_TYPES.get(parameter.get("data-type", "STRING"))
+                    if (declared[parameter.get("name")] or {}).get("type") != wanted:
+                        self.fail(p_path, "charm-contract", "{!r} is {} in the descriptor but {} in action {!r} of {}"
+                                  .format(parameter.get("name"), parameter.get("data-type"),
+                                          (declared[parameter.get("name")] or {}).get("type"),
+                                          primitive.get("name"), charm))
 
     def internal_vlds(self, internal_cps):
         v = self.vnfd

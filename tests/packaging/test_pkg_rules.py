@@ -133,6 +133,10 @@ DESCRIPTOR_CASES = [
      "charm-contract", "initial-config-primitive[0]"),
     ("pr", lambda d: d["vdu"][0]["vdu-configuration"]["initial-config-primitive"][0]["parameter"].append(
         {"name": "colour", "data-type": "STRING", "value": "red"}), "charm-contract", "initial-config-primitive[0]"),
+    ("pe", lambda d: d["vdu"][0]["vdu-configuration"]["initial-config-primitive"][0]["parameter"][2].update(
+        {"data-type": "STRING"}), "charm-contract", "initial-config-primitive[0]"),
+    ("pr", lambda d: d["vdu"][0]["vdu-configuration"]["initial-config-primitive"][0]["parameter"][1].update(
+        {"data-type": "BOOLEAN"}), "charm-contract", "initial-config-primitive[0]"),
     ("epc", lambda d: d["internal-vld"][1].update({"name": d["internal-vld"][0]["name"]}), "internal-vld-name",
      "internal-vld[1].name"),
     ("epc", lambda d: d["internal-vld"][0]["internal-connection-point"][0].update({"id-ref": "ghost-cp"}),
@@ -242,6 +246,14 @@ def test_second_descriptor_at_depth_two(packages):
     def extra(package):
         package.files[package.top + "/other.yaml"] = b"a: 1\n"
     assert_violation(validate_packages(mutated(packages, "pe", None, extra)), "single-descriptor")
+
+
+@pytest.mark.parametrize("which,extra", [("pe", "notes.txt"), ("pe", "docs/readme.md"),
+                                         ("ns", "cloud_init/x.cfg")])
+def test_package_folders(packages, which, extra):
+    def add(package):
+        package.files["{}/{}".format(package.top, extra)] = b"x"
+    assert_violation(validate_packages(mutated(packages, which, None, add)), "package-folders", extra)
 
 
 def test_descriptor_name(packages):

@@ -1,0 +1,95 @@
+"""openstack-prepare: what each VIM gets, idempotence, the exact security group."""
+
+import yaml
+
+from mecpool.site import load_site
+from mecpool.deploy import prepare
+
+
+def ingress(fakes, auth_url):
+    state = fakes.openstack_state()[auth_url]
+    return sorted((r["protocol"], r["port_range_min"], r["remote_ip_prefix"])
+                  for r in state["rules"] if r["direction"] == "ingress")
+
+
+def test_prepare_is_idempotent_and_opens_exactly_what_is_needed(fakes, mecpool):
+    mecpool("openstack-prepare", "--site", "site.yaml")
+    mec, lyb, svg = ("https://mec.openstack.example.org:5000/v3", "https://longyearbyen.nornet.example.org:5000/v3",
+                     "https://stavanger.nornet.example.org:5000/v3")
+    assert ingress(fakes, mec) == sorted([
+        ("sctp", 36412, "0.0.0.0/0"), ("udp", 2152, "0.0.0.0/0"), ("udp", 2123, "0.0.0.0/0"),
+        ("udp", 8805, "0.0.0.0/0"), ("tcp", 3868, "0.0.0.0/0"), ("sctp", 3868, "0.0.0.0/0"),
+        ("sctp", 3863, "0.0.0.0/0"), ("sctp", 9901, "0.0.0.0/0"), ("sctp", 9000, "0.0.0.0/0"),
+        ("tcp", 22, "192.168.100.0/24")])
+    pool_only = sorted([("sctp", 3863, "0.0.0.0/0"), ("sctp", 9901, "0.0.0.0/0"), ("sctp", 9000, "0.0.0.0/0"),
+                        ("tcp", 22, "192.168.100.0/24")])
+    assert ingress(fakes, lyb) == pool_only and ingress(fakes, svg) == pool_only
+    state = fakes.openstack_state()
+    assert sorted(f["name"] for f in state[mec]["flavors"]) == [
+        "mecpool-hss", "mecpool-mme", "mecpool-pool-element", "mecpool-registrar", "mecpool-spgwc", "mecpool-spgwu"]
+    assert [f["name"] for f in state[lyb]["flavors"]] == ["mecpool-pool-element"]
+    assert sorted(n["name"] for n in state[mec]["networks"]) == [
+        "mgmt", "nornet-simula-s1c", "nornet-simula-s1u", "nornet-simula-sgi", "pool-mec"]
+    assert {s["cidr"]: s["gateway_ip"] for s in state[svg]["subnets"]}["10.106.0.0/24"] == "10.106.0.1"
+    assert sorted(i["name"] for i in state[mec]["images"]) == ["ubuntu-18.04-server-cloudimg-amd64",
+                                                              "ubuntu-20.04-server-cloudimg-amd64"]
+    assert [i["disk_format"] for i in state[lyb]["images"]] == ["qcow2"]
+    assert len(fakes.osm_state()["vims"]) == 6
+
+    fakes.reset_calls()
+    result = mecpool("openstack-prepare", "--site", "site.yaml")
+    changing = [c for c in fakes.calls() if "create" in c or "delete" in c or c[0] == "vim-create"]
+    assert changing == []
+    assert result.stdout.count("= nothing to change") == 6
+    assert fakes.openstack_state() == state
+
+
+def test_prepare_removes_foreign_ingress_rules(fakes, mecpool):
+    mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "gjovik")
+    # someone opens the group wide
+    url = "https://gjovik.nornet.example.org:5000/v3"
+    state = fakes.openstack_state()
+    group = state[url]["groups"][0]["id"]
+    state[url]["rules"].append({"id": "extra-rule", "group": group, "direction": "ingress", "ethertype": "IPv4",
+                                "protocol": "tcp", "port_range_min": 1, "port_range_max": 65535,
+                                "remote_ip_prefix": "0.0.0.0/0", "remote_group_id": None})
+    (fakes.state / "openstack.json").write_text(__import__("json").dumps(state))
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "gjovik")
+    assert "removed ingress rule tcp 1:65535 from 0.0.0.0/0" in result.stdout
+    assert ["security", "group", "rule", "delete", "extra-rule"] in fakes.calls("openstack")
+    assert ("tcp", 1, "0.0.0.0/0") not in ingress(fakes, url)
+
+
+def test_prepare_refuses_a_flavor_of_another_size(fakes, mecpool):
+    mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso")
+    site = yaml.safe_load(open("site.yaml"))
+    site["flavors"]["pool_element"]["vcpus"] = 4
+    yaml.safe_dump(site, open("site.yaml", "w"))
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso", expect=1)
+    assert "flavor mecpool-pool-element exists on VIM tromso with vcpus/ram/disk (2, 2048, 10)" in result.stderr
+
+
+def test_missing_password_is_named_before_any_call(fakes, mecpool, env):
+    env.delenv("MECPOOL_PMC_PASSWORD")
+    result = mecpool("openstack-prepare", "--site", "site.yaml", expect=1)
+    assert "vims.longyearbyen.openstack.password_env: environment variable MECPOOL_PMC_PASSWORD is not set" \
+        in result.stderr
+    assert fakes.records() == []
+
+
+def test_missing_image_file_is_named(fakes, mecpool, workdir):
+    (workdir / "images" / "focal-server-cloudimg-amd64.img").unlink()
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", expect=1)
+    assert "images.focal.file:" in result.stderr and "does not exist" in result.stderr
+
+
+def test_unused_vim_is_skipped():
+    site = load_site("site.example.yaml") if False else None  # the example uses every VIM
+    from conftest import REPO
+    data = yaml.safe_load((REPO / "site.example.yaml").read_text())
+    data["vims"]["spare"] = dict(data["vims"]["haikou"], osm_account="spare",
+                                 pool_network={"name": "pool-spare", "subnet": "10.199.0.0/24", "gateway": "10.199.0.1"})
+    from mecpool.site.loader import parse_site
+    site = parse_site(data)
+    assert prepare.plan_vim(site, "spare").roles == []
+    assert prepare.plan_vim(site, "haikou").roles == ["pool-element"]

@@ -14,3 +14,11 @@ from .members import (EPC, EPC_VNFD, MGMT_VLD, NSD_ID, PE_GROUP, PE_SCALING_GROU
 from .params import (PARAM_KEY, REDACTED, ParamsError, additional_params,  # noqa: F401
                      cloud_init_params, package_params, placeholder, required_params)
 from .primitives import CHARMS, OSM_PROVIDED  # noqa: F401
+
+__all__ = [
+    "build_context", "members", "member_for", "Member", "additional_params", "required_params",
+    "cloud_init_params", "package_params", "placeholder", "ParamsError", "PARAM_KEY", "REDACTED",
+    "CHARMS", "OSM_PROVIDED", "VNFDS", "EPC_VNFD", "REGISTRAR_VNFD", "POOL_ELEMENT_VNFD", "NSD_ID",
+    "EPC", "REGISTRAR", "PE_GROUP", "MGMT_VLD", "POOL_VLD", "POOL_CP", "REGISTRAR_VDU", "POOL_ELEMENT_VDU",
+    "PE_SCALING_GROUP",
+]

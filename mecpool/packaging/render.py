@@ -14,7 +14,6 @@ import jinja2
 from mecpool.descriptors.members import NSD_ID, VNFDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RSERPOOL_DIR = REPO_ROOT / "mecpool" / "rserpool"
 TEMPLATE_SUFFIX = ".j2"
 
 

@@ -156,7 +156,7 @@ def _pool(site):
         },
         "pool_element": {
             "vnfd_id": POOL_ELEMENT_VNFD, "image": image, "mgmt_cp": MGMT_CP, "pool_cp": POOL_CP,
-            "description": "RSerPool CalcApp Pool Element (rsplib-services) of pool {}".format(pool.handle),
+            "description": "RSerPool CalcApp Pool Element (rspserver from rsplib-tools) of pool {}".format(pool.handle),
             "vdu": _pool_vdu(site, POOL_ELEMENT_VDU, site.flavors.pool_element, "rsp-pool-element",
                              "CalcApp Pool Element; joins the pool from its cloud-init"),
             "scaling_group": {"name": PE_SCALING_GROUP, "vdu": POOL_ELEMENT_VDU, "step": 1,

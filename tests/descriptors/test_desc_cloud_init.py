@@ -168,7 +168,7 @@ def test_pool_element_settings_values(example, cloud_init):
                      "local_address": "auto", "local_port": example.pool.pe_port,
                      "capacity": int(group.capacity), "max_jobs": group.max_jobs,
                      "load_increment": params["pe_load_increment"], "policy": example.pool.policy}
-    assert config["packages"] == ["rsplib-services"] and config["package_update"] is True
+    assert config["packages"] == ["rsplib-tools"] and config["package_update"] is True
 
 
 def test_hostile_param_values_stay_inside_json(example, cloud_init):

@@ -34,9 +34,9 @@ class Masker:
 
 def show_command(argv: Sequence[str], env: Mapping[str, str] | None, masker: Masker) -> str:
     """The command as a user would type it, secrets masked."""
-    words = [f"{key}={MASK if 'PASSWORD' in key else value}" for key, value in sorted((env or {}).items())]
-    words += [masker(str(arg)) for arg in argv]
-    return " ".join(shlex.quote(word) for word in words)
+    words = [f"{key}={shlex.quote(MASK if 'PASSWORD' in key else value)}" for key, value in sorted((env or {}).items())]
+    words += [shlex.quote(masker(str(arg))) for arg in argv]
+    return " ".join(words)
 
 
 class Runner:

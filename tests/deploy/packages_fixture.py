@@ -17,6 +17,10 @@ from mecpool.descriptors.primitives import CHARMS, CONFIG_PRIMITIVE
 from mecpool.packaging import builder
 
 
+JUJU_TYPES = {"STRING": "string", "INTEGER": "integer", "BOOLEAN": "boolean"}   # actions.yaml (JSON schema)
+CONFIG_TYPES = {"STRING": "string", "INTEGER": "int", "BOOLEAN": "boolean"}      # config.yaml
+
+
 def contract_charms(root, dest) -> dict:
     out = {}
     for name, primitives in CHARMS.items():
@@ -26,10 +30,11 @@ def contract_charms(root, dest) -> dict:
         for primitive in primitives.day1 + primitives.day2:
             if primitive.name == CONFIG_PRIMITIVE:
                 for param in primitive.params:
-                    options[param.name] = {"type": "string", "default": "", "description": param.name}
+                    options[param.name] = {"type": CONFIG_TYPES[param.data_type], "description": param.name}
             else:
                 actions[primitive.name] = {"description": primitive.name,
-                                           "params": {p.name: {"type": "string"} for p in primitive.params}}
+                                           "params": {p.name: {"type": JUJU_TYPES[p.data_type]}
+                                                      for p in primitive.params}}
         (charm / "metadata.yaml").write_text(yaml.safe_dump(
             {"name": name, "summary": name, "description": name, "series": ["bionic", "focal"]}))
         (charm / "actions.yaml").write_text(yaml.safe_dump(actions))

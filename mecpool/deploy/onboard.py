@@ -48,9 +48,10 @@ def onboard(packages: BuiltPackages, osm: Osm, echo) -> list[tuple[str, str, str
         try:
             action, osm_id = onboard_one(pkg, osm, echo)
         except DeployError as error:
+            # Only VNF packages can precede a failure (the NS package is the last one).
             raise error.with_progress(
                 [f"{pkg_id} {action} ({osm_id})" for pkg_id, action, osm_id in done],
-                [f"osm {KINDS['vnfd']}-delete {osm_id}" for _, action, osm_id in done if action == "created"],
+                [f"osm nfpkg-delete {osm_id}" for _, action, osm_id in done if action == "created"],
             ) from None
         done.append((pkg.id, action, osm_id))
     return done

@@ -140,7 +140,10 @@ def _pool_vdu(site, vdu_id, flavor, charm, description):
 def _pool(site):
     pool = site.pool
     image = site.images[pool.image].name
-    scale_steps = max(group.max_count - 1 for group in pool.pe_groups.values())
+    # LCM (R8) counts scale operations per scaling-group *name* for the whole NS, not per
+    # member, so every PE group shares this limit: allow the sum of the groups' own steps
+    # (mecpool scale-pe enforces each group's max_count before calling OSM).
+    scale_steps = sum(group.max_count - 1 for group in pool.pe_groups.values())
     return {
         "handle": pool.handle, "policy": pool.policy, "pe_port": pool.pe_port,
         "asap_port": ASAP_PORT, "enrp_port": ENRP_PORT,

@@ -51,6 +51,7 @@ class Fakes:
     def __init__(self, root: Path, site) -> None:
         self.state = root / "fake-state"
         self.bin = root / "bin"
+        self.site = site
         self.state.mkdir()
         self.bin.mkdir()
         for tool in ("osm", "openstack"):

@@ -3,6 +3,7 @@ scaling limits (refused before any call), bad instantiation parameters."""
 
 import json
 
+
 FAST = ("--poll-interval", "0")
 
 
@@ -87,11 +88,13 @@ def test_shared_scale_counter_of_release_eight_is_checked(fakes, mecpool):
     deployed(fakes, mecpool)
     mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait", *FAST)  # mec: 1 scale-out
     state = fakes.osm_state()
-    state["nsrs"][0]["_admin"]["scaling-group"][0]["nb-scale-op"] = 5   # = the VNFD's max (max_count 6 - 1)
+    # the VNFD's max-instance-count: the sum of every group's own steps (max_count - 1)
+    limit = sum(g.max_count - 1 for g in fakes.site.pool.pe_groups.values())
+    state["nsrs"][0]["_admin"]["scaling-group"][0]["nb-scale-op"] = limit
     (fakes.state / "osm.json").write_text(json.dumps(state))
     fakes.reset_calls()
     result = mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "haikou", "--out", expect=1)
-    assert "OSM counts 5 scale-out(s) of scaling group pe-scale" in result.stderr
+    assert f"OSM counts {limit} scale-out(s) of scaling group pe-scale" in result.stderr
     assert not [c for c in fakes.calls("osm") if c[0] == "vnf-scale"]
 
 

@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
 .PHONY: all deps venv build validate test test-fast testbed bench-build bench-testbed \
-        openstack-prepare onboard instantiate scale-out scale-in pool-status status teardown clean
+        openstack-prepare onboard instantiate scale-out scale-in pool-status status teardown \
+        juju-status failed-actions clean
 
 all: build
 
@@ -70,3 +71,9 @@ teardown: venv
 
 clean:
 	rm -rf build
+
+juju-status: venv
+	$(BIN)/mecpool juju-status $(NS) --site $(SITE)
+
+failed-actions: venv
+	$(BIN)/mecpool failed-actions $(NS) --site $(SITE)

@@ -73,8 +73,8 @@ class ProgressView:
         kind = words[0]
         if kind == "MECPOOL-READY":
             self._update("guest up")
-        elif kind == "MECPOOL-WAVE":
-            self._update("wave {}/{} ({} runs)".format(words[1], len(self.batch.waves), words[2]))
+        elif kind == "MECPOOL-LANE":
+            self._update("{} runs in {} lanes".format(len(self.batch.plans), len(self.batch.lanes)))
         elif kind == "MECPOOL-PROGRESS" and len(words) >= 3:
             key, phase = words[1], words[2]
             with self.lock:
@@ -110,8 +110,8 @@ def _run_batch(scenario, settings, mode, jobs, label=None, customize=None):
     root.mkdir(parents=True, exist_ok=True)
     run_dir = root / engine.new_run_id(root, label or settings.profile)
     batch = engine.Batch(scenario, settings, mode, jobs, run_dir, customize)
-    click.echo("testbed: {} run(s) of {:g} s in {} wave(s) of up to {} ({} mode) -> {}".format(
-        len(batch.plans), settings.runtime_s, len(batch.waves), batch.jobs, mode, run_dir))
+    click.echo("testbed: {} run(s) of {:g} s, {} at a time ({} mode) -> {}".format(
+        len(batch.plans), settings.runtime_s, len(batch.lanes), mode, run_dir))
     batch.write()
     with ProgressView(batch) as view:
         timing = engine.execute(batch, view.line, cache_root=root / "vm")

@@ -4,9 +4,9 @@ Layout of a run directory (the contract with mecpool.testbed.results)::
 
     scenario.yaml         the resolved scenario (profile, PU counts, addresses, RTTs)
     versions.json         rsplib package version, kernel, mode, mecpool version
-    engine.json           wall times: image, boot, waves, total
+    engine.json           wall times: image, boot, lanes, total
     console.log           the guest console / host output of the plan
-    plan/plan.sh          the batch script (waves); plan/<run>.sh one script per run
+    plan/plan.sh          the batch script (lanes); plan/<run>.sh one script per run
     raw/pus-<N>/run-<k>/  run.json + every PU's and PE's .sca/.vec as the tools wrote them,
                           logs/ (stdout of every process, hsdump dumps), events.txt
 
@@ -29,7 +29,7 @@ from . import modes
 from .plan import RunPlan, batch_script, lib_text, schedule
 from .scenario import resolved
 
-SETUP_ALLOWANCE_S = 90     # per wave: topology, registration, stop, copy (generous for TCG)
+SETUP_ALLOWANCE_S = 180    # per run: topology, registration, idle PUs' end, stop (generous for TCG)
 RSPLIB_PACKAGES = ("rsplib-registrar", "rsplib-services", "rsplib-tools")
 
 
@@ -60,10 +60,10 @@ def default_jobs(mode, run_count):
     return max(1, min(run_count, 8))
 
 
-def guest_memory_mb(waves):
-    """RAM for the largest wave: ~6 MB per RSPLIB process plus the kernel and tmpfs."""
-    processes = max(sum(len(p.registrars) + len(p.pool_elements) + len(p.pool_users)
-                        for p in wave) for wave in waves)
+def guest_memory_mb(lanes):
+    """RAM for the busiest moment: ~6 MB per RSPLIB process plus the kernel and tmpfs."""
+    processes = sum(max(len(p.registrars) + len(p.pool_elements) + len(p.pool_users)
+                        for p in lane) for lane in lanes)
     return int(min(16384, max(1024, 768 + 6 * processes)))
 
 
@@ -77,7 +77,7 @@ def package_versions():
 
 
 class Batch:
-    """The plans of one testbed invocation, in waves."""
+    """The plans of one testbed invocation, in lanes (runs side by side)."""
 
     def __init__(self, scenario, settings, mode, jobs, run_dir, customize=None):
         self.scenario = scenario
@@ -88,17 +88,17 @@ class Batch:
         tools = modes.GUEST_TOOLS if mode == "vm" else modes.host_tools()
         keys = settings.run_keys()
         self.jobs = jobs or default_jobs(mode, len(keys))
-        self.waves = []
-        for key_wave in schedule(keys, self.jobs):
-            wave = []
-            for slot, (pus, run) in enumerate(key_wave):
-                plan = RunPlan(scenario, pus, run, settings.runtime_s, slot,
+        self.lanes = []
+        for number, key_lane in enumerate(schedule(keys, self.jobs)):
+            lane = []
+            for pus, run in key_lane:
+                plan = RunPlan(scenario, pus, run, settings.runtime_s, number,
                                "/tmp/mecpool/" + self.run_id, tools)
                 if customize is not None:
                     customize(plan)
-                wave.append(plan)
-            self.waves.append(wave)
-        self.plans = [plan for wave in self.waves for plan in wave]
+                lane.append(plan)
+            self.lanes.append(lane)
+        self.plans = [plan for lane in self.lanes for plan in lane]
 
     def write(self):
         plan_dir = self.run_dir / "plan"
@@ -108,12 +108,12 @@ class Batch:
         for plan in self.plans:
             names[plan.key] = script_name(plan.key)
             (plan_dir / names[plan.key]).write_text(plan.script(lib))
-        (plan_dir / "plan.sh").write_text(batch_script(self.waves, names))
+        (plan_dir / "plan.sh").write_text(batch_script(self.lanes, names))
         with open(self.run_dir / "scenario.yaml", "w") as handle:
             yaml.safe_dump(resolved(self.scenario, self.settings), handle, sort_keys=False)
 
     def expected_seconds(self):
-        return len(self.waves) * (self.settings.runtime_s + SETUP_ALLOWANCE_S)
+        return max(len(lane) for lane in self.lanes) * (self.settings.runtime_s + SETUP_ALLOWANCE_S)
 
 
 def _iso(epoch):
@@ -190,11 +190,12 @@ def execute(batch, on_line=None, cache_root=None, cpus=2):
 
     started = time.monotonic()
     timeout = batch.expected_seconds() * 2 + 300
-    timing = {"mode": batch.mode, "jobs": batch.jobs, "waves": len(batch.waves),
+    timing = {"mode": batch.mode, "jobs": batch.jobs, "lanes": len(batch.lanes),
+              "runs_per_lane": max(len(lane) for lane in batch.lanes),
               "runs": len(batch.plans), "runtime_s": batch.settings.runtime_s}
     try:
         if batch.mode == "vm":
-            memory = guest_memory_mb(batch.waves)
+            memory = guest_memory_mb(batch.lanes)
             code, vm_timing = modes.run_in_vm(run_dir, line, timeout,
                                               cache_root or build_root() / "testbed" / "vm",
                                               cpus=cpus, memory_mb=memory)
@@ -245,7 +246,7 @@ def write_report(run_dir):
 
 
 def run(scenario, settings, mode="auto", jobs=None, on_line=None, label=None, customize=None,
-        root=None, cpus=2, report=True):
+        root=None, cpus=2, report=True, cache_root=None):
     """Plan, execute and record one testbed invocation; returns the run directory."""
     mode = modes.choose_mode(mode)
     root = Path(root) if root else build_root() / "testbed"
@@ -253,7 +254,7 @@ def run(scenario, settings, mode="auto", jobs=None, on_line=None, label=None, cu
     run_dir = root / new_run_id(root, label or settings.profile)
     batch = Batch(scenario, settings, mode, jobs, run_dir, customize)
     batch.write()
-    execute(batch, on_line, cache_root=root / "vm", cpus=cpus)
+    execute(batch, on_line, cache_root=cache_root or root / "vm", cpus=cpus)
     update_latest(root, run_dir)
     if report:
         write_report(run_dir)

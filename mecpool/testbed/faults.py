@@ -79,6 +79,19 @@ def _action_time(info, label):
     return None
 
 
+# What calcappclient prints when a job must move to another PE: the session
+# layer reported the association broken (FAILOVER_NECESSARY) or a keep-alive
+# timed out.  (A reject also triggers rsp_forcefailover, but that is a retry of a
+# job no PE had accepted; it is counted as a reject.)
+SESSION_FAILOVER = "--- FAILOVER ---"
+KEEPALIVE_FAILOVER = "Timeout -> Failover"
+
+
+def count_failovers(raw, plan):
+    return (_pu_log_count(raw, plan, SESSION_FAILOVER)
+            + _pu_log_count(raw, plan, KEEPALIVE_FAILOVER))
+
+
 def _pu_log_count(raw, plan, text):
     total = 0
     for pu in plan.pool_users:
@@ -119,12 +132,12 @@ def _check_pe_signal(graceful):
                            (not present) if graceful else (after is not None and
                                                            len(_pe_ids(after)) >= len(plan.pool_elements) - 1),
                            problem or "PEs: {}".format(sorted(_pe_ids(after)) if after else "-")))
-        timeouts = _pu_log_count(raw, plan, "Timeout -> Failover")
+        timeouts = _pu_log_count(raw, plan, KEEPALIVE_FAILOVER)
         if graceful:
             checks.append(("no PU waited for a keep-alive timeout", timeouts == 0,
                            "{} keep-alive timeouts in the PU logs".format(timeouts)))
         else:
-            failovers = _pu_log_count(raw, plan, "FAILOVER") + timeouts
+            failovers = count_failovers(raw, plan)
             checks.append(("the PUs of the killed PE failed over", failovers > 0,
                            "{} failovers in the PU logs".format(failovers)))
         return checks
@@ -330,7 +343,8 @@ def evaluate(name, run_dir, plan):
     return {
         "fault": name, "run_dir": str(run_dir), "pus": plan.pus, "runtime_s": plan.runtime_s,
         "generated": accounting.generated, "completed": accounting.completed,
-        "failed_over": accounting.failed_over, "still_queued": accounting.still_queued,
+        "failed_over": count_failovers(Path(run.path), plan),
+        "failed_over_accepts": accounting.failed_over, "still_queued": accounting.still_queued,
         "in_flight": accounting.in_flight, "rejects": accounting.rejects,
         "lost": accounting.lost,
         "extra_handling_s": costs[0].extra_s if costs else None,

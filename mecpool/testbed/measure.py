@@ -12,7 +12,7 @@ from pathlib import Path
 from mecpool.rserpool.commands import PoolUserConfig, pool_user_argv
 
 from . import engine, modes
-from .plan import PU_STOP_TIMEOUT_S, batch_script, lib_text, q
+from .plan import PU_EXIT_INTERVALS, PU_EXIT_MIN_S, batch_script, lib_text, q
 
 
 class MeasurePlan:
@@ -34,6 +34,7 @@ class MeasurePlan:
                                     vector_file="{}/{}.vec".format(self.work, name))
             self.pool_users.append((name, pool_user_argv(config)))
         self.registrars = registrars
+        self.exit_timeout = int(max(PU_EXIT_MIN_S, PU_EXIT_INTERVALS * job_interval_s))
 
     def script(self, lib):
         names = " ".join(name for name, _ in self.pool_users)
@@ -47,7 +48,8 @@ class MeasurePlan:
         lines += ["start_here {} {}".format(name, q(argv)) for name, argv in self.pool_users]
         lines += ["progress running {:g}".format(self.runtime_s),
                   "sleep_until {:g}".format(self.runtime_s), "progress stopping", "event end",
-                  "stop_all INT {} {}".format(PU_STOP_TIMEOUT_S, names), "wait",
+                  # calcappclient ends itself after -runtime (see plan.py)
+                  "wait_all {} past-runtime {}".format(self.exit_timeout, names), "wait",
                   'echo ok > "$WORK/status"', "collect", "progress done", ""]
         return "\n".join(lines)
 

@@ -43,11 +43,13 @@ start_here() {
 pid_of() { cat "$WORK/pids/$1" 2>/dev/null; }
 
 # alive NAME: running and not a zombie (the shell reaps children only in wait).
+# Shell built-ins only: it is polled for every process while a run ends.
 alive() {
-    _p=$(pid_of "$1")
+    _p=""
+    [ -r "$WORK/pids/$1" ] && read -r _p < "$WORK/pids/$1"
     [ -n "$_p" ] && [ -r "/proc/$_p/stat" ] || return 1
-    _state=$(awk '{ print $3 }' "/proc/$_p/stat" 2>/dev/null)
-    [ -n "$_state" ] && [ "$_state" != "Z" ] && [ "$_state" != "X" ]
+    read -r _x _y _state _rest < "/proc/$_p/stat" 2>/dev/null || return 1
+    [ "$_state" != "Z" ] && [ "$_state" != "X" ]
 }
 
 # signal SIG NAME...
@@ -68,7 +70,7 @@ wait_gone() {
         for _n in "$@"; do alive "$_n" && _left="$_left $_n"; done
         [ -z "$_left" ] && return 0
         if past "$_end"; then echo "$_left"; return 1; fi
-        sleep 0.2
+        sleep 1
     done
 }
 
@@ -77,6 +79,7 @@ where_stuck() {
     _p=$(pid_of "$1")
     for _t in /proc/"$_p"/task/*; do
         echo "$_t: $(awk '{ print $3 }' "$_t/stat") wchan=$(cat "$_t/wchan") syscall=$(cat "$_t/syscall")"
+        grep -E '^(SigQ|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt)' "$_t/status" | tr '\n' ' '; echo
     done
 }
 
@@ -84,8 +87,14 @@ where_stuck() {
 stop_all() {
     _sig=$1; _secs=$2; shift 2
     signal "$_sig" "$@"
+    wait_all "$_secs" "after SIG$_sig" "$@"
+}
+
+# wait_all SECONDS WHY NAME...: wait for all to end; SIGKILL what is left (noted).
+wait_all() {
+    _secs=$1; _why=$2; shift 2
     _left=$(wait_gone "$_secs" "$@") || {
-        echo "killed after SIG$_sig:$_left" >> "$WORK/warnings"
+        echo "killed $_why:$_left" >> "$WORK/warnings"
         for _n in $_left; do where_stuck "$_n" > "$WORK/logs/$_n.stuck" 2>&1; done
         signal KILL $_left
     }

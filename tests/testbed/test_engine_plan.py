@@ -1,5 +1,5 @@
 """The testbed engine's planning, without booting anything: scenario file, topology
-and delays, the RSPLIB command lines in the run scripts, waves, run.json."""
+and delays, the RSPLIB command lines in the run scripts, lanes, run.json."""
 
 import copy
 import json
@@ -218,7 +218,7 @@ def test_run_script_order_registration_check_and_sigint(run_plan):
     order = [body.index(marker) for marker in (
         "progress registrars", "start pr-ue", "progress pool-elements", "start pe-ue-1",
         "wait_registered 60 pr-ue-registered", "alive pe-ue-1", "T0=$(uptime_s)", "start pu-01",
-        "sleep_until 120", "stop_all INT 30 pu-01", "stop_all INT 15 pe-ue-1",
+        "sleep_until 120", "wait_all 100 past-runtime pu-01", "stop_all INT 15 pe-ue-1",
         "stop_all INT 15 pr-ue", "teardown", "collect")]
     assert order == sorted(order)
     # every PE identifier is awaited in every registrar's handlespace
@@ -226,7 +226,9 @@ def test_run_script_order_registration_check_and_sigint(run_plan):
         line = next(l for l in script.splitlines() if "{}-registered".format(pr.name) in l)
         for pe in run_plan.pool_elements:
             assert pe.info["identifier"] in line
-    assert "KILL" not in body.split("stop_all INT 30")[0]  # nobody is killed before the stop
+    assert "KILL" not in body.split("wait_all 100")[0]  # nobody is killed before the stop
+    # calcappclient 3.4.4 has no break detector: PUs are never signalled, they end themselves
+    assert not re.search(r"(signal|stop_all) \S+ .*pu-", script)
     assert "TERM" not in script
 
 
@@ -258,14 +260,17 @@ def test_lib_helpers_run_under_busybox(tmp_path):
     assert "INT:a" in events and "KILL:b" in events
 
 
-def test_waves_balance_pus_and_reuse_namespace_sets(paper):
+def test_lanes_balance_pus_and_mix_heavy_and_light_runs(paper):
     keys = sc.RunSettings(paper, "paper").run_keys()
-    waves = planmod.schedule(keys, 8)
-    assert len(waves) == 5 and all(len(w) == 8 for w in waves)
-    assert sorted(k for w in waves for k in w) == sorted(keys)
-    loads = [sum(p for p, _ in w) for w in waves]
-    assert max(loads) - min(loads) <= 64  # serpentine dealing keeps waves even
-    assert planmod.schedule(keys, 100) == [sorted(keys, key=lambda k: (-k[0], k[1]))]
+    lanes = planmod.schedule(keys, 8)
+    assert len(lanes) == 8 and all(len(lane) == 5 for lane in lanes)
+    assert sorted(k for lane in lanes for k in lane) == sorted(keys)
+    totals = [sum(p for p, _ in lane) for lane in lanes]
+    assert max(totals) - min(totals) <= 64  # serpentine dealing keeps lanes even
+    # at every step the lanes run a mix: no step holds only the heaviest runs
+    steps = [sum(lane[i][0] for lane in lanes) for i in range(5)]
+    assert max(steps) < 8 * 48 and max(steps) - min(steps) < 175
+    assert planmod.schedule(keys, 100) == [[k] for k in sorted(keys, key=lambda k: (-k[0], k[1]))]
     with pytest.raises(ValueError):
         planmod.schedule(keys, 0)
 
@@ -275,11 +280,13 @@ def test_batch_writes_scripts_scenario_and_run_json(tmp_path, paper):
     batch = engine.Batch(paper, settings, "vm", 3, tmp_path / "run-x")
     batch.write()
     plan_sh = (tmp_path / "run-x" / "plan" / "plan.sh").read_text()
-    # 4 runs, at most 3 at a time: 2 waves of 2 (even load), namespace sets reused per wave
-    assert plan_sh.count("\nwait\n") == 2 and "MECPOOL-WAVE 2 2" in plan_sh
-    slots = [[p.topology.prefix for p in wave] for wave in batch.waves]
-    assert slots == [["t00", "t01"], ["t00", "t01"]]
-    assert sorted(p.pus for p in batch.waves[0]) == [1, 4]
+    # 4 runs, at most 3 at a time: 3 lanes side by side, one namespace set per lane
+    assert plan_sh.count(") &\n") == 3 and plan_sh.count("\nwait\n") == 1
+    slots = [[p.topology.prefix for p in lane] for lane in batch.lanes]
+    assert slots == [["t00"], ["t01"], ["t02", "t02"]]
+    assert [[p.pus for p in lane] for lane in batch.lanes] == [[4], [4], [1, 1]]
+    lane_line = next(l for l in plan_sh.splitlines() if "MECPOOL-LANE 3 2" in l)
+    assert lane_line.index("pus-1-run-1.sh") < lane_line.index("pus-1-run-2.sh")
     resolved = yaml.safe_load((tmp_path / "run-x" / "scenario.yaml").read_text())
     assert resolved["resolved"]["pus"] == [1, 4] and resolved["resolved"]["runtime_s"] == 30
     assert resolved["resolved"]["rtt_ms"]["mec ue"] == 16
@@ -301,8 +308,8 @@ def test_batch_writes_scripts_scenario_and_run_json(tmp_path, paper):
     assert checked["pus"] == plan.pus and len(checked["pes"]) == 7
 
 
-def test_guest_memory_grows_with_the_biggest_wave(paper):
+def test_guest_memory_grows_with_the_concurrent_processes(paper):
     small = engine.Batch(paper, sc.RunSettings(paper, "quick", pus=[1], runs=1), "vm", 1, "/tmp/x")
     big = engine.Batch(paper, sc.RunSettings(paper, "paper"), "vm", 8, "/tmp/y")
-    assert engine.guest_memory_mb(small.waves) == 1024
-    assert engine.guest_memory_mb(big.waves) > 1024
+    assert engine.guest_memory_mb(small.lanes) == 1024
+    assert engine.guest_memory_mb(big.lanes) > 1024

@@ -43,15 +43,15 @@ def choose_mode(requested):
 def host_tools():
     """Full paths of ip and tc on this host (plans never rely on PATH for them)."""
     tools = {}
-    for name in ("ip", "tc"):
+    for name, package in (("ip", "iproute2"), ("tc", "iproute2"), ("nsenter", "util-linux")):
         found = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
         if not found:
-            raise ModeError("{} not found; install iproute2".format(name))
+            raise ModeError("{} not found; install {}".format(name, package))
         tools[name] = found
     return tools
 
 
-GUEST_TOOLS = {"ip": "/usr/bin/ip", "tc": "/usr/bin/tc"}
+GUEST_TOOLS = {"ip": "/usr/bin/ip", "tc": "/usr/bin/tc", "nsenter": "/usr/bin/nsenter"}
 
 
 def _stream(process, on_line, deadline):

@@ -29,6 +29,7 @@ REGISTER_TIMEOUT_S = 60   # PE registration and ENRP spread (the China PE needs 
 PU_EXIT_INTERVALS = 10
 PU_EXIT_MIN_S = 60
 STOP_TIMEOUT_S = 15
+NETNS_DIR = "/run/netns"  # where `ip netns add` puts the namespace handles (iproute2)
 
 
 def q(argv):
@@ -75,6 +76,7 @@ class RunPlan:
         self.fault = fault
         self.topology = Topology(scenario, set_index, ip=tools.get("ip", "/usr/bin/ip"),
                                  tc=tools.get("tc", "/usr/bin/tc"))
+        self.nsenter = tools.get("nsenter", "/usr/bin/nsenter")
         self.key = "pus-{}/run-{}".format(pus, run)
         self.work = "{}/{}".format(work_root.rstrip("/"), self.key)
         self.registrars = []
@@ -180,6 +182,8 @@ class RunPlan:
                  "WORK={}".format(shlex.quote(self.work)),
                  'OUT="${{MECPOOL_OUT:?}}/raw/{}"'.format(self.key),
                  "IP={}".format(shlex.quote(self.topology.ip)),
+                 "NSENTER={}".format(shlex.quote(self.nsenter)),
+                 "NETNS={}".format(NETNS_DIR),
                  "T0=0",
                  lib_text,
                  "teardown() {"]
@@ -188,7 +192,14 @@ class RunPlan:
         lines += ["    true", "}", "",
                   'rm -rf "$WORK"; mkdir -p "$WORK/logs" "$WORK/pids"',
                   "progress setup"]
-        lines += ["step {}".format(q(argv)) for argv in self.topology.setup_argv()]
+        for number, (argv, batch) in enumerate(self.topology.setup_batches()):
+            if batch is None:
+                lines.append("step {}".format(q(argv)))
+                continue
+            path = '"$WORK/setup-{}.batch"'.format(number)
+            lines.append("cat > {} <<'MECPOOL_BATCH'".format(path))
+            lines += [q(item) for item in batch]
+            lines += ["MECPOOL_BATCH", "step {} {}".format(q(argv), path)]
         lines += ["", "progress registrars"]
         for pr in self.registrars:
             lines.append("start {} {} {}".format(pr.name, pr.namespace, q(pr.argv)))

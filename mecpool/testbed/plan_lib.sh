@@ -1,5 +1,5 @@
 # Helpers of every testbed run script (busybox sh in the guest, POSIX sh on a host).
-# Set by the script before this: RUN, WORK, OUT, IP.  Times are seconds of
+# Set by the script before this: RUN, WORK, OUT, IP, NSENTER, NETNS.  Times are seconds of
 # /proc/uptime (busybox date has no sub-second resolution); T0 is the moment
 # the pool users start.
 
@@ -7,7 +7,8 @@ progress() { echo "MECPOOL-PROGRESS $RUN $*"; }
 
 uptime_s() { read -r _up _rest < /proc/uptime; echo "$_up"; }
 
-event() { echo "$1 $(uptime_s)" >> "$WORK/events.txt"; }
+# event NAME: built-ins only (no fork): it runs for every process started.
+event() { read -r _up _rest < /proc/uptime; echo "$1 $_up" >> "$WORK/events.txt"; }
 
 past() { awk -v now="$(uptime_s)" -v end="$1" 'BEGIN { exit !(now >= end) }'; }
 
@@ -19,14 +20,16 @@ step() {
     "$@" >> "$WORK/logs/setup.log" 2>&1 || fail "set-up command failed: $*"
 }
 
-# start NAME NAMESPACE ARGV...: a background process; `ip netns exec` execs
-# the program, so $! is the program's own PID.  (A script's background jobs
-# start with SIGINT ignored; RSPLIB's break detector installs its own handler,
-# which is what the SIGINT at the end relies on.)
+# start NAME NAMESPACE ARGV...: a background process in a site's network
+# namespace.  nsenter -F execs the program without forking, so $! is the
+# program's own PID (and it is much cheaper than `ip netns exec`, which also
+# remounts /sys: it matters when 100+ PUs start under TCG).  A script's
+# background jobs start with SIGINT ignored; rspserver's and rspregistrar's
+# break detectors install their own handler, which the SIGINT at the end uses.
 start() {
     _name=$1; _ns=$2; shift 2
     echo "+ $*" >> "$WORK/logs/$_name.log"
-    $IP netns exec "$_ns" "$@" >> "$WORK/logs/$_name.log" 2>&1 &
+    $NSENTER -F --net="$NETNS/$_ns" "$@" >> "$WORK/logs/$_name.log" 2>&1 &
     echo $! > "$WORK/pids/$_name"
     event "start:$_name"
 }
@@ -97,11 +100,12 @@ wait_all() {
         echo "killed $_why:$_left" >> "$WORK/warnings"
         for _n in $_left; do where_stuck "$_n" > "$WORK/logs/$_n.stuck" 2>&1; done
         signal KILL $_left
+        wait_gone 5 $_left > /dev/null
     }
 }
 
 # hsdump_to FILE NAMESPACE ENDPOINT
-hsdump_to() { timeout 20 $IP netns exec "$2" hsdump "$3" > "$1" 2>&1; }
+hsdump_to() { timeout 20 $NSENTER -F --net="$NETNS/$2" hsdump "$3" > "$1" 2>&1; }
 
 # wait_registered SECONDS LABEL NAMESPACE ENDPOINT ID...: until the registrar's
 # handlespace lists every PE identifier (hex, 8 digits); prints the missing ones.

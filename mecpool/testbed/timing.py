@@ -15,7 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
-from .calcapp_files import read_pu_vector
+from . import ledger
 
 MIN_EXPECTED_S = 0.1   # shorter jobs measure timer granularity more than the PE
 # A PU's first job also pays for the cold start of its first association (lazy
@@ -24,15 +24,16 @@ MIN_EXPECTED_S = 0.1   # shorter jobs measure timer granularity more than the PE
 
 
 def _lone_jobs(jobs):
-    """Jobs whose [accepted, completed] overlaps no other job's."""
-    ordered = sorted(jobs, key=lambda job: job.accepted_at)
+    """Jobs (vector rows) whose [accept, completion] overlaps no other job's."""
+    ordered = sorted(jobs, key=lambda job: job["AcceptTimeStamp"])
     lone = []
     latest_end = float("-inf")
     for index, job in enumerate(ordered):
-        next_start = ordered[index + 1].accepted_at if index + 1 < len(ordered) else float("inf")
-        if job.accepted_at >= latest_end and job.completed_at <= next_start:
+        next_start = (ordered[index + 1]["AcceptTimeStamp"] if index + 1 < len(ordered)
+                      else float("inf"))
+        if job["AcceptTimeStamp"] >= latest_end and job["CompleteTimeStamp"] <= next_start:
             lone.append(job)
-        latest_end = max(latest_end, job.completed_at)
+        latest_end = max(latest_end, job["CompleteTimeStamp"])
     return lone
 
 
@@ -54,18 +55,13 @@ def run_ratios(run_path):
     capacity = reference_capacity(info)
     if capacity is None:
         return []
-    jobs = []
-    for pu in info["pus_list"]:
-        vector = run_path / pu["vector"]
-        if vector.is_file():
-            jobs.extend(read_pu_vector(vector))
     ratios = []
-    for job in _lone_jobs(jobs):
-        if job.job_id == 1:
+    for job in _lone_jobs(ledger.jobs(run_path)):
+        if job["JobID"] == 1:
             continue
-        expected = job.job_size / capacity
+        expected = job["JobSize"] / capacity
         if expected >= MIN_EXPECTED_S:
-            ratios.append(job.processing_s / expected)
+            ratios.append(job["ProcessingTime"] / expected)
     return ratios
 
 

@@ -98,6 +98,35 @@ class Topology:
             steps += self._delay_argv(link)
         return steps
 
+    def setup_batches(self):
+        """setup_argv() grouped for ``ip -batch`` / ``tc -batch``: a handful of
+        processes instead of ~130 (each exec costs tens of ms under TCG).
+
+        Returns [(argv prefix, [batch lines] or None)]; None means run the
+        prefix as it is.  Order: the root namespace's commands (bridge,
+        namespaces, veth pairs), then per site its sysctl, ip and tc batches.
+        """
+        root, per_site = [], {link.namespace: ([], [], []) for link in self.sites.values()}
+        for argv in self.setup_argv():
+            if argv[0] == self.ip and argv[1] == "-n":
+                per_site[argv[2]][1].append(argv[3:])
+            elif argv[0] == self.tc and argv[1] == "-n":
+                per_site[argv[2]][2].append(argv[3:])
+            elif argv[0] == self.ip and argv[1:3] == ["netns", "exec"]:
+                per_site[argv[3]][0].append(argv)
+            elif argv[0] == self.ip:
+                root.append(argv[1:])
+            else:
+                raise ValueError("unexpected set-up command {}".format(argv))
+        steps = [([self.ip, "-batch"], root)]
+        for namespace, (execs, ip_lines, tc_lines) in per_site.items():
+            steps += [(argv, None) for argv in execs]
+            if ip_lines:
+                steps.append(([self.ip, "-n", namespace, "-batch"], ip_lines))
+            if tc_lines:
+                steps.append(([self.tc, "-n", namespace, "-batch"], tc_lines))
+        return steps
+
     def _delay_argv(self, link):
         if not link.bands:
             return []

@@ -154,6 +154,25 @@ def test_topology_commands_use_full_paths_and_isolated_names(paper):
     assert not any("loss" in argv for argv in restore)
 
 
+def test_setup_batches_hold_every_setup_command_in_order(paper):
+    topology = Topology(paper, 5)
+    flat = []
+    for prefix, batch in topology.setup_batches():
+        if batch is None:
+            flat.append(prefix)
+            continue
+        assert prefix[-1] == "-batch"
+        flat += [prefix[:-1] + line for line in batch]
+    assert sorted(map(tuple, flat)) == sorted(map(tuple, topology.setup_argv()))
+    position = {tuple(argv): index for index, argv in enumerate(flat)}
+    for link in topology.sites.values():
+        moved = position[("/usr/bin/ip", "link", "set", link.device, "netns", link.namespace)]
+        addressed = next(i for argv, i in position.items() if "addr" in argv and link.device in argv)
+        assert moved < addressed
+    # a few processes instead of one per command
+    assert len(topology.setup_batches()) < len(topology.setup_argv()) / 4
+
+
 def test_too_many_distinct_delays_is_an_error():
     data = _data()
     data["sites"] = {"s{}".format(i): {"region": "mec", "access_rtt_ms": i} for i in range(18)}
@@ -243,6 +262,7 @@ def test_lib_helpers_run_under_busybox(tmp_path):
     """The helpers themselves, on real processes (sleep), without namespaces."""
     script = "\n".join([
         "RUN=t", "WORK={}".format(tmp_path / "w"), "OUT={}".format(tmp_path / "o"), "IP=/bin/false",
+        "NSENTER=/bin/false", "NETNS=/nonexistent",
         "T0=0", planmod.lib_text(), "teardown() { true; }",
         'mkdir -p "$WORK/logs" "$WORK/pids"', "T0=$(uptime_s)",
         # Background jobs of a script start with SIGINT ignored; like RSPLIB's break

@@ -47,6 +47,18 @@ def test_vdu_code_is_python36_compatible():
     assert analysed_files(result.stdout) == python_files
 
 
+def test_both_shared_charm_packages_are_checked():
+    """The workload library and its ops side (charm.py's WorkloadCharm) both run on VDUs."""
+    for package in ("charmhelpers_mecpool", "charmhelpers_mecpool_ops"):
+        path = ROOT / "charms" / "lib" / package
+        assert (path / "__init__.py").is_file(), path
+        assert any(path == checked or checked in path.parents for checked in checked_paths())
+    result = vermin([ROOT / "charms" / "lib" / "charmhelpers_mecpool_ops"])
+    assert result.returncode == 0, result.stdout
+    assert analysed_files(result.stdout) == len(
+        list((ROOT / "charms" / "lib" / "charmhelpers_mecpool_ops").rglob("*.py")))
+
+
 def test_both_rsp_charms_are_checked():
     names = [p.parent.name for p in checked_paths()[2:]]
     assert "rsp-registrar" in names and "rsp-pool-element" in names

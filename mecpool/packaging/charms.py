@@ -12,8 +12,9 @@ zip, no charmcraft), so this module assembles it:
 ``lib/`` holds the pinned requirements of ``charms/requirements.txt`` (ops
 1.5.4, PyYAML, jinja2 3.0.x, MarkupSafe 2.0.x, installed once per requirement
 hash into a cache by ``pip install --target``), the shared workload library
-``charms/lib/charmhelpers_mecpool`` and ``mecpool/rserpool`` (as the namespace
-package ``mecpool``), all copied from the repository, never by hand.
+``charms/lib/charmhelpers_mecpool``, its ops side ``charms/lib/charmhelpers_mecpool_ops``
+(the WorkloadCharm base of every ``src/charm.py``) and ``mecpool/rserpool`` (as
+the namespace package ``mecpool``), all copied from the repository, never by hand.
 
 The output is deterministic: files are visited in sorted order, no ``.pyc`` or
 ``__pycache__``, modes normalised to 0644/0755 and every mtime set to
@@ -38,6 +39,7 @@ CHARMS = ("oai-hss", "oai-mme", "oai-spgwc", "oai-spgwu", "rsp-registrar", "rsp-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = Path("charms") / "requirements.txt"
 SHARED_LIBRARY = Path("charms") / "lib" / "charmhelpers_mecpool"
+SHARED_OPS_LIBRARY = Path("charms") / "lib" / "charmhelpers_mecpool_ops"
 RSERPOOL_PACKAGE = Path("mecpool") / "rserpool"
 
 REQUIRED_FILES = ("metadata.yaml", "actions.yaml", "src/charm.py")
@@ -236,7 +238,7 @@ def build_charm(name, source_root, out_dir, vendor_dir):
     if not (vendor_dir / VENDOR_MARKER).is_file():
         raise CharmBuildError("{}: not a complete vendor cache (use ensure_vendor)".format(
             vendor_dir))
-    for shared in (SHARED_LIBRARY, RSERPOOL_PACKAGE):
+    for shared in (SHARED_LIBRARY, SHARED_OPS_LIBRARY, RSERPOOL_PACKAGE):
         if not (source_root / shared / "__init__.py").is_file():
             raise CharmBuildError("{}: the shared package is missing".format(source_root / shared))
 
@@ -258,7 +260,8 @@ def build_charm(name, source_root, out_dir, vendor_dir):
         _write_executable(staging / "hooks" / "install", HOOK_INSTALL)
         lib = staging / "lib"
         _copy_tree(vendor_dir, lib)
-        _copy_tree(source_root / SHARED_LIBRARY, lib / SHARED_LIBRARY.name)
+        for shared in (SHARED_LIBRARY, SHARED_OPS_LIBRARY):
+            _copy_tree(source_root / shared, lib / shared.name)
         # ``mecpool`` stays a namespace package in the charm: only rserpool ships.
         _copy_tree(source_root / RSERPOOL_PACKAGE, lib / RSERPOOL_PACKAGE)
         _normalise(staging)

@@ -69,8 +69,9 @@ def test_vendored_lib_imports_alone(built, name):
         "import sys; sys.path[:0] = [{lib!r}]\n"
         "import ops, ops.main, yaml, jinja2, markupsafe, charmhelpers_mecpool, mecpool.rserpool\n"
         "import charmhelpers_mecpool.systemd, mecpool.rserpool.configure, mecpool.rserpool.hsdump\n"
+        "import charmhelpers_mecpool_ops.base as base\n"
         "import ops.version\n"
-        "for m in (ops, yaml, jinja2, markupsafe, charmhelpers_mecpool, mecpool.rserpool):\n"
+        "for m in (ops, yaml, jinja2, markupsafe, charmhelpers_mecpool, mecpool.rserpool, base):\n"
         "    assert (m.__file__ or '').startswith({lib!r}), m.__file__\n"
         "print(ops.version.version, yaml.__version__, jinja2.__version__, markupsafe.__version__)\n"
     ).format(lib=str(lib))
@@ -82,10 +83,34 @@ def test_vendored_lib_imports_alone(built, name):
 
 
 @pytest.mark.parametrize("name", EXISTING)
+def test_charm_class_loads_from_the_built_directory_alone(built, name):
+    """src/charm.py's class is a WorkloadCharm of lib/'s ops 1.5.4, with its actions.yaml."""
+    charm = built[name]
+    code = (
+        "import sys; sys.path[:0] = [{lib!r}, {src!r}]\n"
+        "import charm, ops.charm, ops.version\n"
+        "from charmhelpers_mecpool_ops.base import WorkloadCharm\n"
+        "classes = [c for c in vars(charm).values() if isinstance(c, type)\n"
+        "           and issubclass(c, WorkloadCharm) and c.__module__ == 'charm']\n"
+        "assert len(classes) == 1, classes\n"
+        "assert ops.charm.__file__.startswith({lib!r}), ops.charm.__file__\n"
+        "print(ops.version.version, classes[0].__name__)\n"
+    ).format(lib=str(charm / "lib"), src=str(charm / "src"))
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    assert result.returncode == 0, result.stdout
+    version, class_name = result.stdout.split()
+    assert version == "1.5.4"
+    assert class_name.lower() == name.replace("-", "") + "charm"
+
+
+@pytest.mark.parametrize("name", EXISTING)
 def test_shared_code_is_the_repositorys(built, name):
     lib = built[name] / "lib"
     for package, target in ((REPO / "charms" / "lib" / "charmhelpers_mecpool",
                              lib / "charmhelpers_mecpool"),
+                            (REPO / "charms" / "lib" / "charmhelpers_mecpool_ops",
+                             lib / "charmhelpers_mecpool_ops"),
                             (REPO / "mecpool" / "rserpool", lib / "mecpool" / "rserpool")):
         sources = sorted(p.relative_to(package) for p in package.rglob("*.py")
                          if "__pycache__" not in p.parts)
@@ -148,13 +173,15 @@ def test_incomplete_sources_fail_with_a_clear_message(tmp_path, vendor_dir, brea
     assert not (tmp_path / "out" / "rsp-registrar").exists()
 
 
-def test_unknown_charm_and_missing_shared_code(tmp_path, vendor_dir):
+@pytest.mark.parametrize("shared", ["charmhelpers_mecpool", "charmhelpers_mecpool_ops"])
+def test_unknown_charm_and_missing_shared_code(tmp_path, vendor_dir, shared):
     with pytest.raises(charms.CharmBuildError, match="is not one of the charms"):
         charms.build_charm("rsp-registar", REPO, tmp_path / "out", vendor_dir)
     root = source_copy(tmp_path)
-    shutil.rmtree(str(root / "charms" / "lib" / "charmhelpers_mecpool"))
-    with pytest.raises(charms.CharmBuildError, match="shared package is missing"):
+    shutil.rmtree(str(root / "charms" / "lib" / shared))
+    with pytest.raises(charms.CharmBuildError, match=shared + ": the shared package is missing"):
         charms.build_charm("rsp-registrar", root, tmp_path / "out", vendor_dir)
+    assert not (tmp_path / "out" / "rsp-registrar").exists()
     with pytest.raises(charms.CharmBuildError, match="not a complete vendor cache"):
         charms.build_charm("rsp-registrar", REPO, tmp_path / "out", tmp_path)
 

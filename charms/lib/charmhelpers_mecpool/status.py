@@ -29,9 +29,9 @@ def short(text, limit=MAX_LEN):
     return line[:limit - 3].rstrip() + "..."
 
 
-def error_message(error, secrets=()):
-    """The status/action text for an exception: redacted and short."""
-    return short(redact(str(error), secrets))
+def error_message(error, secrets=(), limit=MAX_LEN):
+    """The status/action text for an exception: redacted and at most ``limit`` long."""
+    return short(redact(str(error), secrets), limit)
 
 
 def ready(component, detail=None):

@@ -1,111 +1,32 @@
 #!/usr/bin/env python3
 """OAI HSS charm: maps Juju events and actions onto hss_workload.
 
-Only API that ops 1.5.4 (shipped, Juju 2.8, Python 3.6) and ops 2.x both have.
-Parameters are validated before anything runs; errors become a failed action
-or BlockedStatus with a short message, never a traceback; K and OP are redacted
-from every message.
+The event and action rules are WorkloadCharm's (charmhelpers_mecpool_ops);
+K and OP are redacted from every message.
 """
 
-import logging
-
-from ops.charm import CharmBase
 from ops.main import main
-from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
 
-from charmhelpers_mecpool.errors import MecpoolError
-from charmhelpers_mecpool.status import error_message
+from charmhelpers_mecpool_ops.base import Action, WorkloadCharm
 from hss_workload import HssWorkload, parse_configure, parse_provision
 
-logger = logging.getLogger(__name__)
 
-STATUS = {"active": ActiveStatus, "blocked": BlockedStatus,
-          "maintenance": MaintenanceStatus, "waiting": WaitingStatus}
-SECRET_PARAMS = ("k", "op")
+class OaiHssCharm(WorkloadCharm):
+    INSTALL_ACTIVITY = "installing base packages"
+    SECRET_PARAMS = ("k", "op")
 
+    def make_workload(self):
+        return HssWorkload()
 
-class OaiHssCharm(CharmBase):
-    def __init__(self, framework):
-        super().__init__(framework)
-        self.workload = HssWorkload()
-        observe = self.framework.observe
-        observe(self.on.install, self._on_install)
-        observe(self.on.config_changed, self._on_config_changed)
-        observe(self.on.start, self._on_start)
-        observe(self.on.update_status, self._on_update_status)
-        observe(self.on.configure_action, self._on_configure_action)
-        observe(self.on.provision_subscribers_action, self._on_provision_action)
-        observe(self.on.restart_action, self._on_restart_action)
-        observe(self.on.status_action, self._on_status_action)
-
-    def _on_install(self, event):
-        self.unit.status = MaintenanceStatus("installing base packages")
-        try:
-            self.workload.install()
-        except MecpoolError as error:
-            self.unit.status = BlockedStatus(error_message(error))
-            return
-        self._show_status()
-
-    def _on_config_changed(self, event):
-        self._show_status()
-
-    def _on_start(self, event):
-        try:
-            self.workload.start()
-        except MecpoolError as error:
-            self.unit.status = BlockedStatus(error_message(error))
-            return
-        self._show_status()
-
-    def _on_update_status(self, event):
-        self._show_status()
-
-    def _on_configure_action(self, event):
-        self._act(event, parse_configure, self.workload.configure, "configuring the HSS")
-
-    def _on_provision_action(self, event):
-        self._act(event, parse_provision, self.workload.provision, "provisioning subscribers")
-
-    def _on_restart_action(self, event):
-        self._act(event, None, lambda _: self.workload.restart(), "restarting the HSS")
-
-    def _on_status_action(self, event):
-        self._act(event, None, lambda _: self.workload.report(), None)
-
-    def _act(self, event, parse, work, activity):
-        """Validate, then run; a bad parameter leaves the unit as it was."""
-        params = dict(event.params)
-        secrets = [str(params[name]) for name in SECRET_PARAMS if params.get(name)]
-        try:
-            request = parse(params) if parse else None
-        except MecpoolError as error:
-            event.fail(error_message(error, secrets))
-            return
-        if activity:
-            self.unit.status = MaintenanceStatus(activity)
-        try:
-            results = work(request)
-        except Exception as error:  # noqa: BLE001 - an action must fail, not crash the hook
-            if isinstance(error, MecpoolError):
-                message = error_message(error, secrets)
-            else:
-                message = error_message("internal error ({}): {}".format(
-                    type(error).__name__, error), secrets)
-            logger.warning("action failed: %s", message)
-            event.fail(message)
-            if activity:
-                self.unit.status = BlockedStatus(message)
-            return
-        event.set_results(results)
-        self._show_status()
-
-    def _show_status(self):
-        try:
-            kind, message = self.workload.status()
-        except MecpoolError as error:
-            kind, message = "blocked", error_message(error)
-        self.unit.status = STATUS[kind](message)
+    def actions(self):
+        workload = self.workload
+        return {
+            "configure": Action(parse_configure, workload.configure, "configuring the HSS"),
+            "provision-subscribers": Action(parse_provision, workload.provision,
+                                            "provisioning subscribers"),
+            "restart": Action(None, workload.restart, "restarting the HSS"),
+            "status": Action(None, workload.report, None),
+        }
 
 
 if __name__ == "__main__":

@@ -1,88 +1,40 @@
 #!/usr/bin/env python3
 """Pool Registrar charm: maps Juju events and actions onto registrar_workload.
 
-Only API that ops 1.5.4 (what the charm ships with, for Juju 2.8) and ops 2.x
-both have: CharmBase, framework.observe, event.params, set_results, fail and
-the status classes.
+The event and action rules are WorkloadCharm's (charmhelpers_mecpool_ops).
+The workload validates the parameters and the identifier/loglevel options
+itself and puts the previous settings back when new ones fail, so a failed
+action shows the workload's status.
 """
 
-import logging
-
-from ops.charm import CharmBase
 from ops.main import main
-from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
 
-from charmhelpers_mecpool.errors import MecpoolError
-from charmhelpers_mecpool.status import error_message, short
+from charmhelpers_mecpool_ops.base import Action, WorkloadCharm
 from registrar_workload import RegistrarWorkload
 
-logger = logging.getLogger(__name__)
 
-# Action messages may say what was rolled back, so they get more room than a status.
-ACTION_MESSAGE_LIMIT = 400
-STATUS = {"active": ActiveStatus, "blocked": BlockedStatus,
-          "maintenance": MaintenanceStatus, "waiting": WaitingStatus}
+class RspRegistrarCharm(WorkloadCharm):
+    EVENTS = ("install", "config_changed", "update_status")
+    INSTALL_ACTIVITY = "installing rsplib-registrar"
+    # Action messages may say what was rolled back, so they get more room than a status.
+    ACTION_MESSAGE_LIMIT = 400
+    ROLLS_BACK = True
 
+    def make_workload(self):
+        return RegistrarWorkload()
 
-class RspRegistrarCharm(CharmBase):
-    def __init__(self, framework):
-        super().__init__(framework)
-        self.workload = RegistrarWorkload()
-        observe = self.framework.observe
-        observe(self.on.install, self._on_install)
-        observe(self.on.config_changed, self._on_config_changed)
-        observe(self.on.update_status, self._on_update_status)
-        observe(self.on.configure_action, self._on_configure_action)
-        observe(self.on.restart_action, self._on_restart_action)
-        observe(self.on.pool_status_action, self._on_pool_status_action)
+    def actions(self):
+        workload = self.workload
+        return {
+            "configure": Action(dict, lambda params: workload.configure(params, dict(self.config)),
+                                None),
+            "restart": Action(None, workload.restart, None),
+            "pool-status": Action(None, workload.pool_status, None),
+        }
 
-    def _on_install(self, event):
-        self.unit.status = MaintenanceStatus("installing rsplib-registrar")
-        try:
-            self.workload.install()
-        except MecpoolError as error:
-            self.unit.status = BlockedStatus(error_message(error))
-            return
-        self._show_status()
-
-    def _on_config_changed(self, event):
-        try:
-            self.workload.apply_config(dict(self.config))
-        except MecpoolError as error:  # ValidationError names the option
-            self.unit.status = BlockedStatus(error_message(error))
-            return
-        self._show_status()
-
-    def _on_update_status(self, event):
-        self._show_status()
-
-    def _on_configure_action(self, event):
-        self._act(event, lambda: self.workload.configure(dict(event.params), dict(self.config)))
-
-    def _on_restart_action(self, event):
-        self._act(event, self.workload.restart)
-
-    def _on_pool_status_action(self, event):
-        self._act(event, self.workload.pool_status)
-
-    def _act(self, event, work):
-        """Run ``work``; its dict becomes the results, its MecpoolError the failure."""
-        try:
-            results = work()
-        except MecpoolError as error:
-            message = short(str(error), ACTION_MESSAGE_LIMIT)
-            logger.warning("action failed: %s", message)
-            event.fail(message)
-        else:
-            event.set_results(results)
-        self._show_status()
-
-    def _show_status(self):
-        try:
-            kind, message = self.workload.status()
-        except MecpoolError as error:
-            kind, message = "blocked", error_message(error)
-        self.unit.status = STATUS[kind](message)
+    def apply_config(self):
+        """Re-render with the new identifier/loglevel (ValidationError names the option)."""
+        self.workload.apply_config(dict(self.config))
 
 
 if __name__ == "__main__":

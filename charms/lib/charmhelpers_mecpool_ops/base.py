@@ -1,0 +1,176 @@
+"""WorkloadCharm: maps Juju events and a table of actions onto a workload object.
+
+A charm subclasses it with its workload (``make_workload``), the lifecycle
+events that workload acts on (``EVENTS``) and its actions (``actions()``:
+name -> ``Action``).  The workload is an ops-free object with ``install()``
+and ``status()`` -> (kind, message), plus ``start()`` where ``EVENTS`` has it.
+
+The rules every charm follows:
+* an action's parameters are validated before anything runs; a bad one fails
+  the action with a message naming it and leaves the unit status as it was;
+* an error never becomes a traceback: the action fails with a short, redacted
+  message (``SECRET_PARAMS`` values are masked) and the unit shows Blocked with
+  the reason, or the workload's own status where the workload rolls a failed
+  action back itself (``ROLLS_BACK``);
+* after every event and successful action the unit shows the workload's status.
+
+Only API that ops 1.5.4 and ops 2.x both have: CharmBase, framework.observe,
+event.params, set_results, fail, Handle.kind and the status classes.
+"""
+
+import collections
+import logging
+
+from ops.charm import CharmBase
+from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
+
+from charmhelpers_mecpool.errors import MecpoolError, WaitTimeout
+from charmhelpers_mecpool.status import MAX_LEN, error_message
+
+logger = logging.getLogger(__name__)
+
+STATUS = {"active": ActiveStatus, "blocked": BlockedStatus,
+          "maintenance": MaintenanceStatus, "waiting": WaitingStatus}
+
+# One action.  ``parse(params)`` validates the parameters (raising MecpoolError,
+# e.g. ValidationError naming the parameter) and returns what ``work`` gets;
+# with ``parse`` None the action takes no parameters and ``work()`` gets none.
+# ``work`` returns the results dict.  ``activity`` is the MaintenanceStatus
+# text while it runs; None leaves the status alone (read-only actions).
+Action = collections.namedtuple("Action", "parse work activity")
+
+
+class WorkloadCharm(CharmBase):
+    # Lifecycle events this charm handles (_on_<event>); install and
+    # update-status are what every charm needs.
+    EVENTS = ("install", "config_changed", "start", "update_status")
+    INSTALL_ACTIVITY = "installing packages"
+    # Action parameters whose values are masked in every message.
+    SECRET_PARAMS = ()
+    # Longest failed-action message (one status line unless a charm needs more).
+    ACTION_MESSAGE_LIMIT = MAX_LEN
+    # True where the workload undoes a failed action itself: the unit then
+    # shows the workload's status instead of Blocked with the reason.
+    ROLLS_BACK = False
+
+    def __init__(self, framework):
+        super().__init__(framework)
+        self.workload = self.make_workload()
+        observe = self.framework.observe
+        for name in self.EVENTS:
+            observe(getattr(self.on, name), getattr(self, "_on_" + name))
+        self._actions = {}
+        for name, action in self.actions().items():
+            kind = name.replace("-", "_") + "_action"
+            self._actions[kind] = (name, action)
+            observe(getattr(self.on, kind), self._on_action)
+
+    # -- what a charm provides ------------------------------------------------
+
+    def make_workload(self):
+        raise NotImplementedError("a charm names its workload")
+
+    def actions(self):
+        """Action name (as in actions.yaml) -> Action."""
+        return {}
+
+    def apply_config(self):
+        """config-changed: check (and apply) the charm config; MecpoolError blocks."""
+
+    def refresh(self):
+        """update-status: workload steps to take before the status is shown."""
+
+    def failure_status(self, error):
+        """The status class a failed action leaves (when it set a maintenance text)."""
+        return BlockedStatus
+
+    # -- events -----------------------------------------------------------------
+
+    def _on_install(self, event):
+        self.unit.status = MaintenanceStatus(self.INSTALL_ACTIVITY)
+        self._run_then_show(self.workload.install)
+
+    def _on_config_changed(self, event):
+        self._run_then_show(self.apply_config)
+
+    def _on_start(self, event):
+        self._run_then_show(self.workload.start)
+
+    def _on_update_status(self, event):
+        self._run_then_show(self.refresh)
+
+    def _run_then_show(self, step):
+        """Run ``step``; its MecpoolError blocks the unit, else show the workload's status."""
+        try:
+            step()
+        except MecpoolError as error:
+            self.unit.status = BlockedStatus(error_message(error))
+            return
+        self._show_status()
+
+    # -- actions -----------------------------------------------------------------
+
+    def _on_action(self, event):
+        """Validate, then run; a bad parameter leaves the unit as it was."""
+        name, action = self._actions[event.handle.kind]
+        params = dict(event.params)
+        secrets = [str(params[key]) for key in self.SECRET_PARAMS if params.get(key)]
+        try:
+            args = (action.parse(params),) if action.parse else ()
+        except Exception as error:  # noqa: BLE001 - an action must fail, not crash the hook
+            event.fail(self._failure_text(error, secrets))
+            return
+        if action.activity:
+            self.unit.status = MaintenanceStatus(action.activity)
+        try:
+            results = action.work(*args)
+        except Exception as error:  # noqa: BLE001 - an action must fail, not crash the hook
+            message = self._failure_text(error, secrets)
+            logger.warning("action %s failed: %s", name, message)
+            event.fail(message)
+            if self.ROLLS_BACK:
+                self._show_status()
+            elif action.activity:
+                self.unit.status = self.failure_status(error)(message)
+            return
+        event.set_results(results)
+        self._show_status()
+
+    def _failure_text(self, error, secrets):
+        if not isinstance(error, MecpoolError):
+            error = "internal error ({}): {}".format(type(error).__name__, error)
+        return error_message(error, secrets, self.ACTION_MESSAGE_LIMIT)
+
+    def _show_status(self):
+        try:
+            kind, message = self.workload.status()
+        except MecpoolError as error:
+            kind, message = "blocked", error_message(error)
+        self.unit.status = STATUS[kind](message)
+
+
+class PeerWaitingCharm(WorkloadCharm):
+    """A charm whose service starts only once a peer answers (the MME waits
+    for the HSS, the SPGW-U for the SPGW-C).
+
+    The wait is bounded by the ``peer-timeout`` option; a timeout leaves the
+    unit Waiting, not Blocked, and update-status starts the service once the
+    peer is there (``workload.resume()``).
+    """
+
+    PEER_TIMEOUT_DEFAULT = 900
+
+    def peer_timeout(self):
+        value = self.config.get("peer-timeout", self.PEER_TIMEOUT_DEFAULT)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MecpoolError("peer-timeout: must be a non-negative integer")
+        return value
+
+    def apply_config(self):
+        self.peer_timeout()
+
+    def refresh(self):
+        self.workload.resume()
+
+    def failure_status(self, error):
+        return WaitingStatus if isinstance(error, WaitTimeout) else BlockedStatus

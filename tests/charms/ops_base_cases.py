@@ -1,0 +1,124 @@
+"""A demo charm on charmhelpers_mecpool_ops.base for its tests (both ops versions).
+
+test_lib_ops_base.py drives the actions under ops 2.23; events_lib_ops_base.py
+drives the events under the shipped ops 1.5.4.  The workload is a recorder:
+it notes each call with the unit status the charm showed at that moment, and
+answers with the result or raises the error a test gave it.
+"""
+
+import charmtest  # noqa: F401 - puts charms/lib on sys.path
+
+from charmhelpers_mecpool.errors import ValidationError  # noqa: E402
+from charmhelpers_mecpool_ops.base import Action, PeerWaitingCharm, WorkloadCharm  # noqa: E402
+
+META = "name: demo\nseries: [bionic]\n"
+ACTIONS = """\
+configure:
+  description: demo configure
+  params:
+    name: {type: string, description: lower-case letters}
+    key: {type: string, description: a hex secret}
+  required: [name]
+  additionalProperties: false
+restart:
+  description: demo restart
+  additionalProperties: false
+status:
+  description: demo status
+  additionalProperties: false
+"""
+CONFIG = """\
+options:
+  peer-timeout: {type: int, default: 900, description: seconds to wait for a peer}
+"""
+KEY = "8BAF473F2F8FD09487CCCBD7097C6862"
+
+
+def parse_configure(params):
+    name = params["name"]
+    if not name.isalpha() or not name.islower():
+        raise ValidationError("name", "must be lower-case letters, got {!r}".format(name))
+    key = params.get("key", "")
+    if key and len(key) != 32:
+        raise ValidationError("key", "{} is not 32 hex digits".format(key))
+    return {"name": name, "key": key}
+
+
+class RecordingWorkload(object):
+    def __init__(self):
+        self.charm = None
+        self.calls = []  # (method, args, unit status during the call)
+        self.results = {}
+        self.errors = {}
+        self.status_value = ("active", "demo ready")
+
+    def _call(self, name, *args):
+        self.calls.append((name, args, self.charm.unit.status if self.charm else None))
+        if name in self.errors:
+            raise self.errors[name]
+        return self.results.get(name)
+
+    def called(self, name):
+        return [call[1] for call in self.calls if call[0] == name]
+
+    def install(self):
+        return self._call("install")
+
+    def start(self):
+        return self._call("start")
+
+    def resume(self):
+        return self._call("resume")
+
+    def configure(self, *args):
+        return self._call("configure", *args)
+
+    def restart(self, *args):
+        return self._call("restart", *args)
+
+    def report(self):
+        return self._call("report")
+
+    def status(self):
+        self._call("status")
+        return self.status_value
+
+
+def demo_class(base=WorkloadCharm, **attributes):
+    """A charm class on ``base`` whose actions are configure/restart/status."""
+
+    class DemoCharm(base):
+        INSTALL_ACTIVITY = "installing demo"
+        SECRET_PARAMS = ("key",)
+
+        def make_workload(self):
+            workload = RecordingWorkload()
+            workload.charm = self
+            return workload
+
+        def actions(self):
+            workload = self.workload
+            if isinstance(self, PeerWaitingCharm):
+                restart = Action(None, lambda: workload.restart(self.peer_timeout()),
+                                 "restarting demo")
+            else:
+                restart = Action(None, workload.restart, "restarting demo")
+            return {"configure": Action(parse_configure, workload.configure, "configuring demo"),
+                    "restart": restart,
+                    "status": Action(None, workload.report, None)}
+
+    for name, value in attributes.items():
+        setattr(DemoCharm, name, value)
+    return DemoCharm
+
+
+def demo_harness(base=WorkloadCharm, **attributes):
+    import warnings
+    from ops.testing import Harness
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        harness = Harness(demo_class(base, **attributes), meta=META, actions=ACTIONS,
+                          config=CONFIG)
+    harness.begin()
+    return harness

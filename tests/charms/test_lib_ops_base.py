@@ -1,0 +1,191 @@
+"""charmhelpers_mecpool_ops.base: actions under ops 2.23, events under the shipped 1.5.4.
+
+A demo charm (ops_base_cases.py) on WorkloadCharm / PeerWaitingCharm with a
+recording workload; the six real charms are checked against their actions.yaml.
+"""
+
+import logging
+
+import pytest
+from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
+from ops.testing import ActionFailed
+
+import charmtest
+from charmhelpers_mecpool.errors import CommandError, MecpoolError, WaitTimeout
+from charmhelpers_mecpool_ops.base import PeerWaitingCharm, WorkloadCharm
+from ops_base_cases import KEY, demo_harness
+from rsp_fakes import FakeWorkload
+
+CHARM_CLASSES = {
+    "oai-hss": ("OaiHssCharm", "hss_workload", "HssWorkload"),
+    "oai-mme": ("OaiMmeCharm", "mme_workload", "MmeWorkload"),
+    "oai-spgwc": ("OaiSpgwcCharm", "spgwc_workload", "SpgwcWorkload"),
+    "oai-spgwu": ("OaiSpgwuCharm", "spgwu_workload", "SpgwuWorkload"),
+    "rsp-registrar": ("RspRegistrarCharm", "registrar_workload", "RegistrarWorkload"),
+    "rsp-pool-element": ("RspPoolElementCharm", "pool_element_workload", "PoolElementWorkload"),
+}
+
+
+def test_events_under_shipped_ops(shipped_ops):
+    output = shipped_ops.run("events_lib_ops_base.py")
+    assert charmtest.passed_count(output) >= 8
+
+
+@pytest.fixture
+def harness():
+    harness = demo_harness()
+    yield harness
+    harness.cleanup()
+
+
+def test_action_validates_then_runs_in_maintenance_then_shows_the_workload(harness):
+    workload = harness.charm.workload
+    workload.results["configure"] = {"changed": "yes"}
+    workload.status_value = ("active", "demo configured")
+    output = harness.run_action("configure", {"name": "demo"})
+    assert output.results == {"changed": "yes"}
+    [call] = [c for c in workload.calls if c[0] == "configure"]
+    assert call[1] == ({"name": "demo", "key": ""},)  # what parse returned
+    assert call[2] == MaintenanceStatus("configuring demo")
+    assert harness.model.unit.status == ActiveStatus("demo configured")
+
+
+def test_bad_param_fails_naming_it_and_leaves_the_unit_untouched(harness):
+    harness.model.unit.status = ActiveStatus("running as before")
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("configure", {"name": "Not Letters"})
+    assert caught.value.message == "name: must be lower-case letters, got 'Not Letters'"
+    assert harness.charm.workload.calls == []
+    assert harness.model.unit.status == ActiveStatus("running as before")
+
+
+def test_secret_params_are_masked_in_validation_and_work_errors(harness):
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("configure", {"name": "demo", "key": KEY[:30]})
+    assert caught.value.message == "key: *** is not 32 hex digits"
+    harness.charm.workload.errors["configure"] = MecpoolError("rejected " + KEY.lower())
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("configure", {"name": "demo", "key": KEY})
+    assert caught.value.message == "rejected ***"
+    assert harness.model.unit.status == BlockedStatus("rejected ***")
+
+
+def test_workload_error_fails_the_action_and_blocks_with_the_reason(harness):
+    harness.charm.workload.errors["restart"] = CommandError(
+        ["systemctl", "restart", "demo.service"], 5, "Unit demo.service not found.")
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("restart")
+    message = caught.value.message
+    assert "exit code 5" in message and "not found" in message
+    assert harness.model.unit.status == BlockedStatus(message)
+    assert harness.charm.workload.called("restart") == [()]  # no parse: work gets nothing
+
+
+def test_unexpected_exception_is_a_failed_action_not_a_traceback(harness, caplog):
+    harness.charm.workload.errors["configure"] = KeyError("s6a")
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(ActionFailed) as caught:
+            harness.run_action("configure", {"name": "demo"})
+    assert caught.value.message == "internal error (KeyError): 's6a'"
+    assert harness.model.unit.status == BlockedStatus("internal error (KeyError): 's6a'")
+    assert "action configure failed: internal error (KeyError)" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_long_messages_are_one_status_line_unless_the_charm_allows_more():
+    text = "restore failed: " + "x" * 500
+    for limit in (120, 400):
+        harness = demo_harness(ACTION_MESSAGE_LIMIT=limit)
+        harness.charm.workload.errors["restart"] = MecpoolError(text)
+        with pytest.raises(ActionFailed) as caught:
+            harness.run_action("restart")
+        assert len(caught.value.message) == limit and caught.value.message.endswith("...")
+        harness.cleanup()
+
+
+def test_read_only_action_failure_leaves_the_status(harness):
+    harness.model.unit.status = ActiveStatus("running")
+    harness.charm.workload.errors["report"] = MecpoolError("not configured yet")
+    with pytest.raises(ActionFailed):
+        harness.run_action("status")
+    assert harness.model.unit.status == ActiveStatus("running")
+    [call] = [c for c in harness.charm.workload.calls if c[0] == "report"]
+    assert call[2] == ActiveStatus("running")  # no maintenance text while it ran
+
+
+def test_a_workload_that_rolls_back_shows_its_own_status_after_a_failure():
+    harness = demo_harness(ROLLS_BACK=True)
+    workload = harness.charm.workload
+    workload.errors["configure"] = MecpoolError("new settings not applied, previous restored")
+    workload.status_value = ("active", "running as before")
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("configure", {"name": "demo"})
+    assert caught.value.message == "new settings not applied, previous restored"
+    assert harness.model.unit.status == ActiveStatus("running as before")
+    harness.cleanup()
+
+
+def test_wait_timeout_blocks_a_plain_charm(harness):
+    harness.charm.workload.errors["configure"] = WaitTimeout("listener not up within 90 s")
+    with pytest.raises(ActionFailed):
+        harness.run_action("configure", {"name": "demo"})
+    assert harness.model.unit.status == BlockedStatus("listener not up within 90 s")
+
+
+def test_wait_timeout_leaves_a_peer_waiting_charm_waiting():
+    harness = demo_harness(PeerWaitingCharm)
+    harness.update_config({"peer-timeout": 30})
+    workload = harness.charm.workload
+    workload.errors["restart"] = WaitTimeout("HSS 10.0.0.1:3868 not reachable within 30 s")
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("restart")
+    assert workload.called("restart") == [(30,)]
+    assert harness.model.unit.status == WaitingStatus(caught.value.message)
+    workload.errors["restart"] = CommandError(["systemctl", "restart", "mme.service"], 1, "")
+    with pytest.raises(ActionFailed):
+        harness.run_action("restart")
+    assert isinstance(harness.model.unit.status, BlockedStatus)
+    harness.cleanup()
+
+
+def test_bad_peer_timeout_fails_the_action_that_needs_it():
+    harness = demo_harness(PeerWaitingCharm)
+    harness.update_config({"peer-timeout": -1})
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("restart")
+    assert caught.value.message == "peer-timeout: must be a non-negative integer"
+    assert harness.charm.workload.called("restart") == []
+    harness.cleanup()
+
+
+@pytest.mark.parametrize("value, valid", [(0, True), (900, True), (-1, False), (True, False),
+                                          ("60", False), (1.5, False)])
+def test_peer_timeout_accepts_only_non_negative_integers(value, valid):
+    # Juju hands over whatever the option holds; Harness refuses non-int values, so
+    # the check is called with a stand-in charm.
+    class Stand(object):
+        PEER_TIMEOUT_DEFAULT = 900
+        config = {"peer-timeout": value}
+    if valid:
+        assert PeerWaitingCharm.peer_timeout(Stand()) == value
+    else:
+        with pytest.raises(MecpoolError, match="^peer-timeout: must be a non-negative integer$"):
+            PeerWaitingCharm.peer_timeout(Stand())
+
+
+@pytest.mark.parametrize("charm", sorted(CHARM_CLASSES))
+def test_every_charm_is_a_workload_charm_whose_table_is_its_actions_yaml(charm, monkeypatch):
+    class_name, module_name, workload_name = CHARM_CLASSES[charm]
+    module = charmtest.load_charm_module(charm)
+    workload_module = charmtest.load_charm_module(charm, module_name)
+    fake = FakeWorkload(getattr(workload_module, workload_name))
+    monkeypatch.setattr(module, workload_name, lambda: fake)
+    charm_class = getattr(module, class_name)
+    assert issubclass(charm_class, WorkloadCharm)
+    assert issubclass(charm_class, PeerWaitingCharm) == (charm in ("oai-mme", "oai-spgwu"))
+    harness = charmtest.make_harness(charm, charm_class)
+    harness.begin()
+    assert sorted(harness.charm.actions()) == sorted(charmtest.charm_yaml(charm, "actions.yaml"))
+    for event in charm_class.EVENTS:
+        assert callable(getattr(harness.charm, "_on_" + event)), event
+    harness.cleanup()

@@ -97,14 +97,11 @@ def demo_class(base=WorkloadCharm, **attributes):
             return workload
 
         def actions(self):
-            workload = self.workload
             if isinstance(self, PeerWaitingCharm):
-                restart = Action(None, lambda: workload.restart(self.peer_timeout()),
-                                 "restarting demo")
-            else:
-                restart = Action(None, workload.restart, "restarting demo")
+                return self.peer_actions(parse_configure, "demo")
+            workload = self.workload
             return {"configure": Action(parse_configure, workload.configure, "configuring demo"),
-                    "restart": restart,
+                    "restart": Action(None, workload.restart, "restarting demo"),
                     "status": Action(None, workload.report, None)}
 
     for name, value in attributes.items():

@@ -189,3 +189,19 @@ def test_every_charm_is_a_workload_charm_whose_table_is_its_actions_yaml(charm, 
     for event in charm_class.EVENTS:
         assert callable(getattr(harness.charm, "_on_" + event)), event
     harness.cleanup()
+
+
+def test_peer_actions_hand_the_peer_timeout_to_configure_and_restart():
+    harness = demo_harness(PeerWaitingCharm)
+    harness.update_config({"peer-timeout": 45})
+    workload = harness.charm.workload
+    workload.results.update(configure={"restarted": "true"}, restart={"service": "active"},
+                            report={"service": "active"})
+    assert harness.run_action("configure", {"name": "demo"}).results == {"restarted": "true"}
+    assert harness.run_action("restart").results == {"service": "active"}
+    assert harness.run_action("status").results == {"service": "active"}
+    assert workload.called("configure") == [({"name": "demo", "key": ""}, 45)]
+    assert workload.called("restart") == [(45,)]
+    assert [c[2] for c in workload.calls if c[0] in ("configure", "restart")] == [
+        MaintenanceStatus("configuring demo"), MaintenanceStatus("restarting demo")]
+    harness.cleanup()

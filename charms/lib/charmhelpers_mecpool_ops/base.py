@@ -166,6 +166,19 @@ class PeerWaitingCharm(WorkloadCharm):
             raise MecpoolError("peer-timeout: must be a non-negative integer")
         return value
 
+    def peer_actions(self, parse_configure, component):
+        """configure, restart and status of a service that waits for its peer:
+        configure and restart get the peer-timeout after their request."""
+        workload = self.workload
+        return {
+            "configure": Action(
+                parse_configure, lambda request: workload.configure(request, self.peer_timeout()),
+                "configuring " + component),
+            "restart": Action(None, lambda: workload.restart(self.peer_timeout()),
+                              "restarting " + component),
+            "status": Action(None, workload.report, None),
+        }
+
     def apply_config(self):
         self.peer_timeout()
 

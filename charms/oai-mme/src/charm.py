@@ -7,7 +7,7 @@ The MME starts only once the HSS answers: PeerWaitingCharm's rules
 
 from ops.main import main
 
-from charmhelpers_mecpool_ops.base import Action, PeerWaitingCharm
+from charmhelpers_mecpool_ops.base import PeerWaitingCharm
 from mme_workload import MmeWorkload, parse_configure
 
 
@@ -18,16 +18,7 @@ class OaiMmeCharm(PeerWaitingCharm):
         return MmeWorkload()
 
     def actions(self):
-        workload = self.workload
-        return {
-            "configure": Action(
-                parse_configure,
-                lambda request: workload.configure(request, self.peer_timeout()),
-                "configuring the MME"),
-            "restart": Action(None, lambda: workload.restart(self.peer_timeout()),
-                              "restarting the MME"),
-            "status": Action(None, workload.report, None),
-        }
+        return self.peer_actions(parse_configure, "the MME")
 
 
 if __name__ == "__main__":

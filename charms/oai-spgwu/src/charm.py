@@ -7,7 +7,7 @@ The SPGW-U starts only once every SPGW-C answers: PeerWaitingCharm's rules
 
 from ops.main import main
 
-from charmhelpers_mecpool_ops.base import Action, PeerWaitingCharm
+from charmhelpers_mecpool_ops.base import PeerWaitingCharm
 from spgwu_workload import SpgwuWorkload, parse_configure
 
 
@@ -18,16 +18,7 @@ class OaiSpgwuCharm(PeerWaitingCharm):
         return SpgwuWorkload()
 
     def actions(self):
-        workload = self.workload
-        return {
-            "configure": Action(
-                parse_configure,
-                lambda request: workload.configure(request, self.peer_timeout()),
-                "configuring the SPGW-U"),
-            "restart": Action(None, lambda: workload.restart(self.peer_timeout()),
-                              "restarting the SPGW-U"),
-            "status": Action(None, workload.report, None),
-        }
+        return self.peer_actions(parse_configure, "the SPGW-U")
 
 
 if __name__ == "__main__":

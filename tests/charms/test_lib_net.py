@@ -104,3 +104,18 @@ def test_wait_for_returns_probe_value_after_retries():
     clock = epc_fakes.FakeClock()
     assert net.wait_for(probe, "x", 30, interval=1, sleep=clock.sleep, clock=clock) == "ok"
     assert clock.sleeps == [1, 1]
+
+
+def test_local_addresses_from_ip_o_addr():
+    from types import SimpleNamespace
+    output = ("1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n"
+              "2: ens3    inet 10.1.0.2/24 brd 10.1.0.255 scope global ens3\\ ...\n"
+              "2: ens3    inet6 fd00:0:0:1::2/64 scope global \\ ...\n"
+              "2: ens3    inet6 FE80::1/64 scope link \\ ...\n")
+    seen = []
+
+    def run(argv):
+        seen.append(argv)
+        return SimpleNamespace(stdout=output)
+    assert net.local_addresses(run) == {"127.0.0.1", "10.1.0.2", "fd00:0:0:1::2", "fe80::1"}
+    assert seen == [["ip", "-o", "addr", "show"]]

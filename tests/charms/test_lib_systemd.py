@@ -44,3 +44,10 @@ def test_stop_and_remove(tmp_path):
     sd.run = run
     assert sd.stop("x.service") is False
     assert run.count(["systemctl", "stop"]) == 0
+
+
+def test_exec_start_is_the_units_command_line():
+    from charmhelpers_mecpool.systemd import exec_start
+    unit = "[Unit]\nDescription=x\n\n[Service]\nExecStartPre=/bin/true\nExecStart=/usr/bin/rspserver -calcapp\n"
+    assert exec_start(unit) == "/usr/bin/rspserver -calcapp"
+    assert exec_start("[Service]\nType=simple\n") == ""

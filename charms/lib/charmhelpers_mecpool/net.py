@@ -6,6 +6,7 @@ needed); ``proc_root`` is the seam the tests use.
 
 import ipaddress
 import os
+import re
 import socket
 import struct
 import time
@@ -148,3 +149,10 @@ def tcp_established_from(local_port, proc_root="/proc"):
     """Peers connected to our TCP ``local_port``: [(remote_ip, remote_port)]."""
     return [(rip, rport) for _lip, lport, rip, rport, st in inet_sockets("tcp", proc_root)
             if lport == local_port and st == TCP_ESTABLISHED]
+
+
+def local_addresses(run):
+    """The IP addresses configured on this host's interfaces (``ip -o addr``)."""
+    output = run(["ip", "-o", "addr", "show"]).stdout
+    return set(str(ipaddress.ip_address(m.group(1)))
+               for m in re.finditer(r"\binet6?\s+([0-9A-Fa-f.:]+)/\d+", output))

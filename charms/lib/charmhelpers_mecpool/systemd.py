@@ -83,3 +83,11 @@ def logged_exec_start(argv, log_file):
     command = "exec {} >>{} 2>&1".format(" ".join(shlex.quote(a) for a in argv),
                                          shlex.quote(log_file))
     return " ".join(quote_exec_arg(a) for a in ["/bin/sh", "-c", command])
+
+
+def exec_start(unit):
+    """The ExecStart= command line of a unit's text ("" when it has none)."""
+    for line in unit.splitlines():
+        if line.startswith("ExecStart="):
+            return line[len("ExecStart="):]
+    return ""

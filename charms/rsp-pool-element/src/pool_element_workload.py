@@ -9,7 +9,6 @@ that does not come up is replaced by the previous one again.
 Python 3.6, standard library plus the vendored shared library.
 """
 
-import ipaddress
 import json
 import re
 import time
@@ -17,8 +16,10 @@ import time
 from charmhelpers_mecpool import files, process
 from charmhelpers_mecpool.apt import Apt
 from charmhelpers_mecpool.errors import CommandError, MecpoolError, ValidationError
+from charmhelpers_mecpool.net import local_addresses
+from charmhelpers_mecpool.settingsservice import SettingsService
 from charmhelpers_mecpool.status import short
-from charmhelpers_mecpool.systemd import UNIT_DIR, Systemd
+from charmhelpers_mecpool.systemd import UNIT_DIR, Systemd, exec_start
 from mecpool.rserpool import configure, hsdump
 from mecpool.rserpool.commands import ENRP_PORT, PE_PORT, ConfigError, Endpoint, hsdump_argv
 from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
@@ -46,13 +47,6 @@ def param_of(error):
     return re.split(r"[.\[]", field)[0].replace("_", "-")
 
 
-def local_addresses(run):
-    """The IP addresses configured on this host's interfaces (``ip -o addr``)."""
-    output = run(["ip", "-o", "addr", "show"]).stdout
-    return set(str(ipaddress.ip_address(m.group(1)))
-               for m in re.finditer(r"\binet6?\s+([0-9A-Fa-f.:]+)/\d+", output))
-
-
 def _text(value):
     return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
@@ -66,24 +60,14 @@ class PoolElementWorkload(object):
         self.settings_path = settings_path
         self.apt = Apt(run=run)
         self.systemd = Systemd(run=run, unit_dir=unit_dir)
-        self.sleep = sleep
-        self.settle_seconds = settle_seconds
+        self.service = SettingsService(self.systemd, run, settings_path, SERVICE, sleep,
+                                       settle_seconds)
 
     # -- state ---------------------------------------------------------------
 
     def settings(self):
         """The settings in the file (charm's or cloud-init's), or None."""
-        text = files.read_text(self.settings_path)
-        if text is None:
-            return None
-        try:
-            settings = json.loads(text)
-        except ValueError:
-            raise MecpoolError("{} is not valid JSON; run 'configure' again".format(
-                self.settings_path))
-        if not isinstance(settings, dict):
-            raise MecpoolError("{} does not hold a mapping".format(self.settings_path))
-        return settings
+        return self.service.settings()
 
     def status(self):
         """(kind, message) for the unit status."""
@@ -134,22 +118,18 @@ class PoolElementWorkload(object):
         unknown = sorted(set(params) - set(p for p, _ in RECONFIGURE_PARAMS))
         if unknown:
             raise ValidationError(unknown[0], "cannot be changed by reconfigure")
-        current = self._require_configured()
-        settings = dict(current)
+        settings = dict(self.service.require_configured())
         for param, key in RECONFIGURE_PARAMS:
             if param in params:
                 settings[key] = params[param]
         return self._apply(settings, check_local=False)
 
     def restart(self):
-        self._require_configured()
-        self.systemd.restart(SERVICE)
-        self._verify_running()
-        return {"service": SERVICE, "active": "yes"}
+        return self.service.restart()
 
     def pe_status(self):
         """Service state, settings and the registrars' view of this PE."""
-        settings = self._require_configured()
+        settings = self.service.require_configured()
         results = {
             "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
             "settings": dict((param, _text(settings[key]))
@@ -165,12 +145,6 @@ class PoolElementWorkload(object):
             return self.settings()
         except MecpoolError:
             return None  # a broken file is replaced by configure
-
-    def _require_configured(self):
-        settings = self.settings()
-        if settings is None:
-            raise MecpoolError("not configured yet: run the 'configure' action first")
-        return settings
 
     def _render(self, settings):
         try:
@@ -191,51 +165,16 @@ class PoolElementWorkload(object):
             raise ValidationError("local-address", "{} is not an address of this VDU".format(
                 settings["local_address"]))
         old_settings = files.read_text(self.settings_path)
-        old_unit = files.read_text(self.systemd.unit_path(name))
         same_settings = old_settings is not None and self._renders_to(old_settings, unit)
-        if old_unit == unit and same_settings and self.systemd.is_active(name):
+        # Adoption: what cloud-init (or an earlier configure) started is left alone.
+        if (files.read_text(self.systemd.unit_path(name)) == unit and same_settings
+                and self.systemd.is_active(name)):
             return {"service": name, "changed": "no", "restarted": "no",
-                    "command": _exec_line(unit)}
-        changed = False
-        if not same_settings:
-            changed = files.write_file(self.settings_path, configure.settings_text(settings))
-        changed = self.systemd.install_unit(name, unit) or changed
-        restarted = old_unit != unit or not self.systemd.is_active(name)
-        if restarted:
-            try:
-                self.systemd.restart(name)
-                self._verify_running()
-            except MecpoolError as error:
-                raise MecpoolError("new settings not applied, {}: {} did not start ({})".format(
-                    self._restore(name, old_settings, old_unit), name, error))
+                    "command": exec_start(unit)}
+        changed, restarted = self.service.apply_with_rollback(
+            unit, None if same_settings else configure.settings_text(settings))
         return {"service": name, "changed": "yes" if changed else "no",
-                "restarted": "yes" if restarted else "no", "command": _exec_line(unit)}
-
-    def _verify_running(self):
-        self.sleep(self.settle_seconds)
-        if not self.systemd.is_active(SERVICE):
-            log = self.run(["journalctl", "-u", SERVICE, "-n", "3", "--no-pager", "-o", "cat"],
-                           check=False).stdout
-            raise MecpoolError(short("not active after start" + (": " + log if log else ""), 300))
-
-    def _restore(self, name, old_settings, old_unit):
-        """Put the previous settings and unit back; say what happened."""
-        try:
-            if old_settings is None:
-                files.remove(self.settings_path)
-            else:
-                files.write_file(self.settings_path, old_settings)
-            if old_unit is None:
-                self.systemd.remove_unit(name)
-                return "no previous configuration, the new unit was removed"
-            self.systemd.install_unit(name, old_unit)
-            self.systemd.restart(name)
-            self.sleep(self.settle_seconds)
-            if self.systemd.is_active(name):
-                return "previous settings restored and the service runs as before"
-            return "previous settings restored but the service is not active"
-        except (MecpoolError, OSError) as error:
-            return "restoring the previous settings failed too ({})".format(error)
+                "restarted": "yes" if restarted else "no", "command": exec_start(unit)}
 
     def _registration(self, settings):
         """Ask the registrars (hsdump at their ENRP port) whether they list this PE."""
@@ -265,10 +204,3 @@ class PoolElementWorkload(object):
                     "home-registrar": element.get("home_registrar", "")}
         return {"registered": "unknown",
                 "registrar-error": short("; ".join(errors) or "no registrar listed", 400)}
-
-
-def _exec_line(unit):
-    for line in unit.splitlines():
-        if line.startswith("ExecStart="):
-            return line[len("ExecStart="):]
-    return ""

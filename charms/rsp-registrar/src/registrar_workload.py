@@ -8,16 +8,17 @@ up is replaced by the previous one again.  Python 3.6, standard library plus
 the vendored shared library.
 """
 
-import ipaddress
 import json
 import re
 import time
 
-from charmhelpers_mecpool import files, process
+from charmhelpers_mecpool import process
 from charmhelpers_mecpool.apt import Apt
 from charmhelpers_mecpool.errors import MecpoolError, ValidationError
+from charmhelpers_mecpool.net import local_addresses
+from charmhelpers_mecpool.settingsservice import SettingsService
 from charmhelpers_mecpool.status import short
-from charmhelpers_mecpool.systemd import UNIT_DIR, Systemd
+from charmhelpers_mecpool.systemd import UNIT_DIR, Systemd, exec_start
 from mecpool.rserpool import configure, hsdump
 from mecpool.rserpool.commands import ASAP_PORT, ENRP_PORT, ConfigError, hsdump_argv
 from mecpool.rserpool.units import REGISTRAR_SERVICE
@@ -35,15 +36,6 @@ def param_of(error):
     """The action/config parameter a mecpool.rserpool ConfigError is about."""
     name = re.split(r"[.\[]", error.field.split(".", 1)[-1])[0]
     return name.replace("_", "-")
-
-
-def local_addresses(run):
-    """The IP addresses configured on this host's interfaces (``ip -o addr``)."""
-    output = run(["ip", "-o", "addr", "show"]).stdout
-    found = set()
-    for match in re.finditer(r"\binet6?\s+([0-9A-Fa-f.:]+)/\d+", output):
-        found.add(str(ipaddress.ip_address(match.group(1))))
-    return found
 
 
 def check_config(config):
@@ -72,24 +64,14 @@ class RegistrarWorkload(object):
         self.settings_path = settings_path
         self.apt = Apt(run=run)
         self.systemd = Systemd(run=run, unit_dir=unit_dir)
-        self.sleep = sleep
-        self.settle_seconds = settle_seconds
+        self.service = SettingsService(self.systemd, run, settings_path, REGISTRAR_SERVICE,
+                                       sleep, settle_seconds)
 
     # -- state ---------------------------------------------------------------
 
     def settings(self):
         """The applied settings, or None before the first configure."""
-        text = files.read_text(self.settings_path)
-        if text is None:
-            return None
-        try:
-            settings = json.loads(text)
-        except ValueError:
-            raise MecpoolError("{} is not valid JSON; run 'configure' again".format(
-                self.settings_path))
-        if not isinstance(settings, dict):
-            raise MecpoolError("{} does not hold a mapping".format(self.settings_path))
-        return settings
+        return self.service.settings()
 
     def status(self):
         """(kind, message) for the unit status: active, blocked or maintenance."""
@@ -138,14 +120,11 @@ class RegistrarWorkload(object):
         return self._apply(settings, check_local=False)
 
     def restart(self):
-        self._require_configured()
-        self.systemd.restart(REGISTRAR_SERVICE)
-        self._verify_running()
-        return {"service": REGISTRAR_SERVICE, "active": "yes"}
+        return self.service.restart()
 
     def pool_status(self):
         """hsdump against this registrar's ENRP endpoint, as action results."""
-        settings = self._require_configured()
+        settings = self.service.require_configured()
         if not self.systemd.is_active(REGISTRAR_SERVICE):
             raise MecpoolError("{} is not running".format(REGISTRAR_SERVICE))
         argv = hsdump_argv(settings["address"], settings.get("enrp_port", ENRP_PORT))
@@ -158,12 +137,6 @@ class RegistrarWorkload(object):
 
     # -- internals -------------------------------------------------------------
 
-    def _require_configured(self):
-        settings = self.settings()
-        if settings is None:
-            raise MecpoolError("not configured yet: run the 'configure' action first")
-        return settings
-
     def _render(self, settings):
         try:
             return configure.render("registrar", settings)
@@ -175,55 +148,10 @@ class RegistrarWorkload(object):
         if check_local and settings["address"] not in local_addresses(self.run):
             raise ValidationError("address", "{} is not an address of this VDU".format(
                 settings["address"]))
-        old_settings = files.read_text(self.settings_path)
-        old_unit = files.read_text(self.systemd.unit_path(name))
-        changed = files.write_file(self.settings_path, configure.settings_text(settings))
-        changed = self.systemd.install_unit(name, unit) or changed
-        was_active = self.systemd.is_active(name)
-        restarted = old_unit != unit or not was_active
-        if restarted:
-            try:
-                self.systemd.restart(name)
-                self._verify_running()
-            except MecpoolError as error:
-                raise MecpoolError("new settings not applied, {}: {} did not start ({})".format(
-                    self._restore(name, old_settings, old_unit), name, error))
+        changed, restarted = self.service.apply_with_rollback(
+            unit, configure.settings_text(settings))
         return {"service": name, "changed": "yes" if changed else "no",
-                "restarted": "yes" if restarted else "no",
-                "command": _exec_line(unit)}
-
-    def _verify_running(self):
-        self.sleep(self.settle_seconds)
-        if not self.systemd.is_active(REGISTRAR_SERVICE):
-            log = self.run(["journalctl", "-u", REGISTRAR_SERVICE, "-n", "3", "--no-pager",
-                            "-o", "cat"], check=False).stdout
-            raise MecpoolError(short("not active after start" + (": " + log if log else ""), 300))
-
-    def _restore(self, name, old_settings, old_unit):
-        """Put the previous settings and unit back; say what happened."""
-        try:
-            if old_settings is None:
-                files.remove(self.settings_path)
-            else:
-                files.write_file(self.settings_path, old_settings)
-            if old_unit is None:
-                self.systemd.remove_unit(name)
-                return "no previous configuration, the new unit was removed"
-            self.systemd.install_unit(name, old_unit)
-            self.systemd.restart(name)
-            self.sleep(self.settle_seconds)
-            if self.systemd.is_active(name):
-                return "previous settings restored and the service runs as before"
-            return "previous settings restored but the service is not active"
-        except (MecpoolError, OSError) as error:
-            return "restoring the previous settings failed too ({})".format(error)
-
-
-def _exec_line(unit):
-    for line in unit.splitlines():
-        if line.startswith("ExecStart="):
-            return line[len("ExecStart="):]
-    return ""
+                "restarted": "yes" if restarted else "no", "command": exec_start(unit)}
 
 
 def pool_status_results(parsed):

@@ -5,61 +5,88 @@ exactly size / C seconds from accept to completion (the one-way delays of the
 accept and the completion message cancel out in the PU's processing time).
 If the emulated machine is overloaded, timers fire late and jobs take longer.
 
-A job is *lone* when no other job of its run was between accept and
-completion at the same time, anywhere in the pool; with PLU such a job went to
-a PE of the group with the smallest load increment, whose capacity is then
-the reference.  ``ratio`` = measured processing time / (size / capacity).
+Which PE did a job?  The PU's vector does not say, but every PE writes one
+vector line per completed job (time stamp and the number of jobs it had then),
+and the guest has one clock: a job completed at the PU at time c ran on the PE
+whose completion line is at c - (one-way delay PE -> PU) within
+MATCH_TOLERANCE_S, if exactly one line of one PE matches.  The job was *lone*
+on that PE when the PE had 1 job at its completion and completed no other job
+while it ran (so no job started or ended on that PE in between).
+``ratio`` = measured processing time / (size / that PE's capacity).
 """
 
 import json
 import statistics
 from pathlib import Path
 
+import yaml
+
 from . import ledger
 
-MIN_EXPECTED_S = 0.1   # shorter jobs measure timer granularity more than the PE
+MIN_EXPECTED_S = 0.1      # shorter jobs measure timer granularity more than the PE
+MATCH_TOLERANCE_S = 0.01  # completion at the PE vs at the PU, less the one-way delay
 # A PU's first job also pays for the cold start of its first association (lazy
 # binding, page faults: slow under TCG), which delays the accept at the PU and
 # so shortens the measured processing time; it is left out.
 
 
-def _lone_jobs(jobs):
-    """Jobs (vector rows) whose [accept, completion] overlaps no other job's."""
-    ordered = sorted(jobs, key=lambda job: job["AcceptTimeStamp"])
-    lone = []
-    latest_end = float("-inf")
-    for index, job in enumerate(ordered):
-        next_start = (ordered[index + 1]["AcceptTimeStamp"] if index + 1 < len(ordered)
-                      else float("inf"))
-        if job["AcceptTimeStamp"] >= latest_end and job["CompleteTimeStamp"] <= next_start:
-            lone.append(job)
-        latest_end = max(latest_end, job["CompleteTimeStamp"])
-    return lone
+def _one_way_s(rtt_table, a, b):
+    if a == b:
+        return 0.0
+    key = "{} {}".format(*sorted((a, b)))
+    return rtt_table[key] / 2000.0
 
 
-def reference_capacity(run_info):
-    """Capacity of the PEs a lone job goes to: the group with the smallest increment."""
-    pes = run_info["pes"]
-    lowest = min(pe["load_increment"] for pe in pes if not pe.get("deferred"))
-    capacities = {pe["capacity"] for pe in pes
-                  if pe["load_increment"] == lowest and not pe.get("deferred")}
-    if len(capacities) != 1:
-        return None  # ambiguous: those PEs differ in capacity
-    return capacities.pop()
+def assign_jobs(run_path, info, rtt_table):
+    """[(job row, PE entry of run.json, the PE's completion line, the PE's delay)] for
+    the jobs (with valid times) that match exactly one PE completion line."""
+    pu_site = info["pus_list"][0]["site"]
+    pes = []
+    for pe in info["pes"]:
+        lines = sorted(ledger.read_vector(run_path / pe["vector"]),
+                       key=lambda row: row["CurrentTimeStamp"])
+        pes.append((pe, _one_way_s(rtt_table, pu_site, pe["site"]), lines))
+    assigned = []
+    for job in ledger.jobs(run_path):
+        matches = [(pe, line, delay) for pe, delay, lines in pes for line in lines
+                   if abs(job["CompleteTimeStamp"] - delay - line["CurrentTimeStamp"])
+                   < MATCH_TOLERANCE_S]
+        if len(matches) == 1:
+            pe, line, delay = matches[0]
+            assigned.append((job, pe, line, delay, pes))
+    return assigned
+
+
+def lone_jobs(assigned):
+    """(job, PE) pairs that had their PE to themselves, by the PE's own lines."""
+    result = []
+    for job, pe, line, delay, pes in assigned:
+        if int(line["CurrentJobs"]) != 1:
+            continue
+        start = job["AcceptTimeStamp"] - delay
+        end = line["CurrentTimeStamp"]
+        lines = next(lines for other, _, lines in pes if other["name"] == pe["name"])
+        if any(start < other["CurrentTimeStamp"] < end for other in lines if other is not line):
+            continue
+        result.append((job, pe))
+    return result
+
+
+def _rtt_table(run_path):
+    scenario = yaml.safe_load((Path(run_path).parents[2] / "scenario.yaml").read_text())
+    return scenario["resolved"]["rtt_ms"]
 
 
 def run_ratios(run_path):
     """Ratios (measured / expected processing time) of one raw run's lone jobs."""
     run_path = Path(run_path)
     info = json.loads((run_path / "run.json").read_text())
-    capacity = reference_capacity(info)
-    if capacity is None:
-        return []
+    rtt_table = _rtt_table(run_path)
     ratios = []
-    for job in _lone_jobs(ledger.jobs(run_path)):
+    for job, pe in lone_jobs(assign_jobs(run_path, info, rtt_table)):
         if job["JobID"] == 1:
             continue
-        expected = job["JobSize"] / capacity
+        expected = job["JobSize"] / pe["capacity"]
         if expected >= MIN_EXPECTED_S:
             ratios.append(job["ProcessingTime"] / expected)
     return ratios

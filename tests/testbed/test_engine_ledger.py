@@ -61,10 +61,16 @@ def test_lone_jobs_take_size_over_capacity_in_the_real_run():
     assert abs(result["median"] - 1.0) < 0.03
 
 
-def test_lone_job_detection():
-    def job(accept, complete, ident=2, size=1e6):
-        return {"AcceptTimeStamp": accept, "CompleteTimeStamp": complete, "JobID": ident,
-                "JobSize": size}
-    jobs = [job(0, 1), job(0.5, 2), job(3, 4), job(5, 6), job(5.5, 5.8)]
-    lone = timing._lone_jobs(jobs)
-    assert [(j["AcceptTimeStamp"], j["CompleteTimeStamp"]) for j in lone] == [(3, 4)]
+def test_jobs_are_matched_to_the_pe_that_completed_them():
+    run = FIXTURES / "raw-run-2-8pus" / "raw" / "pus-8" / "run-1"
+    info = json.loads((run / "run.json").read_text())
+    assigned = timing.assign_jobs(run, info, timing._rtt_table(run))
+    total = len(ledger.jobs(run))
+    assert len(assigned) >= 0.8 * total
+    for job, pe, line, delay, _ in assigned:
+        # the 8 PUs only used the MEC PEs (16 ms RTT from the UE: 8 ms one way)
+        assert pe["group"] == "mec" and delay == pytest.approx(0.008)
+        assert abs(job["CompleteTimeStamp"] - delay - line["CurrentTimeStamp"]) < 0.01
+    lone = timing.lone_jobs(assigned)
+    assert lone and all(int(line["CurrentJobs"]) == 1 for job, pe, line, _, _ in assigned
+                        if (job, pe) in lone)

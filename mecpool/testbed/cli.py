@@ -151,7 +151,11 @@ def run_command(profile, pus, runtime, runs, policy, mode, scenario_file, jobs, 
     except ERRORS as error:
         raise click.ClickException(str(error))
     if not no_report:
-        report = engine.write_report(run_dir)
+        try:
+            report = engine.write_report(run_dir)
+        except ValueError as error:  # the report's own checks of the raw files
+            raise click.ClickException("the runs finished and their raw files are in {}, but "
+                                       "the report could not be made: {}".format(run_dir, error))
         if report is not None:
             click.echo("report: {}".format(report))
     click.echo(str(run_dir))

@@ -333,3 +333,43 @@ def test_guest_memory_grows_with_the_concurrent_processes(paper):
     big = engine.Batch(paper, sc.RunSettings(paper, "paper"), "vm", 8, "/tmp/y")
     assert engine.guest_memory_mb(small.lanes) == 1024
     assert engine.guest_memory_mb(big.lanes) > 1024
+
+
+# ------------------------------------------------------------------ CLI and measure
+
+@pytest.mark.parametrize("args, words", [
+    (["testbed", "run", "--pus", "x"], "--pus: 'x' is not a whole number"),
+    (["testbed", "run", "--pus", "0"], "--pus[0]: 0 is outside"),
+    (["testbed", "run", "--runtime", "2"], "--runtime: 2.0 is outside"),
+    (["testbed", "run", "--policy", "edge=0.1"], "not a PE group"),
+    (["testbed", "run", "--profile", "huge"], "'huge' is not a profile"),
+    (["testbed", "run", "--scenario", "/nonexistent.yaml"], "cannot read"),
+    (["testbed", "fault", "meteor"], "unknown fault 'meteor'"),
+    (["testbed", "fault", "pr-crash", "--runtime", "30"], "needs at least 60"),
+])
+def test_cli_rejects_bad_input_before_writing_anything(tmp_path, monkeypatch, args, words):
+    from click.testing import CliRunner
+    from mecpool.cli import main
+    monkeypatch.setenv("MECPOOL_BUILD", str(tmp_path / "build"))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0
+    assert words in result.output
+    assert not (tmp_path / "build").exists()
+
+
+def test_measure_plan_runs_the_same_pu_commands_without_namespaces(tmp_path):
+    from mecpool.testbed.measure import MeasurePlan
+    measure = MeasurePlan(["192.0.2.10:3863"], 3, 120, "CalcAppPool", 1e6, 10, "/tmp/mecpool/m")
+    script = measure.script(planmod.lib_text())
+    started = _commands(script, "start_here")
+    assert [args[0] for args in started] == ["pu-01", "pu-02", "pu-03"]
+    assert started[1][1:] == commands.pool_user_argv(commands.PoolUserConfig(
+        "CalcAppPool", ["192.0.2.10:3863"], job_interval_s=10, job_size=1e6, runtime_s=120,
+        object_name="pu-02", scalar_file="/tmp/mecpool/m/pus-3/run-1/pu-02.sca",
+        vector_file="/tmp/mecpool/m/pus-3/run-1/pu-02.vec"))
+    assert "nsenter" not in script.split("teardown() { true; }")[1]
+    assert "wait_all 100 past-runtime pu-01 pu-02 pu-03" in script
+    path = tmp_path / "m.sh"
+    path.write_text(script)
+    assert subprocess.run(["sh", "-n", str(path)]).returncode == 0
+    assert measure.description()["pes"] == [] and len(measure.description()["pus_list"]) == 3

@@ -13,16 +13,12 @@ import time
 
 from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
-from charmhelpers_mecpool.apt import Apt
 from charmhelpers_mecpool.certs import DiameterCerts
-from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
 from charmhelpers_mecpool.errors import CommandError, MecpoolError, NotFound, ValidationError
 from charmhelpers_mecpool.hosts import ensure_hosts
-from charmhelpers_mecpool.netplan import Network
-from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.oaibuild import BuildStep
+from charmhelpers_mecpool.oaidaemon import OaiDaemon
 from charmhelpers_mecpool.status import short
-from charmhelpers_mecpool.systemd import Systemd
-from charmhelpers_mecpool.templates import Renderer
 
 import subscribers as subs
 from cassandra_db import CQL_PORT, Cassandra
@@ -82,47 +78,23 @@ def parse_provision(params):
             "op": v.hex_key("op", params["op"])}
 
 
-class HssWorkload(object):
+class HssWorkload(OaiDaemon):
+    # the module's constants, for OaiDaemon
+    NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
+    START_SERVICES = (CASSANDRA_SERVICE, SERVICE)
+
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, cassandra_timeout=300, listen_timeout=90, cert_bits=2048):
-        self.run = run
-        self.root = root
-        self.sleep = sleep
-        self.clock = clock
+        super(HssWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
         self.cassandra_timeout = cassandra_timeout
-        self.listen_timeout = listen_timeout
-        self.mac_lookup = mac_lookup or metadata_mac_lookup()
-        path = lambda p: files.rooted(root, p)  # noqa: E731
-        self.prefix = path(epc.OAI_PREFIX)
         self.fd_dir = self.prefix + "/freeDiameter"
         self.json_path = self.prefix + "/hss_rel14.json"
         self.conf_path = self.prefix + "/hss_rel14.conf"
         self.fd_conf = self.fd_dir + "/hss_rel14_fd.conf"
         self.acl_path = self.fd_dir + "/acl.conf"
-        self.log_dir = path(epc.OAI_LOG_DIR)
-        self.state_dir = path(epc.STATE_DIR)
-        self.src_dir = path(SOURCE_DIR)
-        self.binary = path(BINARY)
-        self.proc_root = path("/proc")
-        self.hosts_path = path("/etc/hosts")
-        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
-        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
-                               clock=clock)
-        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
-                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
-        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
-                              log_dir=path("/var/log/mecpool"))
         self.cassandra = Cassandra(run, self.systemd, root=root, sleep=sleep, clock=clock)
         self.certs = DiameterCerts(run=run, bits=cert_bits)
-        self.renderer = Renderer(TEMPLATES)
-        self.settings = epc.Settings(NAME, root=root)
         self.provision_record = os.path.join(self.state_dir, NAME + "-subscribers.json")
-
-    # ---- day 0 -----------------------------------------------------------
-    def install(self):
-        self.apt.install(epc.BASE_PACKAGES)
-        files.ensure_dir(self.state_dir, 0o700)
-        files.ensure_dir(self.log_dir, 0o700)
 
     # ---- configure ----------------------------------------------------------
     def context(self, config, op):
@@ -176,12 +148,13 @@ class HssWorkload(object):
         saved["commit"] = build["commit"]
         changed |= self.settings.save(saved)
         restarted = self.systemd.ensure_running(SERVICE, changed or cassandra_changed)
-        self._wait_listening(address)
+        self._wait_listening(saved)
         return {"interface": interface, "commit": build["commit"],
                 "built": epc.yes_no(build["built"]), "restarted": epc.yes_no(restarted),
                 "diameter": "{}:{}".format(address, DIAMETER_PORT)}
 
-    def _wait_listening(self, address):
+    def _wait_listening(self, settings):
+        address = settings["s6a-address"]
         net.wait_for(lambda: net.listening("tcp", DIAMETER_PORT, address, self.proc_root),
                      "HSS Diameter listener {}:{}".format(address, DIAMETER_PORT),
                      self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
@@ -196,12 +169,6 @@ class HssWorkload(object):
             self.cassandra.run_file(address, path, log, secrets=secrets, timeout=timeout)
         finally:
             files.remove(path)
-
-    def _configured(self):
-        settings = self.settings.load()
-        if not settings:
-            raise MecpoolError("not configured yet: run the 'configure' action first")
-        return settings
 
     # ---- subscribers ----------------------------------------------------------
     def _fingerprint(self, salt, settings, request):
@@ -249,24 +216,17 @@ class HssWorkload(object):
             secret=True)
         if json_changed and self.systemd.is_active(SERVICE):
             self.systemd.restart(SERVICE)
-            self._wait_listening(address)
+            self._wait_listening(settings)
         results["changed"] = "true"
         return results
 
     # ---- day 2 ------------------------------------------------------------------
-    def start(self):
-        """Juju `start` (also after a reboot): the enabled units should be running."""
-        if self.settings.load():
-            self.systemd.ensure_running(CASSANDRA_SERVICE, False)
-            self.systemd.ensure_running(SERVICE, False)
-
     def restart(self):
         settings = self._configured()
         if not self.systemd.is_active(CASSANDRA_SERVICE):
             self.systemd.restart(CASSANDRA_SERVICE)
         self.cassandra.wait_ready(settings["s6a-address"], self.cassandra_timeout)
-        self.systemd.restart(SERVICE)
-        self._wait_listening(settings["s6a-address"])
+        self._start(settings)
         return self.report(count_subscribers=False)
 
     def report(self, count_subscribers=True):
@@ -275,9 +235,7 @@ class HssWorkload(object):
         address = settings["s6a-address"]
         listening = net.listening("tcp", DIAMETER_PORT, address, self.proc_root)
         peers = net.tcp_established_from(DIAMETER_PORT, self.proc_root)
-        result = {
-            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
-            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+        result = dict(self.service_state(), **{
             "cassandra": "active" if self.systemd.is_active(CASSANDRA_SERVICE) else "inactive",
             "cassandra-cql-listening": epc.yes_no(net.listening("tcp", CQL_PORT, address,
                                                                 self.proc_root)),
@@ -286,7 +244,7 @@ class HssWorkload(object):
             "s6a-peers": ",".join("{}:{}".format(ip, port) for ip, port in peers) or "none",
             "realm": settings["realm"],
             "commit": settings.get("commit", ""),
-        }
+        })
         if count_subscribers:
             try:
                 result["subscribers"] = str(self.cassandra.count(address, "vhss.users_imsi"))

@@ -8,18 +8,14 @@ enabled but stopped, and update-status starts it as soon as the HSS answers.
 import os
 import time
 
-from charmhelpers_mecpool import epc, files, net, process
+from charmhelpers_mecpool import epc, net, process
 from charmhelpers_mecpool import validate as v
-from charmhelpers_mecpool.apt import Apt
 from charmhelpers_mecpool.certs import DiameterCerts
-from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
-from charmhelpers_mecpool.errors import MecpoolError, ValidationError, WaitTimeout
+from charmhelpers_mecpool.errors import ValidationError, WaitTimeout
 from charmhelpers_mecpool.hosts import ensure_hosts
-from charmhelpers_mecpool.netplan import Network
-from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.oaibuild import BuildStep
+from charmhelpers_mecpool.oaidaemon import OaiDaemon
 from charmhelpers_mecpool.status import short
-from charmhelpers_mecpool.systemd import Systemd
-from charmhelpers_mecpool.templates import Renderer
 
 NAME = "oai-mme"
 SERVICE = "mme.service"
@@ -78,42 +74,18 @@ def parse_configure(params):
     return config
 
 
-class MmeWorkload(object):
+class MmeWorkload(OaiDaemon):
+    # the module's constants, for OaiDaemon
+    NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
+
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, probe=net.tcp_probe, listen_timeout=90, cert_bits=2048):
-        self.run = run
-        self.root = root
-        self.sleep = sleep
-        self.clock = clock
+        super(MmeWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
         self.probe = probe
-        self.listen_timeout = listen_timeout
-        self.mac_lookup = mac_lookup or metadata_mac_lookup()
-        path = lambda p: files.rooted(root, p)  # noqa: E731
-        self.prefix = path(epc.OAI_PREFIX)
         self.fd_dir = self.prefix + "/freeDiameter"
         self.conf_path = self.prefix + "/mme.conf"
         self.fd_conf = self.fd_dir + "/mme_fd.conf"
-        self.log_dir = path(epc.OAI_LOG_DIR)
-        self.state_dir = path(epc.STATE_DIR)
-        self.src_dir = path(SOURCE_DIR)
-        self.binary = path(BINARY)
-        self.proc_root = path("/proc")
-        self.hosts_path = path("/etc/hosts")
-        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
-        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
-                               clock=clock)
-        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
-                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
-        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
-                              log_dir=path("/var/log/mecpool"))
         self.certs = DiameterCerts(run=run, bits=cert_bits)
-        self.renderer = Renderer(TEMPLATES)
-        self.settings = epc.Settings(NAME, root=root)
-
-    def install(self):
-        self.apt.install(epc.BASE_PACKAGES)
-        files.ensure_dir(self.state_dir, 0o700)
-        files.ensure_dir(self.log_dir, 0o700)
 
     def context(self, config, s1c_interface, s11_interface):
         realm = config["realm"]
@@ -135,10 +107,6 @@ class MmeWorkload(object):
         return epc.oai_unit(NAME, "OpenAirInterface MME", [BINARY, "-c", self.conf_path],
                             self.log_dir + "/mme.log", self.state_dir,
                             exec_start_pre=["-/sbin/modprobe sctp"])
-
-    def _interface(self, cidr):
-        address, prefix = cidr.split("/")
-        return self.network.ensure_address(address, int(prefix), mac_lookup=self.mac_lookup)
 
     def configure(self, config, peer_timeout):
         self.install()
@@ -179,24 +147,11 @@ class MmeWorkload(object):
         results["restarted"] = "true"
         return results
 
-    def _start(self, settings):
-        """(Re)start, wait for the S1-MME listener, clear the pending flag."""
-        self.systemd.restart(SERVICE)
-        self._wait_listening(settings)
-        if settings.get("pending-start"):
-            self.settings.save(dict(settings, **{"pending-start": False}))
-
     def _wait_listening(self, settings):
         s1c = settings["s1c-address"].split("/")[0]
         net.wait_for(lambda: net.listening("sctp", S1_MME_PORT, s1c, self.proc_root),
                      "MME S1-MME listener (SCTP) {}:{}".format(s1c, S1_MME_PORT),
                      self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
-
-    def _configured(self):
-        settings = self.settings.load()
-        if not settings:
-            raise MecpoolError("not configured yet: run the 'configure' action first")
-        return settings
 
     def resume(self):
         """update-status: start a service whose start waited for the HSS."""
@@ -210,21 +165,13 @@ class MmeWorkload(object):
         self._start(settings)
         return True
 
-    def start(self):
-        settings = self.settings.load()
-        if settings and not settings.get("pending-start"):
-            self.systemd.ensure_running(SERVICE, False)
-
     def restart(self, peer_timeout):
         settings = self._configured()
         hss = settings["hss-s6a-address"]
         net.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
                      "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5,
                      sleep=self.sleep, clock=self.clock)
-        self.systemd.restart(SERVICE)
-        self._wait_listening(settings)
-        if settings.get("pending-start"):
-            self.settings.save(dict(settings, **{"pending-start": False}))
+        self._start(settings)
         return self.report()
 
     def report(self):
@@ -232,9 +179,7 @@ class MmeWorkload(object):
         s1c = settings["s1c-address"].split("/")[0]
         s11 = settings["s11-address"].split("/")[0]
         hss = settings["hss-s6a-address"]
-        return {
-            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
-            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+        return dict(self.service_state(), **{
             "pending-start": epc.yes_no(settings.get("pending-start")),
             "s1-mme-listening": epc.yes_no(net.listening("sctp", S1_MME_PORT, s1c,
                                                          self.proc_root)),
@@ -248,7 +193,7 @@ class MmeWorkload(object):
             "sgw-selection": sgw_selection_id(settings["mcc"], settings["mnc"], settings["tac"]),
             "sgw-s11-address": settings["spgwc-s11-address"],
             "commit": settings.get("commit", ""),
-        }
+        })
 
     def status(self):
         settings = self.settings.load()

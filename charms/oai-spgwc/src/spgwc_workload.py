@@ -9,17 +9,13 @@ import ipaddress
 import os
 import time
 
-from charmhelpers_mecpool import epc, files, net, process
+from charmhelpers_mecpool import epc, net, process
 from charmhelpers_mecpool import validate as v
-from charmhelpers_mecpool.apt import Apt
-from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
-from charmhelpers_mecpool.errors import MecpoolError, ValidationError
+from charmhelpers_mecpool.errors import ValidationError
 from charmhelpers_mecpool.hosts import ensure_hosts
-from charmhelpers_mecpool.netplan import Network
-from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.oaibuild import BuildStep
+from charmhelpers_mecpool.oaidaemon import OaiDaemon
 from charmhelpers_mecpool.status import short
-from charmhelpers_mecpool.systemd import Systemd
-from charmhelpers_mecpool.templates import Renderer
 
 NAME = "oai-spgwc"
 SERVICE = "spgwc.service"
@@ -73,41 +69,14 @@ def parse_configure(params):
     return config
 
 
-class SpgwcWorkload(object):
+class SpgwcWorkload(OaiDaemon):
+    # the module's constants, for OaiDaemon
+    NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
+
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, listen_timeout=90):
-        self.run = run
-        self.sleep = sleep
-        self.clock = clock
-        self.listen_timeout = listen_timeout
-        self.mac_lookup = mac_lookup or metadata_mac_lookup()
-        path = lambda p: files.rooted(root, p)  # noqa: E731
-        self.prefix = path(epc.OAI_PREFIX)
+        super(SpgwcWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
         self.conf_path = self.prefix + "/spgw_c.conf"
-        self.log_dir = path(epc.OAI_LOG_DIR)
-        self.state_dir = path(epc.STATE_DIR)
-        self.src_dir = path(SOURCE_DIR)
-        self.binary = path(BINARY)
-        self.proc_root = path("/proc")
-        self.hosts_path = path("/etc/hosts")
-        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
-        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
-                               clock=clock)
-        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
-                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
-        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
-                              log_dir=path("/var/log/mecpool"))
-        self.renderer = Renderer(TEMPLATES)
-        self.settings = epc.Settings(NAME, root=root)
-
-    def install(self):
-        self.apt.install(epc.BASE_PACKAGES)
-        files.ensure_dir(self.state_dir, 0o700)
-        files.ensure_dir(self.log_dir, 0o700)
-
-    def _interface(self, cidr):
-        address, prefix = cidr.split("/")
-        return self.network.ensure_address(address, int(prefix), mac_lookup=self.mac_lookup)
 
     def unit(self):
         return epc.oai_unit(NAME, "OpenAirInterface SPGW-C",
@@ -159,20 +128,8 @@ class SpgwcWorkload(object):
             s11, GTPV2C_PORT, sx, PFCP_PORT), self.listen_timeout, interval=2,
             sleep=self.sleep, clock=self.clock)
 
-    def _configured(self):
-        settings = self.settings.load()
-        if not settings:
-            raise MecpoolError("not configured yet: run the 'configure' action first")
-        return settings
-
-    def start(self):
-        if self.settings.load():
-            self.systemd.ensure_running(SERVICE, False)
-
     def restart(self):
-        settings = self._configured()
-        self.systemd.restart(SERVICE)
-        self._wait_listening(settings)
+        self._start(self._configured())
         report = self.report()
         # The SPGW-U associates only once at its start-up: it must be restarted too.
         report["note"] = "restart the SPGW-U so that it associates again"
@@ -181,9 +138,7 @@ class SpgwcWorkload(object):
     def report(self):
         settings = self._configured()
         s11, sx = self._addresses(settings)
-        return {
-            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
-            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+        return dict(self.service_state(), **{
             "s11-listening": epc.yes_no(net.listening("udp", GTPV2C_PORT, s11, self.proc_root)),
             "s11-address": "{}:{}".format(s11, GTPV2C_PORT),
             "sx-listening": epc.yes_no(net.listening("udp", PFCP_PORT, sx, self.proc_root)),
@@ -192,7 +147,7 @@ class SpgwcWorkload(object):
             "ue-pool": settings["ue-pool"],
             "dns": "{},{}".format(settings["dns1"], settings["dns2"]),
             "commit": settings.get("commit", ""),
-        }
+        })
 
     def status(self):
         settings = self.settings.load()

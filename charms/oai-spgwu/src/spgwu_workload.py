@@ -11,14 +11,10 @@ import time
 
 from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
-from charmhelpers_mecpool.apt import Apt
-from charmhelpers_mecpool.cloudmeta import metadata_mac_lookup
-from charmhelpers_mecpool.errors import MecpoolError, ValidationError, WaitTimeout
-from charmhelpers_mecpool.netplan import Network
-from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.errors import ValidationError, WaitTimeout
+from charmhelpers_mecpool.oaibuild import BuildStep
+from charmhelpers_mecpool.oaidaemon import OaiDaemon
 from charmhelpers_mecpool.status import short
-from charmhelpers_mecpool.systemd import Systemd
-from charmhelpers_mecpool.templates import Renderer
 
 import pfcp
 
@@ -73,43 +69,18 @@ def parse_configure(params):
     return config
 
 
-class SpgwuWorkload(object):
+class SpgwuWorkload(OaiDaemon):
+    # the module's constants, for OaiDaemon
+    NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
+    PACKAGES = PACKAGES
+
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, heartbeat=pfcp.heartbeat, listen_timeout=90):
-        self.run = run
-        self.sleep = sleep
-        self.clock = clock
+        super(SpgwuWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
         self.heartbeat = heartbeat
-        self.listen_timeout = listen_timeout
-        self.mac_lookup = mac_lookup or metadata_mac_lookup()
-        path = lambda p: files.rooted(root, p)  # noqa: E731
-        self.prefix = path(epc.OAI_PREFIX)
         self.conf_path = self.prefix + "/spgw_u.conf"
-        self.log_dir = path(epc.OAI_LOG_DIR)
-        self.state_dir = path(epc.STATE_DIR)
-        self.src_dir = path(SOURCE_DIR)
-        self.binary = path(BINARY)
-        self.proc_root = path("/proc")
-        self.routable_script = path("{}/routable.d/{}".format(DISPATCHER, SCRIPT_NAME))
-        self.off_script = path("{}/off.d/{}".format(DISPATCHER, SCRIPT_NAME))
-        self.systemd = Systemd(run=run, unit_dir=path("/etc/systemd/system"))
-        self.network = Network(run=run, netplan_dir=path("/etc/netplan"), sleep=sleep,
-                               clock=clock)
-        self.apt = Apt(run=run, sources_dir=path("/etc/apt/sources.list.d"),
-                       keyring_dir=path("/etc/apt/trusted.gpg.d"))
-        self.build = OaiBuild(NAME, run=run, state_dir=self.state_dir,
-                              log_dir=path("/var/log/mecpool"))
-        self.renderer = Renderer(TEMPLATES)
-        self.settings = epc.Settings(NAME, root=root)
-
-    def install(self):
-        self.apt.install(PACKAGES)
-        files.ensure_dir(self.state_dir, 0o700)
-        files.ensure_dir(self.log_dir, 0o700)
-
-    def _interface(self, cidr):
-        address, prefix = cidr.split("/")
-        return self.network.ensure_address(address, int(prefix), mac_lookup=self.mac_lookup)
+        self.routable_script = self.path("{}/routable.d/{}".format(DISPATCHER, SCRIPT_NAME))
+        self.off_script = self.path("{}/off.d/{}".format(DISPATCHER, SCRIPT_NAME))
 
     def unit(self):
         return epc.oai_unit(NAME, "OpenAirInterface SPGW-U (spgwu-tiny)",
@@ -176,12 +147,6 @@ class SpgwuWorkload(object):
                          "SPGW-C PFCP {}:{}".format(spgwc, pfcp.PFCP_PORT), remaining,
                          interval=5, sleep=self.sleep, clock=self.clock)
 
-    def _start(self, settings):
-        self.systemd.restart(SERVICE)
-        self._wait_listening(settings)
-        if settings.get("pending-start"):
-            self.settings.save(dict(settings, **{"pending-start": False}))
-
     def _wait_listening(self, settings):
         s1u = settings["s1u-address"].split("/")[0]
         sx = settings["sx-address"].split("/")[0]
@@ -192,12 +157,6 @@ class SpgwuWorkload(object):
         net.wait_for(ready, "SPGW-U sockets (GTP-U {}:{}, PFCP {}:{})".format(
             s1u, GTPU_PORT, sx, pfcp.PFCP_PORT), self.listen_timeout, interval=2,
             sleep=self.sleep, clock=self.clock)
-
-    def _configured(self):
-        settings = self.settings.load()
-        if not settings:
-            raise MecpoolError("not configured yet: run the 'configure' action first")
-        return settings
 
     def resume(self):
         """update-status: start a service whose start waited for the SPGW-C."""
@@ -212,18 +171,10 @@ class SpgwuWorkload(object):
         self._start(settings)
         return True
 
-    def start(self):
-        settings = self.settings.load()
-        if settings and not settings.get("pending-start"):
-            self.systemd.ensure_running(SERVICE, False)
-
     def restart(self, peer_timeout):
         settings = self._configured()
         self.wait_for_spgwc(settings, peer_timeout)
-        self.systemd.restart(SERVICE)
-        self._wait_listening(settings)
-        if settings.get("pending-start"):
-            self.settings.save(dict(settings, **{"pending-start": False}))
+        self._start(settings)
         return self.report()
 
     def _pdn_up(self):
@@ -244,9 +195,7 @@ class SpgwuWorkload(object):
         settings = self._configured()
         s1u = settings["s1u-address"].split("/")[0]
         sx = settings["sx-address"].split("/")[0]
-        return {
-            "service": "active" if self.systemd.is_active(SERVICE) else "inactive",
-            "enabled": epc.yes_no(self.systemd.is_enabled(SERVICE)),
+        return dict(self.service_state(), **{
             "pending-start": epc.yes_no(settings.get("pending-start")),
             "s1u-listening": epc.yes_no(net.listening("udp", GTPU_PORT, s1u, self.proc_root)),
             "s1u-address": "{}:{}".format(s1u, GTPU_PORT),
@@ -260,7 +209,7 @@ class SpgwuWorkload(object):
             "snat-rule": epc.yes_no(self._snat_present(settings)),
             "ip-forward": epc.yes_no(self._ip_forward()),
             "commit": settings.get("commit", ""),
-        }
+        })
 
     def status(self):
         settings = self.settings.load()

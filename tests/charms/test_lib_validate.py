@@ -126,3 +126,20 @@ def test_address_list():
     assert "twice" in fails(v.address_list, "spgwc-list", "10.0.0.1 10.0.0.1").message
     assert "at least 1" in fails(v.address_list, "spgwc-list", " , ").message
     fails(v.address_list, "spgwc-list", 5)
+
+
+def test_required_names_the_first_missing_or_empty_param():
+    v.required({"a": 1, "b": 0, "c": False}, ["a", "b", "c"])
+    for params, missing in (({"a": 1}, "b"), ({"a": 1, "b": ""}, "b"), ({"b": 2}, "a")):
+        with pytest.raises(ValidationError, match="^{}: is required$".format(missing)):
+            v.required(params, ["a", "b"])
+
+
+def test_git_source_validates_both_fields():
+    source = v.git_source({"git-repository": "https://github.com/simula/openair-hss.git",
+                           "git-commit": "v1.1.0", "realm": "ignored"})
+    assert source == {"git-repository": "https://github.com/simula/openair-hss.git",
+                      "git-commit": "v1.1.0"}
+    with pytest.raises(ValidationError, match="^git-commit: "):
+        v.git_source({"git-repository": "https://github.com/simula/openair-hss.git",
+                      "git-commit": "--upload-pack=x"})

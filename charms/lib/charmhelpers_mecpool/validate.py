@@ -215,3 +215,16 @@ def address_list(param, value, minimum=1):
             raise ValidationError(param, "{} is listed twice".format(address))
         result.append(address)
     return result
+
+
+def required(params, names):
+    """Raise ValidationError for the first of ``names`` missing or empty in ``params``."""
+    for name in names:
+        if params.get(name) in (None, ""):
+            raise ValidationError(name, "is required")
+
+
+def git_source(params):
+    """The validated git-repository and git-commit of an OAI component's sources."""
+    return {"git-repository": git_url("git-repository", params["git-repository"]),
+            "git-commit": git_ref("git-commit", params["git-commit"])}

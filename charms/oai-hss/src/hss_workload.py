@@ -40,25 +40,17 @@ CONFIGURE_PARAMS = ("git-repository", "git-commit", "realm", "s6a-address", "mme
 PROVISION_PARAMS = ("imsi-first", "msisdn-first", "users", "k", "op")
 
 
-def _require(params, names):
-    for name in names:
-        if params.get(name) in (None, ""):
-            raise ValidationError(name, "is required")
-
-
 def parse_configure(params):
     """Validated `configure` parameters (raises ValidationError naming the parameter)."""
-    _require(params, CONFIGURE_PARAMS)
-    config = {
-        "git-repository": v.git_url("git-repository", params["git-repository"]),
-        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+    v.required(params, CONFIGURE_PARAMS)
+    config = dict(v.git_source(params), **{
         "realm": v.realm("realm", params["realm"]),
         "s6a-address": v.ipv4("s6a-address", params["s6a-address"]),
         "mme-s6a-address": v.ipv4("mme-s6a-address", params["mme-s6a-address"]),
         "op": v.hex_key("op", params["op"]),
         "apn": v.apn("apn", params["apn"]),
         "apn2": v.apn("apn2", params["apn2"]),
-    }
+    })
     if config["s6a-address"] == config["mme-s6a-address"]:
         raise ValidationError("mme-s6a-address", "must differ from s6a-address")
     if config["apn"] == config["apn2"]:
@@ -67,7 +59,7 @@ def parse_configure(params):
 
 
 def parse_provision(params):
-    _require(params, PROVISION_PARAMS)
+    v.required(params, PROVISION_PARAMS)
     users = v.integer("users", params["users"], 1, subs.MAX_USERS)
     subscribers = subs.SubscriberRange(v.imsi("imsi-first", params["imsi-first"]),
                                        v.msisdn("msisdn-first", params["msisdn-first"]), users)

@@ -48,12 +48,8 @@ def sgw_selection_id(mcc, mnc, tac):
 
 
 def parse_configure(params):
-    for name in PARAMS:
-        if params.get(name) in (None, ""):
-            raise ValidationError(name, "is required")
-    config = {
-        "git-repository": v.git_url("git-repository", params["git-repository"]),
-        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+    v.required(params, PARAMS)
+    config = dict(v.git_source(params), **{
         "realm": v.realm("realm", params["realm"]),
         "mcc": v.mcc("mcc", params["mcc"]),
         "mnc": v.mnc("mnc", params["mnc"]),
@@ -64,7 +60,7 @@ def parse_configure(params):
         "s6a-address": v.ipv4("s6a-address", params["s6a-address"]),
         "hss-s6a-address": v.ipv4("hss-s6a-address", params["hss-s6a-address"]),
         "spgwc-s11-address": v.ipv4("spgwc-s11-address", params["spgwc-s11-address"]),
-    }
+    })
     own = {config["s1c-address"].split("/")[0], config["s11-address"].split("/")[0],
            config["s6a-address"]}
     if config["hss-s6a-address"] in own:

@@ -44,12 +44,8 @@ def ue_pools(network):
 
 
 def parse_configure(params):
-    for name in PARAMS:
-        if params.get(name) in (None, ""):
-            raise ValidationError(name, "is required")
-    config = {
-        "git-repository": v.git_url("git-repository", params["git-repository"]),
-        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+    v.required(params, PARAMS)
+    config = dict(v.git_source(params), **{
         "realm": v.realm("realm", params["realm"]),
         "dns1": v.ipv4("dns1", params["dns1"]),
         "dns2": v.ipv4("dns2", params["dns2"]),
@@ -59,7 +55,7 @@ def parse_configure(params):
         "ue-pool": str(v.network("ue-pool", params["ue-pool"], 8, 29)),
         "apn": v.apn("apn", params["apn"]),
         "apn2": v.apn("apn2", params["apn2"]),
-    }
+    })
     if config["apn"] == config["apn2"]:
         raise ValidationError("apn2", "must differ from apn")
     pool = ipaddress.IPv4Network(config["ue-pool"])

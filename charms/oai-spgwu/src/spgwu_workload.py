@@ -38,12 +38,8 @@ PARAMS = ("git-repository", "git-commit", "s1u-address", "sx-address", "sgi-addr
 
 
 def parse_configure(params):
-    for name in PARAMS:
-        if params.get(name) in (None, ""):
-            raise ValidationError(name, "is required")
-    config = {
-        "git-repository": v.git_url("git-repository", params["git-repository"]),
-        "git-commit": v.git_ref("git-commit", params["git-commit"]),
+    v.required(params, PARAMS)
+    config = dict(v.git_source(params), **{
         "s1u-address": str(v.interface_cidr("s1u-address", params["s1u-address"])),
         "sx-address": str(v.interface_cidr("sx-address", params["sx-address"])),
         "sgi-address": str(v.interface_cidr("sgi-address", params["sgi-address"])),
@@ -51,7 +47,7 @@ def parse_configure(params):
         "spgwc-list": v.address_list("spgwc-list", params["spgwc-list"]),
         "pdn-network": str(v.network("pdn-network", params["pdn-network"], 8, 30)),
         "nat": v.boolean("nat", params["nat"]),
-    }
+    })
     sgi = ipaddress.IPv4Interface(config["sgi-address"])
     gateway = ipaddress.IPv4Address(config["sgi-gateway"])
     if gateway not in sgi.network or gateway == sgi.ip:

@@ -149,7 +149,8 @@ DESCRIPTOR_CASES = [
      "address-in-subnet", "ip-profiles[0].ip-profile-params.dhcp-params.start-address"),
     ("pe", lambda d: d["scaling-group-descriptor"][0]["vdu"][0].update({"vdu-id-ref": "ghost"}), "scaling-vdu",
      "scaling-group-descriptor[0].vdu[0].vdu-id-ref"),
-    ("pe", lambda d: d["scaling-group-descriptor"][0].update({"min-instance-count": 9}), "scaling-limits",
+    ("pe", lambda d: d["scaling-group-descriptor"][0].update(
+        {"min-instance-count": d["scaling-group-descriptor"][0]["max-instance-count"] + 1}), "scaling-limits",
      "scaling-group-descriptor[0]"),
     ("pe", lambda d: d["scaling-group-descriptor"][0].update({"scaling-config-action": [
         {"trigger": "post-scale-out", "vnf-config-primitive-name-ref": "configure"}]}),

@@ -115,7 +115,8 @@ def _pu_log_count(raw, plan, text):
 def _apply_pe_signal(signal, name):
     def apply(plan, at):
         target = "pe-mec-1"
-        plan.actions.append(Action(at - 1.0, "hsdump", "before", "loads just before the fault"))
+        # At ``at`` wait (up to 30 s) until the PE runs a job, then signal it at once.
+        plan.actions.append(Action(at, "wait-busy", target, "until it runs a job"))
         plan.actions.append(Action(at, "signal:" + signal, target, "{} {}".format(signal, target)))
         plan.actions.append(Action(at + 8.0, "hsdump", "after", "handlespace after the fault"))
         plan.faults.append({"name": name, "target": target, "at_s": at, "duration_s": None,
@@ -128,10 +129,11 @@ def _check_pe_signal(graceful):
         target = plan.component("pe-mec-1")
         ident = "0x" + target.info["identifier"]
         checks = []
-        before, problem = _read_hsdump(raw, "before", "pr-mec")
-        load = _pe_load(before, ident) if before else None
-        checks.append(("pe-mec-1 was busy when the fault hit (load in pr-mec's handlespace)",
-                       bool(load), problem or "load {}".format(load)))
+        busy = [int(e["event"].rsplit(":", 1)[1]) for e in info.get("events", [])
+                if e["event"].startswith("busy:pe-mec-1:")]
+        checks.append(("pe-mec-1 was busy when the fault hit (its own log)",
+                       bool(busy) and busy[0] > 0,
+                       "{} job(s) running".format(busy[0]) if busy else "not recorded"))
         for pr in plan.registrars:
             after, problem = _read_hsdump(raw, "after", pr.name)
             present = after is not None and ident in _pe_ids(after)
@@ -211,29 +213,54 @@ def _check_scale_out(raw, plan, info):
 
 # ------------------------------------------------------------------ pr-crash
 
-def _apply_pr_crash(plan, at, down_s=20.0):
+PR_SNAPSHOT_S = 5.0
+
+
+def _apply_pr_crash(plan, at, down_s=25.0):
     plan.actions.append(Action(at, "signal:KILL", "pr-mec", "kill the MEC registrar"))
-    plan.actions.append(Action(at + down_s - 2.0, "hsdump", "crashed", "others' handlespace"))
     plan.actions.append(Action(at + down_s, "start", "pr-mec", "restart the MEC registrar"))
-    plan.actions.append(Action(at + down_s + 15.0, "hsdump", "restarted", "after resync"))
+    # Every registrar's handlespace every 5 s, to see when it is complete again.
+    moment = at + PR_SNAPSHOT_S
+    while moment <= plan.runtime_s - PR_SNAPSHOT_S:
+        plan.actions.append(Action(moment, "hsdump", "t{:g}".format(moment), "handlespaces"))
+        moment += PR_SNAPSHOT_S
     plan.faults.append({"name": "pr-crash", "target": "pr-mec", "at_s": at,
                         "duration_s": down_s})
 
 
 def _check_pr_crash(raw, plan, info):
+    fault = plan.faults[0]
+    at, back = fault["at_s"], fault["at_s"] + fault["duration_s"]
+    crashed = next(pr for pr in plan.registrars if pr.name == "pr-mec")
     wanted = {"0x" + pe.info["identifier"] for pe in plan.pool_elements}
+    before = hsdump.parse((raw / "logs" / "hsdump-pr-ue-registered.txt").read_text())
+    homed_there = {e["identifier"] for pool in before["pools"] for e in pool["elements"]
+                   if e["home_registrar"] == "0x" + crashed.info["identifier"]}
+    snapshots = sorted(a.at_s for a in plan.actions if a.kind == "hsdump")
     checks = []
     for pr in plan.registrars:
-        if pr.name == "pr-mec":
-            continue
-        parsed, problem = _read_hsdump(raw, "crashed", pr.name)
-        have = _pe_ids(parsed) if parsed else set()
-        checks.append(("{}'s handlespace complete while pr-mec is down".format(pr.name),
-                       have == wanted, problem or "missing: {}".format(sorted(wanted - have) or "none")))
-    parsed, problem = _read_hsdump(raw, "restarted", "pr-mec")
-    have = _pe_ids(parsed) if parsed else set()
-    checks.append(("pr-mec resynchronised the full handlespace after its restart",
-                   have == wanted, problem or "missing: {}".format(sorted(wanted - have) or "none")))
+        complete_at, others_kept = None, True
+        for moment in snapshots:
+            if pr.name == crashed.name and moment < back + PR_SNAPSHOT_S:
+                continue
+            parsed, _ = _read_hsdump(raw, "t{:g}".format(moment), pr.name)
+            have = _pe_ids(parsed) if parsed else set()
+            if pr.name != crashed.name and (wanted - homed_there) - have:
+                others_kept = False
+            if have == wanted and complete_at is None and moment >= at + PR_SNAPSHOT_S:
+                complete_at = moment
+        if pr.name != crashed.name:
+            checks.append(("{} kept every PE not homed at pr-mec throughout".format(pr.name),
+                           others_kept, "PEs homed at pr-mec: {}".format(sorted(homed_there))))
+            checks.append(("{}'s handlespace complete again after the crash".format(pr.name),
+                           complete_at is not None,
+                           "complete {:g} s after the crash".format(complete_at - at)
+                           if complete_at is not None else "not complete by the end"))
+        else:
+            checks.append(("pr-mec resynchronised the full handlespace after its restart",
+                           complete_at is not None,
+                           "complete {:g} s after the restart".format(complete_at - back)
+                           if complete_at is not None else "not complete by the end"))
     return checks
 
 
@@ -299,8 +326,8 @@ FAULTS = {
                          _check_pe_signal(graceful=True), "SIGINT a busy MEC PE (scale-in)"),
     "scale-out": FaultSpec("scale-out", 32, 60.0, _apply_scale_out, _check_scale_out,
                            "start one more MEC PE from its settings JSON mid-run"),
-    "pr-crash": FaultSpec("pr-crash", 16, 75.0, _apply_pr_crash, _check_pr_crash,
-                          "SIGKILL the MEC registrar, restart it 20 s later"),
+    "pr-crash": FaultSpec("pr-crash", 16, 110.0, _apply_pr_crash, _check_pr_crash,
+                          "SIGKILL the MEC registrar, restart it 25 s later"),
     "coverage-loss": FaultSpec("coverage-loss", 8, 110.0, _apply_coverage_loss,
                                _check_coverage_loss, "cut the UE's radio link for 40 s"),
     # PLU sums are capped at full load, so the UE PE (0 + 100 %) ties with full
@@ -309,7 +336,7 @@ FAULTS = {
     "overload": FaultSpec("overload", 160, 90.0, _apply_overload, _check_overload,
                           "160 PUs: far more work than the pool's capacity"),
 }
-FAULT_AT = {"pe-crash": 0.4, "pe-stop": 0.4, "scale-out": 0.3, "pr-crash": 0.25,
+FAULT_AT = {"pe-crash": 0.4, "pe-stop": 0.4, "scale-out": 0.3, "pr-crash": 0.2,
             "coverage-loss": 0.2, "overload": 0.0}
 
 
@@ -320,7 +347,7 @@ def plan_fault(name, pus=None, runtime_s=None):
     spec = FAULTS[name]
     pus = pus or spec.pus
     runtime_s = float(runtime_s or spec.runtime_s)
-    minimum = {"pr-crash": 60.0, "coverage-loss": 90.0}.get(name, 30.0)
+    minimum = {"pr-crash": 90.0, "coverage-loss": 90.0}.get(name, 30.0)
     if runtime_s < minimum:
         raise FaultError("--runtime: {} needs at least {:g} s (its timeline), not {:g}".format(
             name, minimum, runtime_s))

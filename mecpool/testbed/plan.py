@@ -54,7 +54,7 @@ class Action:
 
     def __init__(self, at_s, kind, target=None, note=""):
         self.at_s = float(at_s)
-        self.kind = kind            # signal:SIG | start | link-down | link-up | hsdump
+        self.kind = kind            # signal:SIG | start | link-down | link-up | hsdump | wait-busy
         self.target = target
         self.note = note
 
@@ -255,7 +255,9 @@ class RunPlan:
         lines = ["sleep_until {:g}".format(action.at_s),
                  "progress fault {}".format(shlex.quote(action.label())),
                  "event {}".format(shlex.quote("action:" + action.label()))]
-        if action.kind.startswith("signal:"):
+        if action.kind == "wait-busy":
+            lines.append("wait_busy 30 {}".format(action.target))
+        elif action.kind.startswith("signal:"):
             lines.append("signal {} {}".format(action.kind.split(":", 1)[1], action.target))
         elif action.kind == "start":
             item = self.component(action.target)

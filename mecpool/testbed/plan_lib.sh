@@ -122,6 +122,20 @@ wait_registered() {
     done
 }
 
+# wait_busy SECONDS NAME: until the PE works on a job, by its own log (rspserver
+# prints " Job added (N are running)" and " Job removed (N still running)");
+# records "busy:NAME:N" (N = 0 when it stayed idle).
+wait_busy() {
+    _end=$(after "$1"); _name=$2
+    while :; do
+        _n=$(grep -E "Job (added|removed) \(" "$WORK/logs/$_name.log" | tail -n 1 |
+             sed -n 's/.*(\([0-9]*\) .*/\1/p')
+        if [ -n "$_n" ] && [ "$_n" -gt 0 ]; then event "busy:$_name:$_n"; return 0; fi
+        if past "$_end"; then event "busy:$_name:0"; return 1; fi
+        sleep 0.2
+    done
+}
+
 # sleep_until SECONDS: until T0 + SECONDS.
 sleep_until() {
     _d=$(awk -v t0="$T0" -v at="$1" -v now="$(uptime_s)" \

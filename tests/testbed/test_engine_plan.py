@@ -345,7 +345,7 @@ def test_guest_memory_grows_with_the_concurrent_processes(paper):
     (["testbed", "run", "--profile", "huge"], "'huge' is not a profile"),
     (["testbed", "run", "--scenario", "/nonexistent.yaml"], "cannot read"),
     (["testbed", "fault", "meteor"], "unknown fault 'meteor'"),
-    (["testbed", "fault", "pr-crash", "--runtime", "30"], "needs at least 60"),
+    (["testbed", "fault", "pr-crash", "--runtime", "30"], "needs at least 90"),
 ])
 def test_cli_rejects_bad_input_before_writing_anything(tmp_path, monkeypatch, args, words):
     from click.testing import CliRunner
@@ -373,3 +373,52 @@ def test_measure_plan_runs_the_same_pu_commands_without_namespaces(tmp_path):
     path.write_text(script)
     assert subprocess.run(["sh", "-n", str(path)]).returncode == 0
     assert measure.description()["pes"] == [] and len(measure.description()["pus_list"]) == 3
+
+
+# ------------------------------------------------------------------ fault plans
+
+@pytest.mark.parametrize("name", ["pe-crash", "pe-stop", "scale-out", "pr-crash",
+                                  "coverage-loss", "overload"])
+def test_fault_plans_are_valid_scripts_with_their_actions(tmp_path, paper, name):
+    from mecpool.testbed import faults
+    spec, customize, pus, runtime = faults.plan_fault(name)
+    plan = planmod.RunPlan(paper, pus, 1, runtime, 0, "/tmp/mecpool/f")
+    customize(plan)
+    script = plan.script(planmod.lib_text())
+    path = tmp_path / "f.sh"
+    path.write_text(script)
+    assert subprocess.run(["busybox", "sh", "-n", str(path)]).returncode == 0
+    assert plan.faults and plan.faults[0]["name"] == name
+    times = [float(line.split()[1]) for line in script.splitlines()
+             if re.match(r"^sleep_until [0-9]", line)]
+    assert times == sorted(times) and times[-1] == runtime
+    body = script[script.index("progress running"):]
+    if name in ("pe-crash", "pe-stop"):
+        signal = "KILL" if name == "pe-crash" else "INT"
+        assert body.index("wait_busy 30 pe-mec-1") < body.index("signal {} pe-mec-1".format(signal))
+    if name == "pr-crash":
+        assert body.index("signal KILL pr-mec") < body.index("start pr-mec")
+        assert body.count("hsdump_to") >= 3 * 10
+    if name == "coverage-loss":
+        down, up = body.index("loss 100%"), body.index("qdisc del dev t00b00 root")
+        assert down < up
+
+
+def test_scale_out_pe_comes_from_the_cloud_init_settings(paper):
+    from mecpool.rserpool.configure import pool_element_from_settings
+    from mecpool.testbed import faults
+    spec, customize, pus, runtime = faults.plan_fault("scale-out")
+    plan = planmod.RunPlan(paper, pus, 1, runtime, 0, "/tmp/mecpool/f")
+    customize(plan)
+    new = plan.component("pe-mec-new")
+    assert new.deferred and "start pe-mec-new" not in plan.script(planmod.lib_text()).split(
+        "progress running")[0]
+    settings = new.info["settings"]
+    assert settings["local_address"] == "auto" and settings["local_port"] == 9002
+    config = pool_element_from_settings(settings, resolve=lambda _d: "10.77.0.2")
+    expected = commands.pool_element_argv(config)
+    # the same argv the VDU would run, plus the testbed's object and result files
+    assert new.argv[:len(expected)] == expected
+    assert [a for a in new.argv[len(expected):]] == [
+        "-capobject=pe-mec-new", "-capscalar=/tmp/mecpool/f/pus-32/run-1/pe-mec-new.sca",
+        "-capvector=/tmp/mecpool/f/pus-32/run-1/pe-mec-new.vec"]

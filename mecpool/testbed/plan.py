@@ -191,7 +191,8 @@ class RunPlan:
                   for argv in self.topology.teardown_argv()]
         lines += ["    true", "}", "",
                   'rm -rf "$WORK"; mkdir -p "$WORK/logs" "$WORK/pids"',
-                  "progress setup"]
+                  "progress setup",
+                  "teardown  # leftovers of a failed earlier run in this lane, if any"]
         for number, (argv, batch) in enumerate(self.topology.setup_batches()):
             if batch is None:
                 lines.append("step {}".format(q(argv)))

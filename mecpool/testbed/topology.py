@@ -170,7 +170,10 @@ class Topology:
         return steps
 
     def teardown_argv(self):
-        """Deleting a namespace deletes its veth pair; then the bridge."""
-        steps = [[self.ip, "netns", "del", link.namespace] for link in self.sites.values()]
+        """Delete the veth pairs from the root side first: a namespace's own devices
+        go only when the kernel's asynchronous netns clean-up runs, which under load
+        came after the lane's next run had tried to create the same names."""
+        steps = [[self.ip, "link", "del", link.bridge_port] for link in self.sites.values()]
+        steps += [[self.ip, "netns", "del", link.namespace] for link in self.sites.values()]
         steps.append([self.ip, "link", "del", self.bridge])
         return steps

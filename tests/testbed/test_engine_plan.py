@@ -234,11 +234,13 @@ def test_run_script_starts_exactly_the_generated_rsplib_commands(paper, run_plan
 def test_run_script_order_registration_check_and_sigint(run_plan):
     script = run_plan.script(planmod.lib_text())
     body = script[script.index('progress setup'):]
+    # leftovers of an earlier run in the lane are removed before the set-up
+    assert body.index("teardown  #") < body.index("step /usr/bin/ip -batch")
     order = [body.index(marker) for marker in (
         "progress registrars", "start pr-ue", "progress pool-elements", "start pe-ue-1",
         "wait_registered 60 pr-ue-registered", "alive pe-ue-1", "T0=$(uptime_s)", "start pu-01",
         "sleep_until 120", "wait_all 100 past-runtime pu-01", "stop_all INT 15 pe-ue-1",
-        "stop_all INT 15 pr-ue", "teardown", "collect")]
+        "stop_all INT 15 pr-ue", 'teardown\necho ok > "$WORK/status"', "collect")]
     assert order == sorted(order)
     # every PE identifier is awaited in every registrar's handlespace
     for pr in run_plan.registrars:

@@ -26,7 +26,7 @@ import yaml
 from mecpool import __version__
 
 from . import modes
-from .plan import RunPlan, batch_script, lib_text, schedule
+from .plan import RunPlan, batch_script, lane_stagger_s, lib_text, schedule
 from .scenario import resolved
 
 SETUP_ALLOWANCE_S = 180    # per run: topology, registration, idle PUs' end, stop (generous for TCG)
@@ -56,7 +56,9 @@ def script_name(key):
 
 
 def default_jobs(mode, run_count):
-    """Concurrent runs: in the 2-vCPU guest, measured by scripts/bench-testbed.py."""
+    """Concurrent runs (lanes).  Measured on a 2-core host (docs/testbed-engine.md): 10
+    lanes ran the paper profile in 28 min but starved the guest (25 s first start-ups,
+    keep-alive timeouts, the UE PE used at 4 PUs); 8 is the default, --jobs overrides."""
     return max(1, min(run_count, 8))
 
 
@@ -108,12 +110,14 @@ class Batch:
         for plan in self.plans:
             names[plan.key] = script_name(plan.key)
             (plan_dir / names[plan.key]).write_text(plan.script(lib))
-        (plan_dir / "plan.sh").write_text(batch_script(self.lanes, names))
+        self.stagger_s = lane_stagger_s(self.settings.runtime_s, len(self.lanes))
+        (plan_dir / "plan.sh").write_text(batch_script(self.lanes, names, self.stagger_s))
         with open(self.run_dir / "scenario.yaml", "w") as handle:
             yaml.safe_dump(resolved(self.scenario, self.settings), handle, sort_keys=False)
 
     def expected_seconds(self):
-        return max(len(lane) for lane in self.lanes) * (self.settings.runtime_s + SETUP_ALLOWANCE_S)
+        return (max(len(lane) for lane in self.lanes) * (self.settings.runtime_s + SETUP_ALLOWANCE_S)
+                + 20.0 * len(self.lanes))
 
 
 def _iso(epoch):

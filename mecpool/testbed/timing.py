@@ -122,3 +122,39 @@ def distortion(run_dir):
         per_run[key] = summarize(ratios)
         everything.extend(ratios)
     return {"overall": summarize(everything), "runs": per_run}
+
+
+def starvation(run_dir, low_load_pus=4):
+    """Signs that the emulated machine could not keep up (0 when it could):
+
+    * ``keepalive_timeouts``: calcappclient's "Timeout -> Failover" (a PE did not answer
+      a keep-alive within 5 s), per 100 completed jobs;
+    * ``offload_at_low_load``: jobs accepted by non-MEC PEs in runs of at most
+      ``low_load_pus`` PUs, where PLU always finds a MEC PE with room;
+    * ``first_startup_s``: median start-up delay of the PUs' first jobs (a cold start
+      costs ~0.1-0.4 s; tens of seconds mean a starved guest).
+    """
+    run_dir = Path(run_dir)
+    timeouts = completed = offload = 0
+    first = []
+    for run_json in sorted(run_dir.glob("raw/pus-*/run-*/run.json")):
+        raw = run_json.parent
+        info = json.loads(run_json.read_text())
+        if info.get("status") != "ok":
+            continue
+        for pu in info["pus_list"]:
+            log = raw / "logs" / (pu["name"] + ".log")
+            if log.is_file():
+                timeouts += log.read_text(errors="replace").count("Timeout -> Failover")
+            rows = ledger.read_vector(raw / pu["vector"])
+            completed += len(rows)
+            first += [row["StartupDelay"] for row in rows if row["JobID"] == 1
+                      and ledger.valid_times(row)]
+        if info["pus"] <= low_load_pus:
+            offload += sum(count for group, count in ledger.accepted_by_group(raw).items()
+                           if group != "mec")
+    return {
+        "keepalive_timeouts_per_100_jobs": round(100.0 * timeouts / completed, 2) if completed else None,
+        "offload_at_low_load": offload,
+        "first_startup_s": round(statistics.median(first), 3) if first else None,
+    }

@@ -74,3 +74,10 @@ def test_jobs_are_matched_to_the_pe_that_completed_them():
     lone = timing.lone_jobs(assigned)
     assert lone and all(int(line["CurrentJobs"]) == 1 for job, pe, line, _, _ in assigned
                         if (job, pe) in lone)
+
+
+def test_no_starvation_signs_in_the_light_real_run():
+    # the fixture's raw/ lacks the logs: keep-alive timeouts count as 0 there
+    result = timing.starvation(FIXTURES / "raw-run-2-8pus")
+    assert result["offload_at_low_load"] == 0
+    assert result["first_startup_s"] < 1.0

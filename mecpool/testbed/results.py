@@ -50,7 +50,7 @@ PU_COLUMNS = (
     "queuing_s", "startup_s", "processing_s", "handling_s", "handling_speed",
     "jobs_queued", "jobs_started", "jobs_completed",
     "total_queuing_s", "total_startup_s", "total_processing_s", "total_handling_s",
-    "job_size_completed", "requests", "accepts", "rejects", "vector_jobs",
+    "job_size_completed", "requests", "accepts", "rejects", "vector_jobs", "stale_accepts",
 )
 PE_COLUMNS = (
     "run", "pus", "pe", "group", "site", "capacity", "max_jobs", "load_increment",
@@ -66,27 +66,47 @@ def _per_job(total, jobs):
     return total / jobs if jobs else None
 
 
+def _without_stale_accepts(pu_run):
+    """(start-up, processing, handling totals, jobs they cover) with the garbage times of
+    jobs completed without a fresh accept (JobRecord.stale_accept) taken out of the
+    scalar totals; their queuing time is sound and stays."""
+    s = pu_run.scalars
+    stale = [job for job in pu_run.jobs if job.stale_accept]
+    return (s.total_startup_s - sum(job.startup_s for job in stale),
+            s.total_processing_s - sum(job.processing_s for job in stale),
+            s.total_handling_s - sum(job.handling_s for job in stale),
+            s.jobs_completed - len(stale))
+
+
 def pu_rows(run):
     """Rows of pu.csv for one run (see the module docstring for the definitions)."""
     rows = []
     for pu_run in run.pu_runs:
         s = pu_run.scalars
         done = s.jobs_completed
+        startup, processing, handling, timed = _without_stale_accepts(pu_run)
         rows.append({
             "run": run.run, "pus": run.pus, "pu": pu_run.spec.name, "site": pu_run.spec.site,
             "queuing_s": _per_job(s.total_queuing_s, done),
-            "startup_s": _per_job(s.total_startup_s, done),
-            "processing_s": _per_job(s.total_processing_s, done),
-            "handling_s": _per_job(s.total_handling_s, done),
-            "handling_speed": s.handling_speed if done else None,
+            "startup_s": _per_job(startup, timed),
+            "processing_s": _per_job(processing, timed),
+            "handling_s": _per_job(handling, timed),
+            "handling_speed": s.handling_speed if done and timed == done else _speed(pu_run, timed),
             "jobs_queued": s.jobs_queued, "jobs_started": s.jobs_started, "jobs_completed": done,
-            "total_queuing_s": s.total_queuing_s, "total_startup_s": s.total_startup_s,
-            "total_processing_s": s.total_processing_s, "total_handling_s": s.total_handling_s,
+            "stale_accepts": done - timed,
+            "total_queuing_s": s.total_queuing_s, "total_startup_s": startup,
+            "total_processing_s": processing, "total_handling_s": handling,
             "job_size_completed": s.job_size_completed,
             "requests": s.requests, "accepts": s.accepts, "rejects": s.rejects,
             "vector_jobs": len(pu_run.jobs),
         })
     return rows
+
+
+def _speed(pu_run, timed):
+    """Mean handling speed over the jobs with sound times (the scalar averages them all)."""
+    speeds = [job.handling_speed for job in pu_run.jobs if not job.stale_accept]
+    return sum(speeds) / len(speeds) if timed and speeds else None
 
 
 def pe_rows(run):

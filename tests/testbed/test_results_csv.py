@@ -222,13 +222,18 @@ def test_fault_cost_splits_the_jobs(crash):
     assert cost.clock_ok
 
 
-def test_crashed_pe_without_a_fault_is_an_error(crash):
+def test_pe_that_died_on_its_own_is_kept_with_a_warning(crash):
+    """No injected fault, yet no scalars (RSPLIB 3.4.4 can abort on an internal timer
+    assertion): the run stays, the PE's measured values are empty, a warning names it."""
     run_json = crash / "raw" / "pus-4" / "run-1" / "run.json"
     data = json.loads(run_json.read_text())
     data["faults"] = []
     run_json.write_text(json.dumps(data))
-    with pytest.raises(ResultFileError, match=r"mec-1\.sca: no scalars"):
-        load_results(crash)
+    results = load_results(crash)
+    run = results.runs[0]
+    assert any("mec-1 wrote no scalars" in text for text in run.warnings)
+    dead = [pe for pe in run.pes if pe.spec.name.endswith("mec-1")]
+    assert dead and dead[0].scalars is None
 
 
 RUN_DIRS = sorted(path for path in FIXTURES.iterdir() if (path / "raw").is_dir())

@@ -261,3 +261,41 @@ def test_not_a_number_and_infinite_values(tmp_path):
     path = _edited(tmp_path, PE_SCA, utilization("inf"))
     with pytest.raises(ResultFileError, match="'inf' is not finite"):
         read_pe_scalars(path)
+
+
+QUIRK = FIXTURES / "quirk-completed-without-accept"
+
+
+def test_job_completed_without_fresh_accept_is_kept_and_flagged():
+    """The real calcappclient 3.4.4 row with AcceptTimeStamp 0 (see the fixture's README)."""
+    jobs = read_pu_vector(QUIRK / "pu-47.vec")
+    flagged = [job for job in jobs if job.stale_accept]
+    assert [job.job_id for job in flagged] == [5]
+    assert flagged[0].startup_s > 1e12  # the garbage the flag warns about
+    assert all(job.started_at <= job.accepted_at <= job.completed_at for job in jobs if not job.stale_accept)
+
+
+def test_stale_accept_times_are_taken_out_of_the_pu_means():
+    from mecpool.testbed.results import _without_stale_accepts
+
+    class PURunLike:
+        scalars = read_pu_scalars(QUIRK / "pu-47.sca")
+        jobs = read_pu_vector(QUIRK / "pu-47.vec")
+
+    startup, processing, handling, timed = _without_stale_accepts(PURunLike)
+    sound = [job for job in PURunLike.jobs if not job.stale_accept]
+    assert timed == PURunLike.scalars.jobs_completed - 1
+    assert PURunLike.scalars.total_startup_s > 1e12  # the scalar total holds the garbage
+    assert startup == pytest.approx(sum(job.startup_s for job in sound), rel=1e-6, abs=1e-3)
+    assert processing == pytest.approx(sum(job.processing_s for job in sound), rel=1e-6, abs=1e-3)
+    assert handling / timed < 600
+
+
+def test_time_stamps_out_of_order_outside_the_accept_are_an_error(tmp_path):
+    rows = (QUIRK / "pu-47.vec").read_text().splitlines()
+    tokens = rows[1].split()
+    tokens[-4], tokens[-3] = tokens[-3], tokens[-4]  # started before queued
+    broken = tmp_path / "pu-47.vec"
+    broken.write_text("\n".join([rows[0], " ".join(tokens)]) + "\n")
+    with pytest.raises(ResultFileError, match="queued <= started <= completed"):
+        read_pu_vector(broken)

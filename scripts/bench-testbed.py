@@ -8,8 +8,8 @@ then reports
 * wall time, guest boot time and the overhead per run beyond its runtime (set-up,
   registration, waiting for idle PUs to end, stop);
 * the host CPU time QEMU (or the host run) used, as cores busy on average;
-* timing distortion: processing time of lone jobs / (job size / capacity)
-  (1.0 = exact; see mecpool/testbed/timing.py);
+* timing distortion: measured processing time / the time CalcApp's equal sharing of the
+  PE's capacity gives (1.0 = exact; see mecpool/testbed/timing.py);
 * starvation signs: keep-alive timeouts per 100 jobs, jobs offloaded beyond the MEC at
   <= 4 PUs, median start-up delay of the PUs' first jobs (see timing.starvation);
 * the estimated wall time of the full paper profile (40 runs x 300 s) at that J.
@@ -85,8 +85,8 @@ def main(argv=None):
         d = result["distortion"]
         print("  wall {wall_s:.0f} s ({lanes} lanes x {runs_per_lane} runs, boot {boot_s:.1f} s, "
               "overhead/run {overhead_per_run_s:.0f} s), host CPU {cores_busy:.2f} cores".format(**result))
-        print("  lone jobs {} median ratio {} q10 {} q90 {} mean |error| {}".format(
-            d.get("lone_jobs"), d.get("median"), d.get("q10"), d.get("q90"),
+        print("  jobs {} median ratio {} q10 {} q90 {} mean |error| {}".format(
+            d.get("jobs"), d.get("median"), d.get("q10"), d.get("q90"),
             d.get("mean_abs_error")))
         print("  starvation: {}".format(result["starvation"]))
         print("  paper profile (40 x 300 s) estimate: {} min".format(

@@ -13,6 +13,12 @@ MATCH_TOLERANCE_S, if exactly one line of one PE matches.  The job was *lone*
 on that PE when the PE had 1 job at its completion and completed no other job
 while it ran (so no job started or ended on that PE in between).
 ``ratio`` = measured processing time / (size / that PE's capacity).
+
+More generally (``shared_ratios``, used by ``distortion``): CalcApp shares a PE's
+capacity equally among its jobs, so from the intervals of all jobs known to be
+on the same PE the processing time of each is modelled exactly; a job counts
+when its PE-mates are all known (no unmatched job overlaps it) and the PE's own
+job count at its completion agrees with the model.
 """
 
 import json
@@ -77,6 +83,58 @@ def _rtt_table(run_path):
     return scenario["resolved"]["rtt_ms"]
 
 
+def expected_processing_s(size, capacity, start, others):
+    """Processing time of a job of ``size`` accepted at ``start`` on a PE that shares
+    ``capacity`` equally among its jobs (CalcApp), given the other jobs' [start, end)
+    intervals on that PE."""
+    remaining, now = float(size), start
+    points = sorted({t for interval in others for t in interval if t > start})
+    for point in points + [float("inf")]:
+        running = 1 + sum(1 for a, b in others if a <= now < b)
+        rate = capacity / running
+        if now + remaining / rate <= point:
+            return now + remaining / rate - start
+        remaining -= rate * (point - now)
+        now = point
+    return None
+
+
+def shared_ratios(run_path):
+    """Ratios measured / modelled processing time for every job whose PE and whose
+    PE-mates are all known: the job's PE shared its capacity equally with the other
+    matched jobs overlapping it (no unmatched job may overlap, as it could have been on
+    that PE too), and the PE's own job count at the completion agrees."""
+    run_path = Path(run_path)
+    info = json.loads((run_path / "run.json").read_text())
+    assigned = assign_jobs(run_path, info, _rtt_table(run_path))
+    matched = {(job["ObjectName"], job["JobID"]) for job, _, _, _, _ in assigned}
+    unmatched = [job for job in ledger.jobs(run_path)
+                 if (job["ObjectName"], job["JobID"]) not in matched]
+    margin = max((delay for _, _, _, delay, _ in assigned), default=0.0) + MATCH_TOLERANCE_S
+    by_pe = {}
+    for job, pe, line, delay, _ in assigned:
+        by_pe.setdefault(pe["name"], []).append(
+            (job, pe, line, job["AcceptTimeStamp"] - delay, line["CurrentTimeStamp"]))
+    ratios = []
+    for entries in by_pe.values():
+        for job, pe, line, start, end in entries:
+            if job["JobID"] == 1 or job["JobSize"] / pe["capacity"] < MIN_EXPECTED_S:
+                continue
+            if any(other["AcceptTimeStamp"] < end + margin and
+                   other["CompleteTimeStamp"] > start - margin for other in unmatched):
+                continue
+            others = [(a, b) for other, _, _, a, b in entries if other is not job
+                      and a < end and b > start]
+            # the PE's own count at this completion (it includes this job)
+            if 1 + sum(1 for a, b in others if a <= end < b + MATCH_TOLERANCE_S) \
+                    != int(line["CurrentJobs"]):
+                continue
+            expected = expected_processing_s(job["JobSize"], pe["capacity"], start, others)
+            if expected:
+                ratios.append(job["ProcessingTime"] / expected)
+    return ratios
+
+
 def run_ratios(run_path):
     """Ratios (measured / expected processing time) of one raw run's lone jobs."""
     run_path = Path(run_path)
@@ -94,14 +152,14 @@ def run_ratios(run_path):
 
 def summarize(ratios):
     if not ratios:
-        return {"lone_jobs": 0}
+        return {"jobs": 0}
     ordered = sorted(ratios)
 
     def quantile(q):
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     return {
-        "lone_jobs": len(ordered),
+        "jobs": len(ordered),
         "median": round(statistics.median(ordered), 4),
         "mean": round(statistics.fmean(ordered), 4),
         "q10": round(quantile(0.1), 4),
@@ -112,12 +170,12 @@ def summarize(ratios):
 
 
 def distortion(run_dir):
-    """Per-run and overall lone-job ratios of a testbed run directory."""
+    """Per-run and overall ratios measured / modelled processing time (shared_ratios)."""
     run_dir = Path(run_dir)
     per_run = {}
     everything = []
     for run_json in sorted((run_dir / "raw").glob("pus-*/run-*/run.json")):
-        ratios = run_ratios(run_json.parent)
+        ratios = shared_ratios(run_json.parent)
         key = "{}/{}".format(run_json.parent.parent.name, run_json.parent.name)
         per_run[key] = summarize(ratios)
         everything.extend(ratios)

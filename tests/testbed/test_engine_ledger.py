@@ -55,10 +55,22 @@ def test_job_completed_without_accept_is_counted_but_kept_out_of_times():
     assert [int(row["JobID"]) for row in bad] == [5] and bad[0]["AcceptTimeStamp"] == 0
 
 
-def test_lone_jobs_take_size_over_capacity_in_the_real_run():
+def test_jobs_take_size_over_the_shared_capacity_in_the_real_run():
     result = timing.distortion(FIXTURES / "raw-run-2-8pus")["overall"]
-    assert result["lone_jobs"] >= 3
+    assert result["jobs"] >= 8
     assert abs(result["median"] - 1.0) < 0.03
+    lone = timing.summarize(timing.run_ratios(RUN))
+    assert lone["jobs"] >= 3 and abs(lone["median"] - 1.0) < 0.03
+
+
+def test_equal_sharing_model():
+    # alone: size / capacity
+    assert timing.expected_processing_s(1e6, 1e6, 0.0, []) == pytest.approx(1.0)
+    # another job on the PE for the first 0.5 s: half speed, then full speed
+    assert timing.expected_processing_s(1e6, 1e6, 0.0, [(-1.0, 0.5)]) == pytest.approx(1.25)
+    # three others throughout: a quarter of the capacity
+    assert timing.expected_processing_s(1e6, 1e6, 0.0, [(-1, 9), (-1, 9), (-1, 9)]) == \
+        pytest.approx(4.0)
 
 
 def test_jobs_are_matched_to_the_pe_that_completed_them():

@@ -16,7 +16,7 @@ from mecpool.testbed import engine, ledger, scenario as sc, timing
 
 pytestmark = pytest.mark.testbed
 
-# Lone jobs must take size / capacity: the median within 3 %, 80 % of them within 10 %
+# Jobs must take size / (shared) capacity: the median within 3 %, 80 % of them within 10 %
 # (what the emulated timers give; see mecpool/testbed/timing.py and make bench-testbed).
 MEDIAN_TOLERANCE = 0.03
 SPREAD_TOLERANCE = 0.10
@@ -106,11 +106,16 @@ def test_every_queued_job_is_accounted_for(quick_results):
         assert accounting["completed"] > 0
 
 
-def test_processing_time_of_lone_jobs_matches_size_over_capacity(quick_results):
-    """Lone jobs of the 1- and 16-PU runs, which ran while the 64-PU run loaded the same
-    guest: processing time = size / capacity of the PE that did them."""
-    ratios = timing.run_ratios(quick_results[1]) + timing.run_ratios(quick_results[16])
+def test_processing_time_matches_size_over_the_shared_capacity(quick_results):
+    """Every job whose PE is known (see mecpool/testbed/timing.py) took the time CalcApp's
+    equal sharing of that PE's capacity gives: lone jobs size / capacity."""
+    ratios = []
+    for raw in quick_results.values():
+        ratios += timing.shared_ratios(raw)
     result = timing.summarize(ratios)
-    assert result["lone_jobs"] >= 8, result
+    assert result["jobs"] >= 20, result
     assert abs(result["median"] - 1.0) <= MEDIAN_TOLERANCE, result
     assert result["q10"] >= 1.0 - SPREAD_TOLERANCE and result["q90"] <= 1.0 + SPREAD_TOLERANCE, result
+    lone = timing.summarize(timing.run_ratios(quick_results[1]) + timing.run_ratios(quick_results[16]))
+    if lone["jobs"]:
+        assert abs(lone["median"] - 1.0) <= MEDIAN_TOLERANCE, lone

@@ -80,6 +80,10 @@ def _group_capacity(results):
 
 
 def _capacity_section(pe, offered, results):
+    if not pe:
+        return ["## Used capacity per PE group", "",
+                "No pool elements ran here (a `mecpool measure` run against a real deployment): their load is "
+                "in the registrars' handlespace (`mecpool pool-status NS`).", ""]
     per_group = table.by_group(pe, "used_capacity")
     capacity = _group_capacity(results)
     groups = list(per_group)

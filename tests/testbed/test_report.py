@@ -176,3 +176,23 @@ def test_fault_outcome_is_shown(tmp_path):
     with pytest.raises(RunDirError, match=r"fault\.json: checks\[0\] needs"):
         write_report(root)
     assert not (root / "report.md").exists()
+
+
+def test_measurement_without_local_pool_elements_gets_a_report(tmp_path):
+    """`mecpool measure` writes runs with "pes": [] (the PEs are remote): PU results,
+    Table 1 and accounting still come out; the capacity section says why it is empty."""
+    import json
+    import shutil
+
+    from mecpool.testbed.report import write_report
+
+    run_dir = tmp_path / "measure"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "raw-run-2-8pus", run_dir)
+    for run_json in run_dir.glob("raw/*/*/run.json"):
+        data = json.loads(run_json.read_text())
+        data["pes"] = []
+        run_json.write_text(json.dumps(data))
+    text = write_report(run_dir).read_text()
+    assert "No pool elements ran here" in text
+    assert "## Table 1" in text
+    assert (run_dir / "pu.csv").read_text().count("\n") > 1

@@ -98,24 +98,29 @@ class PoolNetwork(Subnet):
     name: VimName
 
 
-class OpenStackAccount(Strict):
-    auth_url: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.:/_-]+$")]
-    project: VimName
-    user: VimName
+class PasswordSource(Strict):
+    """A password given inline or by environment variable, exactly one of them."""
+
     password: SecretStr | None = None
     password_env: EnvName | None = None
-    region: VimName | None = None
-    insecure: bool = False
-    domain: VimName = "Default"
 
     @model_validator(mode="after")
-    def _one_password_source(self) -> "OpenStackAccount":
+    def _one_password_source(self):
         if (self.password is None) == (self.password_env is None):
             raise ValueError("give exactly one of password or password_env")
         return self
 
     def secret_password(self) -> Secret:
         return Secret(value=self.password, env=self.password_env)
+
+
+class OpenStackAccount(PasswordSource):
+    auth_url: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.:/_-]+$")]
+    project: VimName
+    user: VimName
+    region: VimName | None = None
+    insecure: bool = False
+    domain: VimName = "Default"
 
 
 class Vim(Strict):
@@ -343,15 +348,13 @@ class Pool(Strict):
     pe_groups: Annotated[dict[Name, PeGroup], Field(min_length=1)]
 
 
-class Vca(Strict):
+class Vca(PasswordSource):
     """OSM's VCA, the Juju controller that runs the NS's charms (for
     ``mecpool juju-status`` / ``failed-actions``).  Without this section the
     standard Juju client files (~/.local/share/juju) are used."""
 
     endpoint: Annotated[str, StringConstraints(pattern=r"^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):[0-9]{1,5}$")]
     user: VimName = "admin"
-    password: SecretStr | None = None
-    password_env: EnvName | None = None
     cacert_file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/~-]+$")] | None = None
 
     @field_validator("endpoint")
@@ -361,15 +364,6 @@ class Vca(Strict):
         if not 1 <= port <= 65535:
             raise ValueError(f"port {port} is not in 1..65535")
         return value
-
-    @model_validator(mode="after")
-    def _one_password_source(self) -> "Vca":
-        if (self.password is None) == (self.password_env is None):
-            raise ValueError("give exactly one of password or password_env")
-        return self
-
-    def secret_password(self) -> Secret:
-        return Secret(value=self.password, env=self.password_env)
 
 
 class Site(Strict):

@@ -13,19 +13,14 @@ import yaml
 from click.testing import CliRunner
 
 HERE = Path(__file__).parent
-REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
+from deploy_constants import K, MEC_PASSWORD, OP, PMC_PASSWORD, REPO, SECRETS  # noqa: E402,F401
 from packages_fixture import build_packages  # noqa: E402
 
 from mecpool.cli import main  # noqa: E402
 from mecpool.site import load_site  # noqa: E402
 
-K = "0123456789abcdef0123456789abcdef"
-OP = "fedcba9876543210fedcba9876543210"
-MEC_PASSWORD = "mec-secret-pw"
-PMC_PASSWORD = "pmc-secret-pw"
-SECRETS = (K, OP, MEC_PASSWORD, PMC_PASSWORD)
 MGMT = "192.168.100.0/24"
 
 

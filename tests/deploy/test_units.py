@@ -15,7 +15,7 @@ from mecpool.deploy.packages import BuiltPackages
 from mecpool.deploy.runner import Masker, show_command
 from mecpool.site import load_site
 
-from conftest import K, OP, REPO
+from deploy_constants import K, OP, REPO
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -6,7 +6,7 @@ import stat
 
 import yaml
 
-from conftest import K, MEC_PASSWORD, OP, PMC_PASSWORD
+from deploy_constants import K, MEC_PASSWORD, OP, PMC_PASSWORD
 
 FAST = ("--poll-interval", "0")
 

@@ -185,7 +185,7 @@ class RegistrarConfig(object):
 
     def __init__(self, address, peers=(), identifier=None, asap_port=ASAP_PORT,
                  enrp_port=ENRP_PORT, loglevel=2, logfile=None, statsfile=None,
-                 statsinterval_ms=1000, pidfile=None):
+                 statsinterval_ms=1000, pidfile=None, endpoint_keepalive_ms=None):
         self.address = check_address("registrar.address", address)
         self.asap_port = check_port("registrar.asap_port", asap_port)
         self.enrp_port = check_port("registrar.enrp_port", enrp_port)
@@ -199,6 +199,14 @@ class RegistrarConfig(object):
         self.statsfile = check_path("registrar.statsfile", statsfile)
         self.statsinterval_ms = check_int("registrar.statsinterval_ms", statsinterval_ms, 100, 3600000)
         self.pidfile = check_path("registrar.pidfile", pidfile)
+        # How often the registrar sends ASAP Endpoint Keep-Alives to its PEs (RSPLIB
+        # default 5000 ms).  In RSPLIB 3.4.4 a PE's load change waits in its ASAP
+        # thread until that thread wakes up, normally for this keep-alive, so the
+        # interval bounds how stale the loads are that PLU selects by.
+        # None: leave RSPLIB's default; RSPLIB clamps values to 300..300000 ms.
+        self.endpoint_keepalive_ms = (
+            None if endpoint_keepalive_ms in (None, "", 0) else
+            check_int("registrar.endpoint_keepalive_ms", endpoint_keepalive_ms, 300, 300000))
 
 
 def registrar_argv(config, binary="rspregistrar"):
@@ -216,6 +224,9 @@ def registrar_argv(config, binary="rspregistrar"):
         argv.append("-peer={}".format(peer))
     if config.identifier is not None:
         argv.append("-identifier=0x{:08x}".format(config.identifier))
+    if config.endpoint_keepalive_ms is not None:
+        argv.append("-endpointkeepalivetransmissioninterval={}".format(
+            config.endpoint_keepalive_ms))
     if config.logfile:
         argv.append("-logfile={}".format(config.logfile))
     if config.statsfile:

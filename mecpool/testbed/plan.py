@@ -98,7 +98,8 @@ class RunPlan:
             peers = ["{}:{}".format(scenario.address(other.site), ENRP_PORT)
                      for other in scenario.registrars.values() if other.name != name]
             config = RegistrarConfig(scenario.address(registrar.site), peers=peers,
-                                     identifier=PR_ID_BASE + registrar.index)
+                                     identifier=PR_ID_BASE + registrar.index,
+                                     endpoint_keepalive_ms=scenario.endpoint_keepalive_ms)
             self.registrars.append(Component(
                 "pr", name, registrar.site, self.topology.namespace(registrar.site),
                 registrar_argv(config), address=config.address,

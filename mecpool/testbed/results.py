@@ -17,12 +17,14 @@ Definitions (the same as calcappclient's and the reference's):
   per-job means of that PU: the total divided by the jobs it completed (empty when
   it completed none).  ``handling_speed`` is the PU's "Average Handling Speed":
   completed calculations / total handling time (also empty without a completed job).
-* ``used_capacity`` of a PE is in calculations/s: the calculations it did divided by
-  its active window, ``min(PE uptime, run's runtime_s)``.  The uptime counts from the
-  PE's start (before the PUs) to its stop; capping it at the PUs' runtime keeps the
-  set-up and tear-down of short runs from diluting the figure, while a PE started
-  mid-run (scale-out) is measured over the time it was up.  ``utilization`` is the
-  value the PE itself wrote (used / (uptime x capacity)).
+* ``used_capacity`` of a PE is in calculations/s over the PUs' measurement window
+  (``started`` .. ``started + runtime_s``; from the PE's start if it started later, as
+  after a scale-out): the PE's cumulative calculations (its vector file, one point per
+  completed job, plus the total at its stop) interpolated at both ends of the window.
+  The PE's own total is not used directly: it includes the minute after ``-runtime``
+  in which the PUs finish their last jobs, which at overload would show more than the
+  PE's capacity.  ``utilization`` is the value the PE itself wrote
+  (used / (uptime x capacity)).
 
 Nothing is written before every file of every run has been read and checked.
 """
@@ -109,6 +111,49 @@ def _speed(pu_run, timed):
     return sum(speeds) / len(speeds) if timed and speeds else None
 
 
+def cumulative_calculations(pe_run):
+    """[(epoch s, calculations done so far)] of a PE: 0 at its start, each completion
+    from its vector file, its total at its stop (from the scalars)."""
+    s = pe_run.scalars
+    points = [(c.timestamp, c.used_calculations) for c in (pe_run.completions or [])]
+    if points:
+        first = pe_run.completions[0]
+        start = first.timestamp - first.runtime_s
+    else:
+        start = None
+    if start is not None:
+        points.insert(0, (start, 0.0))
+        points.append((start + s.uptime_s, s.used_calculations))
+    return sorted(points)
+
+
+def _at(points, moment):
+    """Linear interpolation of a non-decreasing cumulative curve (clamped at its ends)."""
+    if moment <= points[0][0]:
+        return points[0][1]
+    for (t0, v0), (t1, v1) in zip(points, points[1:]):
+        if moment <= t1:
+            return v0 if t1 == t0 else v0 + (v1 - v0) * (moment - t0) / (t1 - t0)
+    return points[-1][1]
+
+
+def window_capacity(pe_run, run):
+    """Calculations/s a PE did in the PUs' measurement window (see the module notes)."""
+    s = pe_run.scalars
+    points = cumulative_calculations(pe_run)
+    begin = run.started.timestamp()
+    end = begin + run.runtime_s
+    if len(points) < 2:
+        # No completion at all: whatever it did (a job still running at its stop) spread
+        # over the time it was up inside the window.
+        window = min(s.uptime_s, run.runtime_s)
+        return s.used_calculations / window if window > 0 else 0.0
+    begin = max(begin, points[0][0])
+    if end <= begin:
+        return 0.0
+    return max(0.0, _at(points, end) - _at(points, begin)) / (end - begin)
+
+
 def pe_rows(run):
     """Rows of pe.csv for one run; a PE killed by a crash fault has empty measured values."""
     rows = []
@@ -123,8 +168,7 @@ def pe_rows(run):
             "scalars": s is not None,
         }
         if s is not None:
-            window = min(s.uptime_s, run.runtime_s)
-            row.update(used_capacity=s.used_calculations / window if window > 0 else 0.0,
+            row.update(used_capacity=window_capacity(pe_run, run),
                        utilization=s.utilization, used_calculations=s.used_calculations,
                        uptime_s=s.uptime_s, jobs_accepted=s.jobs_accepted, jobs_rejected=s.jobs_rejected)
         rows.append(row)

@@ -145,7 +145,7 @@ class Scenario:
         self.source = source
         _mapping("", data, required=("name", "pool_handle", "network", "sites", "registrars",
                                      "pool_elements", "pool_users", "profiles"),
-                 optional=("policy", "max_jobs"))
+                 optional=("policy", "max_jobs", "endpoint_keepalive_ms"))
         self.name = _name("name", data["name"])
         handle = data["pool_handle"]
         if not isinstance(handle, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", handle):
@@ -156,6 +156,11 @@ class Scenario:
             raise ScenarioError("policy", "{!r} is not one of {}".format(self.policy,
                                                                          ", ".join(POLICIES)))
         self.max_jobs = _number("max_jobs", data.get("max_jobs", 4), 1, 1000, integer=True)
+        # The registrars' endpoint keep-alive interval (None: RSPLIB's 5000 ms); it also
+        # bounds how late PE load changes reach the registrars (see rserpool.commands).
+        keepalive = data.get("endpoint_keepalive_ms")
+        self.endpoint_keepalive_ms = (None if keepalive is None else _number(
+            "endpoint_keepalive_ms", keepalive, 300, 300000, integer=True))
         self._load_network(data["network"])
         self._load_sites(data["sites"])
         self._check_region_pairs()

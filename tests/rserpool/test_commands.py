@@ -17,6 +17,21 @@ def test_registrar_argv_has_explicit_ports_peers_and_no_announces():
     ]
 
 
+def test_registrar_endpoint_keepalive_is_passed_only_when_set():
+    assert not any(a.startswith("-endpointkeepalive") for a in
+                   registrar_argv(RegistrarConfig("10.1.0.10")))
+    argv = registrar_argv(RegistrarConfig("10.1.0.10", endpoint_keepalive_ms=1000))
+    assert argv[-1] == "-endpointkeepalivetransmissioninterval=1000"
+
+
+@pytest.mark.parametrize("value", [299, 300001, "fast", 1.5, True])
+def test_registrar_endpoint_keepalive_outside_rsplibs_range_is_refused(value):
+    # rspregistrar silently clamps to 300..300000 ms; we refuse instead.
+    with pytest.raises(ConfigError) as info:
+        RegistrarConfig("10.1.0.10", endpoint_keepalive_ms=value)
+    assert info.value.field == "registrar.endpoint_keepalive_ms"
+
+
 def test_registrar_stats_need_both_file_and_interval():
     argv = registrar_argv(RegistrarConfig("10.1.0.10", statsfile="/tmp/pr.stats", statsinterval_ms=500))
     assert "-statsfile=/tmp/pr.stats" in argv and "-statsinterval=500" in argv

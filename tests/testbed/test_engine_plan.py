@@ -40,6 +40,8 @@ def test_paper_scenario_matches_the_reference(paper):
              groups[g].per_site) for g in ("ue", "mec", "pmc")] == [
         ("ue", 200000.0, 1.0, 1), ("mec", 1000000.0, 0.1, 2), ("pmc", 1000000.0, 0.5, 4)]
     assert paper.max_jobs == 4
+    # fresh PE loads at the registrars (RSPLIB 3.4.4 sends them with the next keep-alive)
+    assert paper.endpoint_keepalive_ms == 1000
     assert sorted(paper.registrars) == ["pr-mec", "pr-stavanger", "pr-ue"]
     assert paper.pool_users.job_size == 1e6 and paper.pool_users.job_interval_s == 10
     assert paper.profiles["paper"].pus == [1, 2, 4, 8, 16, 32, 48, 64]
@@ -52,6 +54,7 @@ def test_paper_scenario_matches_the_reference(paper):
 
 
 @pytest.mark.parametrize("mutate, field, words", [
+    (lambda d: d.update(endpoint_keepalive_ms=100), "endpoint_keepalive_ms", "outside"),
     (lambda d: d["pool_elements"]["mec"].update(capacity=-5), "pool_elements.mec.capacity", "outside"),
     (lambda d: d["pool_elements"]["mec"].update(capacity="fast"), "pool_elements.mec.capacity", "number"),
     (lambda d: d["pool_elements"]["mec"].update(load_increment=1.5),
@@ -242,6 +245,9 @@ def test_run_script_order_registration_check_and_sigint(run_plan):
         "sleep_until 120", "wait_all 100 past-runtime pu-01", "stop_all INT 15 pe-ue-1",
         "stop_all INT 15 pr-ue", 'teardown\necho ok > "$WORK/status"', "collect")]
     assert order == sorted(order)
+    # the scenario's endpoint keep-alive reaches every registrar's command line
+    for pr in run_plan.registrars:
+        assert "-endpointkeepalivetransmissioninterval=1000" in pr.argv
     # every PE identifier is awaited in every registrar's handlespace
     for pr in run_plan.registrars:
         line = next(l for l in script.splitlines() if "{}-registered".format(pr.name) in l)

@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,14 @@ def crash(tmp_path):
 def read(path):
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def interpolate(curve, moment):
+    """Piecewise-linear value of [(t, v)] at ``moment`` (numpy-free, for the checks)."""
+    for (t0, v0), (t1, v1) in zip(curve, curve[1:]):
+        if t0 <= moment <= t1:
+            return v0 + (v1 - v0) * (moment - t0) / (t1 - t0)
+    return curve[0][1] if moment < curve[0][0] else curve[-1][1]
 
 
 def raw_vector_column(path, column):
@@ -94,7 +103,21 @@ def test_pe_csv_values_recomputed_from_the_raw_files(sample):
         used = raw_scalar(scalar, "CalcAppPE Total Used Capacity")
         uptime = raw_scalar(scalar, "CalcAppPE Service Uptime")
         assert uptime > runtime  # PEs start before and stop after the PUs
-        assert float(row["used_capacity"]) == pytest.approx(used / runtime, rel=1e-6)
+        # The PUs' window [started, started + runtime]: cumulative calculations from the
+        # PE's vector (0 at its start, the scalar total at its stop) interpolated there.
+        info = json.loads((run_dir / "run.json").read_text())
+        begin = datetime.fromisoformat(info["started"]).timestamp()
+        stamps = raw_vector_column(scalar.with_suffix(".vec"), "CurrentTimeStamp")
+        since = raw_vector_column(scalar.with_suffix(".vec"), "Runtime")
+        done = raw_vector_column(scalar.with_suffix(".vec"), "UsedCalculations")
+        if stamps:
+            start = stamps[0] - since[0]
+            curve = [(start, 0.0)] + list(zip(stamps, done)) + [(start + uptime, used)]
+            expected = (interpolate(curve, begin + runtime) - interpolate(curve, begin)) / runtime
+        else:  # no completed job: whatever it did, spread over the window
+            expected = used / runtime
+        assert float(row["used_capacity"]) == pytest.approx(expected, rel=1e-6)
+        assert float(row["used_capacity"]) <= used / runtime + 1e-6
         assert float(row["capacity"]) == raw_scalar(scalar, "CalcAppPE Service Capacity")
         assert int(row["jobs_accepted"]) == raw_scalar(scalar, "CalcAppPE Total Jobs Accepted")
         assert int(row["jobs_rejected"]) == raw_scalar(scalar, "CalcAppPE Total Jobs Rejected")
@@ -356,3 +379,30 @@ def test_csv_cells_round_trip(sample):
             if row[column]:
                 assert math.isfinite(float(row[column]))
         assert int(row["vector_jobs"]) == int(row["jobs_completed"])
+
+
+def _pe(start, completions, uptime, total):
+    from types import SimpleNamespace as NS
+    rows = [NS(timestamp=start + t, runtime_s=t, used_calculations=v) for t, v in completions]
+    return NS(scalars=NS(uptime_s=uptime, used_calculations=total), completions=rows)
+
+
+def _run(started, runtime):
+    from types import SimpleNamespace as NS
+    from datetime import timezone
+    return NS(started=datetime.fromtimestamp(started, tz=timezone.utc), runtime_s=runtime)
+
+
+def test_used_capacity_counts_only_the_pus_window():
+    from mecpool.testbed.results import window_capacity
+    # PE up from t=1000 to 1040; 1e6 calculations per 10 s; PUs measured 1005..1025.
+    pe = _pe(1000.0, [(10.0, 1e6), (20.0, 2e6), (30.0, 3e6)], 40.0, 3.5e6)
+    assert window_capacity(pe, _run(1005.0, 20.0)) == pytest.approx((2.5e6 - 0.5e6) / 20.0)
+    # The drain after the window (1030..1040, 0.5e6 more) does not count.
+    assert window_capacity(pe, _run(1000.0, 30.0)) == pytest.approx(3e6 / 30.0)
+
+
+def test_used_capacity_of_a_pe_started_mid_window_counts_from_its_start():
+    from mecpool.testbed.results import window_capacity
+    pe = _pe(1010.0, [(5.0, 1e6), (10.0, 2e6)], 15.0, 2.2e6)   # scale-out at 1010
+    assert window_capacity(pe, _run(1000.0, 20.0)) == pytest.approx(2e6 / 10.0)

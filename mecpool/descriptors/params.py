@@ -140,6 +140,7 @@ def registrar_params(site, registrar):
         # ApplicationSet (a map of strings; Juju coerces them by option type).
         "pr_identifier": str(registrar_identifier(registrar)),
         "pr_loglevel": str(registrar.loglevel),
+        "pr_endpoint_keepalive_ms": str(registrar.endpoint_keepalive_ms),
     })
 
 

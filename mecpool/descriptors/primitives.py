@@ -83,6 +83,7 @@ _SPGWU_CONFIGURE = Primitive("configure", _git("spgwu") + [
 _PR_CONFIG = Primitive(CONFIG_PRIMITIVE, [
     _p("identifier", INTEGER, "pr_identifier"),
     _p("loglevel", INTEGER, "pr_loglevel"),
+    _p("endpoint-keepalive-ms", INTEGER, "pr_endpoint_keepalive_ms"),
 ])
 _PR_CONFIGURE = Primitive("configure", [
     _p("address", STRING, "pr_address"),

@@ -30,7 +30,8 @@ SETTINGS_FILES = {
 
 PE_KEYS = ("pool_handle", "registrars", "local_address", "local_port", "capacity",
            "max_jobs", "load_increment", "policy", "identifier")
-PR_KEYS = ("address", "peers", "identifier", "loglevel", "asap_port", "enrp_port")
+PR_KEYS = ("address", "peers", "identifier", "loglevel", "asap_port", "enrp_port",
+           "endpoint_keepalive_ms")
 
 
 def split_list(value):

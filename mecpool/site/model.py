@@ -296,6 +296,10 @@ class Registrar(Strict):
     peers: list[Name] = []
     external_peers: list[str] = []
     loglevel: Annotated[int, Field(ge=0, le=9)] = 2
+    # ASAP endpoint keep-alive to the PEs, ms (RSPLIB default 5000; it clamps to
+    # 300..300000).  RSPLIB 3.4.4 PEs report load changes only when this wakes them,
+    # so PLU needs it short: see docs/testbed-engine.md, "Stale loads".
+    endpoint_keepalive_ms: Annotated[int, Field(ge=300, le=300000)] = 1000
 
     @field_validator("address")
     @classmethod

@@ -319,10 +319,12 @@ def _check_overload(raw, plan, info):
          "{} rejects".format(accounting["rejects"])),
         ("queues grew (jobs still queued at the end)", accounting["still_queued"] > 0,
          "{} still queued".format(accounting["still_queued"])),
-        # Reported, not required: PLU sums are capped at full load, so the UE PE
-        # (0 + 100 %) only ties with network PEs when every one of them looks full.
-        ("jobs accepted per PE group (UE PE: last resort)", True,
-         ", ".join("{} {}".format(g, accepted.get(g, 0)) for g in ("mec", "pmc", "ue"))),
+        # PLU sums are capped at full load: the UE PE (0 + 100 %) ties with a network
+        # PE only when that one looks full, and wins the tie when every one does.
+        ("the UE PE, the last resort, took work",
+         accepted.get("ue", 0) > 0,
+         "accepted: " + ", ".join("{} {}".format(g, accepted.get(g, 0))
+                                  for g in ("mec", "pmc", "ue"))),
     ]
 
 

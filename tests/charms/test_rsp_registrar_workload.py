@@ -11,7 +11,7 @@ from rsp_fakes import FakeVdu, fixture_text
 
 workload = charmtest.load_charm_module("rsp-registrar", "registrar_workload")
 SERVICE = "rsp-registrar.service"
-CONFIG = {"identifier": 0, "loglevel": 2}
+CONFIG = {"identifier": 0, "loglevel": 2, "endpoint-keepalive-ms": 1000}
 
 
 @pytest.fixture
@@ -47,16 +47,18 @@ def test_install_installs_both_packages_and_masks_debians_registrar(registrar, v
 
 def test_configure_writes_settings_and_the_generated_unit(registrar, vdu, tmp_path):
     results = registrar.configure({"address": "10.1.0.2", "peers": "10.2.0.2, 10.3.0.2:9901"},
-                                  {"identifier": 0x2a, "loglevel": 3})
+                                  {"identifier": 0x2a, "loglevel": 3,
+                                   "endpoint-keepalive-ms": 2000})
     settings = json.loads((tmp_path / "registrar.json").read_text())
     assert settings == {"address": "10.1.0.2", "peers": ["10.2.0.2", "10.3.0.2:9901"],
-                        "identifier": 42, "loglevel": 3}
+                        "identifier": 42, "loglevel": 3, "endpoint_keepalive_ms": 2000}
     # The unit is exactly what the one generator makes from those settings.
     assert unit_text(tmp_path) == configure.render("registrar", settings)[1]
     exec_start = results["command"].split()
     assert exec_start[:3] == ["/usr/bin/rspregistrar", "-asap=10.1.0.2:3863", "-enrp=10.1.0.2:9901"]
     assert "-peer=10.2.0.2:9901" in exec_start and "-peer=10.3.0.2:9901" in exec_start
     assert "-identifier=0x0000002a" in exec_start and "-loglevel=3" in exec_start
+    assert "-endpointkeepalivetransmissioninterval=2000" in exec_start
     assert results["changed"] == "yes" and results["restarted"] == "yes"
     assert vdu.restarts(SERVICE) == 1
     assert registrar.status() == ("active", "registrar 10.1.0.2 (ASAP 3863, ENRP 9901), 2 peers")
@@ -98,6 +100,8 @@ def test_bad_params_name_the_parameter_and_touch_nothing(registrar, vdu, tmp_pat
     ({"identifier": "7", "loglevel": 2}, "identifier"),
     ({"identifier": 0, "loglevel": 10}, "loglevel"),
     ({"identifier": 0, "loglevel": True}, "loglevel"),
+    ({"identifier": 0, "loglevel": 2, "endpoint-keepalive-ms": 299}, "endpoint-keepalive-ms"),
+    ({"identifier": 0, "loglevel": 2, "endpoint-keepalive-ms": "1000"}, "endpoint-keepalive-ms"),
 ])
 def test_bad_config_names_the_option_and_leaves_the_service(registrar, vdu, tmp_path, config, param):
     registrar.configure({"address": "10.1.0.2"}, CONFIG)

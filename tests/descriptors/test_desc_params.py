@@ -94,6 +94,7 @@ def test_pool_values(example):
     assert pr_mec["pr_address"] == "10.101.0.10" and pr_mec["pr_peers"] == "10.106.0.10:9901"
     # "config" primitive values are Juju config text
     assert pr_mec["pr_identifier"] == str(0x101) and pr_mec["pr_loglevel"] == "2"
+    assert pr_mec["pr_endpoint_keepalive_ms"] == "1000"   # the site model's default
     # the registrar on the group's own VIM comes first ("auto" routes towards it)
     assert params["4"]["pe_registrars"] == "10.101.0.10:3863,10.106.0.10:3863"
     assert params["5"]["pe_load_increment"] == "0.5" and params["4"]["pe_load_increment"] == "0.1"

@@ -93,6 +93,8 @@ CASES = [
      "pool.registrars[0].external_peers", "port"),
     ("loglevel range", set_(("pool", "registrars", 0, "loglevel"), 12), "pool.registrars[0].loglevel",
      "less than or equal to 9"),
+    ("keep-alive below RSPLIB's range", set_(("pool", "registrars", 0, "endpoint_keepalive_ms"), 100),
+     "pool.registrars[0].endpoint_keepalive_ms", "greater than or equal to 300"),
     ("sgi gateway missing", delete(("networks", "sgi", "gateway")), "networks.sgi.gateway", "required"),
     ("pool gateway missing", delete(("vims", "haikou", "pool_network", "gateway")),
      "vims.haikou.pool_network.gateway", "required"),

@@ -39,7 +39,8 @@ def param_of(error):
 
 
 def check_config(config):
-    """identifier (0 = RSPLIB picks one) and loglevel from the charm config."""
+    """identifier (0 = RSPLIB picks one), loglevel and endpoint-keepalive-ms from the
+    charm config."""
     values = {}
     identifier = config.get("identifier", 0)
     if isinstance(identifier, bool) or not isinstance(identifier, int):
@@ -52,6 +53,12 @@ def check_config(config):
     if isinstance(loglevel, bool) or not isinstance(loglevel, int) or not 0 <= loglevel <= 9:
         raise ValidationError("loglevel", "must be an integer 0..9, got {!r}".format(loglevel))
     values["loglevel"] = loglevel
+    keepalive = config.get("endpoint-keepalive-ms", 1000)
+    if isinstance(keepalive, bool) or not isinstance(keepalive, int) or \
+            not 300 <= keepalive <= 300000:
+        raise ValidationError("endpoint-keepalive-ms",
+                              "must be an integer 300..300000 (ms), got {!r}".format(keepalive))
+    values["endpoint_keepalive_ms"] = keepalive
     return values
 
 

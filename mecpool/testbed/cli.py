@@ -87,11 +87,13 @@ class ProgressView:
             self.progress.console.print("[red]error:[/red] " + " ".join(words[1:]))
 
 
-def _settings(scenario_file, profile, pus, runtime, runs, policy):
+def _settings(scenario_file, profile, pus, runtime, runs, policy, keepalive=None):
     """Everything the user typed, checked before anything runs or is written."""
     scenario = load(scenario_file)
     if policy:
         scenario = scenario.with_increments(parse_policy(policy))
+    if keepalive is not None:
+        scenario = scenario.with_endpoint_keepalive(keepalive)
     pu_counts = None
     if pus:
         pu_counts = []
@@ -142,11 +144,15 @@ def testbed():
 @click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Scenario YAML (default: the packaged paper scenario).")
 @click.option("--jobs", type=click.IntRange(1, 99), help="Runs at the same time (default: measured best).")
+@click.option("--endpoint-keepalive", "keepalive", type=int, metavar="MS",
+              help="Registrars' endpoint keep-alive in ms (scenario: 1000; RSPLIB default 5000).")
 @click.option("--no-report", is_flag=True, help="Leave only the raw results.")
-def run_command(profile, pus, runtime, runs, policy, mode, scenario_file, jobs, no_report):
+def run_command(profile, pus, runtime, runs, policy, mode, scenario_file, jobs, keepalive,
+                no_report):
     """Run the reference offloading scenario; results in build/testbed/<run-id>/."""
     try:
-        scenario, settings = _settings(scenario_file, profile, pus, runtime, runs, policy)
+        scenario, settings = _settings(scenario_file, profile, pus, runtime, runs, policy,
+                                       keepalive)
         run_dir = _run_batch(scenario, settings, mode, jobs)
     except ERRORS as error:
         raise click.ClickException(str(error))

@@ -298,6 +298,16 @@ class Scenario:
         return Scenario(data, self.source)
 
 
+    def with_endpoint_keepalive(self, milliseconds):
+        """A copy whose registrars use another endpoint keep-alive interval (ms)."""
+        data = _deep_copy(self.data)
+        data["endpoint_keepalive_ms"] = milliseconds
+        try:
+            return Scenario(data, self.source)
+        except ScenarioError as error:
+            raise ScenarioError("--endpoint-keepalive", error.problem)
+
+
 def _deep_copy(value):
     if isinstance(value, dict):
         return {key: _deep_copy(item) for key, item in value.items()}

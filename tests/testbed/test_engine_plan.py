@@ -259,6 +259,17 @@ def test_run_script_order_registration_check_and_sigint(run_plan):
     assert "TERM" not in script
 
 
+def test_endpoint_keepalive_override_reaches_every_registrar_and_keeps_the_original(paper):
+    rsplib_default = paper.with_endpoint_keepalive(5000)
+    plan = planmod.RunPlan(rsplib_default, 4, 1, 60, 1, "/tmp/mecpool/test-id")
+    assert all("-endpointkeepalivetransmissioninterval=5000" in pr.argv for pr in plan.registrars)
+    assert paper.endpoint_keepalive_ms == 1000
+    without = _data()
+    del without["endpoint_keepalive_ms"]
+    plan = planmod.RunPlan(sc.Scenario(without, "test"), 4, 1, 60, 1, "/tmp/mecpool/test-id")
+    assert not any(a.startswith("-endpointkeepalive") for pr in plan.registrars for a in pr.argv)
+
+
 def test_run_script_is_valid_posix_sh(tmp_path, run_plan):
     path = tmp_path / "run.sh"
     path.write_text(run_plan.script(planmod.lib_text()))
@@ -350,6 +361,7 @@ def test_guest_memory_grows_with_the_concurrent_processes(paper):
     (["testbed", "run", "--pus", "0"], "--pus[0]: 0 is outside"),
     (["testbed", "run", "--runtime", "2"], "--runtime: 2.0 is outside"),
     (["testbed", "run", "--policy", "edge=0.1"], "not a PE group"),
+    (["testbed", "run", "--endpoint-keepalive", "50"], "--endpoint-keepalive: 50 is outside 300..300000"),
     (["testbed", "run", "--profile", "huge"], "'huge' is not a profile"),
     (["testbed", "run", "--scenario", "/nonexistent.yaml"], "cannot read"),
     (["testbed", "fault", "meteor"], "unknown fault 'meteor'"),

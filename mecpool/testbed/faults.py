@@ -4,7 +4,8 @@ Each scenario is one run of the paper scenario with timed actions (see
 :class:`mecpool.testbed.plan.Action`) and checks evaluated afterwards on the
 files the real tools wrote:
 
-* every job is accounted for (:mod:`mecpool.testbed.ledger`, from the PUs' files):
+* every job is accounted for, with the report's own definitions
+  (:func:`mecpool.testbed.accounting.job_accounting`, from the PUs' files):
   lost = generated - completed - still queued - in flight must be 0;
 * the fault did what it should (a busy PE was killed, a PE deregistered, the
   new PE took a job, the handlespace stayed complete, the UE PE covered the
@@ -15,11 +16,12 @@ import json
 from pathlib import Path
 
 from mecpool.rserpool import hsdump
-from mecpool.rserpool.commands import PE_PORT, PoolElementConfig
+from mecpool.rserpool.commands import PoolElementConfig
 from mecpool.rserpool.configure import pool_element_from_settings, settings_text
 
 from . import engine, ledger
 from .plan import Action
+from .results import fault_cost, job_accounting, load_run
 from .scenario import RunSettings, load
 
 
@@ -312,13 +314,13 @@ def _apply_overload(plan, at):
 
 
 def _check_overload(raw, plan, info):
-    accounting = ledger.account_run(raw)
+    accounting = job_accounting(load_run(raw / "run.json"))
     accepted = ledger.accepted_by_group(raw)
     return [
-        ("the PEs rejected jobs and the PUs retried them", accounting["rejects"] > 0,
-         "{} rejects".format(accounting["rejects"])),
-        ("queues grew (jobs still queued at the end)", accounting["still_queued"] > 0,
-         "{} still queued".format(accounting["still_queued"])),
+        ("the PEs rejected jobs and the PUs retried them", accounting.rejects > 0,
+         "{} rejects".format(accounting.rejects)),
+        ("queues grew (jobs still queued at the end)", accounting.still_queued > 0,
+         "{} still queued".format(accounting.still_queued)),
         # PLU sums are capped at full load: the UE PE (0 + 100 %) ties with a network
         # PE only when that one looks full, and wins the tie when every one does.
         ("the UE PE, the last resort, took work",
@@ -369,24 +371,25 @@ def evaluate(name, run_dir, plan):
     spec = FAULTS[name]
     raw = Path(run_dir) / "raw" / plan.key
     info = _run_json(raw)
-    accounting = ledger.account_run(raw)
+    run = load_run(raw / "run.json")
+    accounting = job_accounting(run)
     extra, affected = None, None
-    if plan.faults and plan.faults[0].get("at_s") is not None:
-        begin = _t0_epoch(info) + plan.faults[0]["at_s"]
-        extra, affected = ledger.extra_handling(raw, begin,
-                                                begin + (plan.faults[0].get("duration_s") or 0.0))
-    checks = [("every job accounted for (scalars agree with vectors)", accounting["consistent"],
-               "; ".join(accounting["problems"]) or "consistent")]
+    if run.faults and run.faults[0].at_s is not None:
+        cost = fault_cost(run, run.faults[0])
+        extra, affected = cost.extra_s, cost.affected
+    checks = [("every job accounted for (scalars agree with vectors)", accounting.consistent,
+               "; ".join(accounting.problems) or "consistent")]
     checks += spec.check(raw, plan, info)
     return {
         "fault": name, "run_dir": str(run_dir), "pus": plan.pus, "runtime_s": plan.runtime_s,
-        "generated": accounting["generated"], "completed": accounting["completed"],
-        "failed_over": count_failovers(raw, plan), "still_queued": accounting["still_queued"],
-        "in_flight": accounting["in_flight"], "rejects": accounting["rejects"],
-        "lost": accounting["lost"], "extra_handling_s": extra, "affected_jobs": affected,
+        "generated": accounting.generated, "completed": accounting.completed,
+        # calcappclient's own failover messages (see count_failovers), not accepts
+        "failed_over": count_failovers(raw, plan), "still_queued": accounting.still_queued,
+        "in_flight": accounting.in_flight, "rejects": accounting.rejects,
+        "lost": accounting.lost, "extra_handling_s": extra, "affected_jobs": affected,
         "checks": [{"check": what, "passed": bool(ok), "detail": detail}
                    for what, ok, detail in checks],
-        "passed": accounting["lost"] == 0 and all(ok for _, ok, _ in checks),
+        "passed": accounting.lost == 0 and all(ok for _, ok, _ in checks),
     }
 
 

@@ -11,7 +11,7 @@ import shlex
 from importlib import resources
 
 from mecpool.rserpool.commands import (ASAP_PORT, ENRP_PORT, PE_PORT, PoolElementConfig,
-                                       PoolUserConfig, RegistrarConfig, hsdump_argv,
+                                       PoolUserConfig, RegistrarConfig,
                                        pool_element_argv, pool_user_argv, registrar_argv)
 
 from .topology import Topology

@@ -74,7 +74,7 @@ class Topology:
 
     def setup_argv(self):
         """Commands that build the set, in order."""
-        ip, tc = self.ip, self.tc
+        ip = self.ip
         steps = [[ip, "link", "add", self.bridge, "type", "bridge"],
                  [ip, "link", "set", self.bridge, "up"]]
         for link in self.sites.values():

@@ -1,13 +1,11 @@
 """The testbed engine's planning, without booting anything: scenario file, topology
 and delays, the RSPLIB command lines in the run scripts, lanes, run.json."""
 
-import copy
 import json
 import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml

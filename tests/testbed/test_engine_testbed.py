@@ -13,6 +13,7 @@ import pytest
 
 from mecpool.rserpool import hsdump
 from mecpool.testbed import engine, ledger, scenario as sc, timing
+from mecpool.testbed.results import job_accounting, load_run
 
 pytestmark = pytest.mark.testbed
 
@@ -38,6 +39,10 @@ def quick_results(quick_run):
     """{PU count: raw run directory}."""
     return {int(path.parent.name.split("-")[1]): path
             for path in sorted(quick_run.glob("raw/pus-*/run-1"))}
+
+
+def _accounting(raw):
+    return job_accounting(load_run(raw / "run.json"))
 
 
 def _accepted(raw, group):
@@ -87,9 +92,9 @@ def test_high_load_spills_to_the_public_clouds_with_rejects_and_queues(quick_res
     the PMC PEs too, the MEC rejects, the PUs' queues grow."""
     low, high = quick_results[16], quick_results[64]
     assert _accepted(high, "pmc") > _accepted(low, "pmc")
-    accounting = ledger.account_run(high)
-    assert accounting["rejects"] > ledger.account_run(low)["rejects"]
-    assert accounting["still_queued"] > 0
+    accounting = _accounting(high)
+    assert accounting.rejects > _accounting(low).rejects
+    assert accounting.still_queued > 0
     mec = [s for s in ledger.pe_scalars(high).values() if s["group"] == "mec"]
     assert len(mec) == 2
     assert all(s["CalcAppPE Total Jobs Rejected"] > 0 for s in mec)
@@ -108,12 +113,12 @@ def test_at_overload_the_ue_pe_gets_work(quick_results):
 
 def test_every_queued_job_is_accounted_for(quick_results):
     for pus, raw in quick_results.items():
-        accounting = ledger.account_run(raw)
-        assert accounting["consistent"], accounting["problems"]
-        assert accounting["lost"] == 0, (pus, accounting)
-        assert accounting["generated"] == (accounting["completed"] + accounting["still_queued"]
-                                           + accounting["in_flight"])
-        assert accounting["completed"] > 0
+        accounting = _accounting(raw)
+        assert accounting.consistent, accounting.problems
+        assert accounting.lost == 0, (pus, accounting)
+        assert accounting.generated == (accounting.completed + accounting.still_queued
+                                        + accounting.in_flight)
+        assert accounting.completed > 0
 
 
 def test_processing_time_matches_size_over_the_shared_capacity(quick_results):

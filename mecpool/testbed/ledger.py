@@ -76,12 +76,50 @@ def pe_scalars(run_path):
     return found
 
 
+# What rspserver prints for every job it accepts, and what RSPLIB prints when one of
+# its own assertions ends a process (no scalar file then), e.g. 3.4.4's race between a
+# PE's ASAP thread and its re-registration on a load change (docs/testbed-engine.md):
+#   INTERNAL ERROR in ./src/timer.c, line 76: condition ... is not satisfied!
+_ACCEPTED = re.compile(r"^Job \d+/\d+ of size \S+ accepted$", re.M)
+_INTERNAL_ERROR = re.compile(r"^INTERNAL ERROR in (\S+), line (\d+)", re.M)
+
+
+def _log(run_path, name):
+    path = Path(run_path) / "logs" / (name + ".log")
+    return path.read_text(errors="replace") if path.is_file() else ""
+
+
+def internal_error(run_path, name):
+    """"FILE:LINE" of the RSPLIB assertion that ended process ``name``, or None."""
+    match = _INTERNAL_ERROR.search(_log(run_path, name))
+    return "{}:{}".format(match.group(1), match.group(2)) if match else None
+
+
+def aborted_pes(run_path):
+    """{PE name: "FILE:LINE"} for the PEs that RSPLIB itself aborted during the run."""
+    info = json.loads((Path(run_path) / "run.json").read_text())
+    found = {pe["name"]: internal_error(run_path, pe["name"]) for pe in info["pes"]}
+    return {name: where for name, where in found.items() if where}
+
+
 def accepted_by_group(run_path):
+    """Jobs accepted per PE group: the PEs' scalars, or for a PE that wrote none (killed
+    or aborted) the accepts its log shows."""
+    run_path = Path(run_path)
+    info = json.loads((run_path / "run.json").read_text())
+    scalars = pe_scalars(run_path)
     totals = {}
-    for scalars in pe_scalars(run_path).values():
-        totals[scalars["group"]] = totals.get(scalars["group"], 0) + int(
-            scalars["CalcAppPE Total Jobs Accepted"])
+    for pe in info["pes"]:
+        totals[pe["group"]] = totals.get(pe["group"], 0) + accepted(run_path, pe["name"], scalars)
     return totals
+
+
+def accepted(run_path, name, scalars=None):
+    """Jobs PE ``name`` accepted (its scalars, else the accepts in its log)."""
+    scalars = pe_scalars(run_path) if scalars is None else scalars
+    if name in scalars:
+        return int(scalars[name]["CalcAppPE Total Jobs Accepted"])
+    return len(_ACCEPTED.findall(_log(run_path, name)))
 
 
 def jobs(run_path):

@@ -26,6 +26,7 @@ import yaml
 
 from .calcapp_files import (IncompleteScalarFile, ResultFileError, read_pe_scalars, read_pe_vector,
                             read_pu_scalars, read_pu_vector)
+from .ledger import internal_error
 
 GROUPS = ("ue", "mec", "pmc")
 
@@ -284,8 +285,11 @@ def load_run(run_json):
                 # Not a fault we injected: the PE died on its own (RSPLIB 3.4.4 has been
                 # seen to abort on an internal timer assertion under load).  Keep the run,
                 # leave this PE's measured values empty and say so in the report.
+                where = internal_error(run_dir, spec.name)
+                why = ("RSPLIB aborted it (INTERNAL ERROR in {})".format(where) if where
+                       else "it did not end cleanly")
                 info["warnings"] = list(info["warnings"]) + [
-                    "{} wrote no scalars: it did not end cleanly (see logs/{}.log)".format(spec.name, spec.name)]
+                    "{} wrote no scalars: {} (see logs/{}.log)".format(spec.name, why, spec.name)]
             scalars = None
         if scalars is not None and scalars.object != spec.name:
             raise ResultFileError(spec.scalar, None, "belongs to object {!r}, run.json names the PE {!r}"

@@ -80,3 +80,26 @@ def test_no_starvation_signs_in_the_light_real_run():
     result = timing.starvation(FIXTURES / "raw-run-2-8pus")
     assert result["offload_at_low_load"] == 0
     assert result["first_startup_s"] < 1.0
+
+
+def test_a_pe_rsplib_aborted_is_named_and_its_accepts_come_from_its_log(tmp_path):
+    run = tmp_path / "raw" / "pus-8" / "run-1"
+    shutil.copytree(RUN, run)
+    info = json.loads((run / "run.json").read_text())
+    pe = next(p for p in info["pes"] if p["group"] == "mec")
+    before = ledger.accepted_by_group(run)["mec"]
+    own = ledger.accepted(run, pe["name"])
+    assert own > 0
+    # What rspserver 3.4.4 leaves when its timer assertion fires (seen in paper runs).
+    (run / pe["scalar"]).write_text('run 1 "scenario"\n')
+    (run / "logs").mkdir(exist_ok=True)
+    (run / "logs" / (pe["name"] + ".log")).write_text(
+        " Job added (1 are running)\nJob 1/1 of size 581908 accepted\nJob 2/1 rejected!\n"
+        " Job added (2 are running)\nJob 3/2 of size 2.20088e+06 accepted\n"
+        "INTERNAL ERROR in ./src/timer.c, line 76: condition "
+        "!simpleRedBlackTreeNodeIsLinked(&timer->Node) is not satisfied!\n")
+    assert ledger.aborted_pes(run) == {pe["name"]: "./src/timer.c:76"}
+    assert ledger.accepted(run, pe["name"]) == 2
+    assert ledger.accepted_by_group(run)["mec"] == before - own + 2
+    warnings = load_run(run / "run.json").warnings
+    assert any("RSPLIB aborted it (INTERNAL ERROR in ./src/timer.c:76)" in w for w in warnings)

@@ -45,6 +45,13 @@ def _accounting(raw):
     return job_accounting(load_run(raw / "run.json"))
 
 
+def _rejected(raw, name):
+    scalars = ledger.pe_scalars(raw)
+    if name in scalars:
+        return scalars[name]["CalcAppPE Total Jobs Rejected"]
+    return (raw / "logs" / (name + ".log")).read_text().count(" rejected!")
+
+
 def _accepted(raw, group):
     return ledger.accepted_by_group(raw).get(group, 0)
 
@@ -95,9 +102,8 @@ def test_high_load_spills_to_the_public_clouds_with_rejects_and_queues(quick_res
     accounting = _accounting(high)
     assert accounting.rejects > _accounting(low).rejects
     assert accounting.still_queued > 0
-    mec = [s for s in ledger.pe_scalars(high).values() if s["group"] == "mec"]
-    assert len(mec) == 2
-    assert all(s["CalcAppPE Total Jobs Rejected"] > 0 for s in mec)
+    # both MEC PEs rejected (by their scalars, or their logs if RSPLIB aborted one)
+    assert _rejected(high, "pe-mec-1") > 0 and _rejected(high, "pe-mec-2") > 0
 
 
 def test_at_overload_the_ue_pe_gets_work(quick_results):
@@ -106,9 +112,16 @@ def test_at_overload_the_ue_pe_gets_work(quick_results):
     1 s endpoint keep-alive)."""
     assert _accepted(quick_results[16], "ue") == 0
     assert _accepted(quick_results[64], "ue") > 0
-    completed_on_ue = [s for s in ledger.pe_scalars(quick_results[64]).values()
-                       if s["group"] == "ue"]
-    assert completed_on_ue and completed_on_ue[0]["CalcAppPE Total Used Capacity"] > 0
+    info = json.loads((quick_results[64] / "run.json").read_text())
+    (ue,) = [pe for pe in info["pes"] if pe["group"] == "ue"]
+    assert ledger.read_vector(quick_results[64] / ue["vector"]), "the UE PE completed no job"
+
+
+def test_rsplib_aborts_are_only_the_known_timer_race(quick_results):
+    """RSPLIB 3.4.4 PEs can abort on their own (docs/testbed-engine.md, "Stale loads"):
+    tolerated by the checks above, but no other internal error."""
+    for raw in quick_results.values():
+        assert set(ledger.aborted_pes(raw).values()) <= {"./src/timer.c:76"}
 
 
 def test_every_queued_job_is_accounted_for(quick_results):

@@ -98,6 +98,7 @@ class Run:
     status: str | None = None  # the engine's verdict on the run ("ok" or what went wrong)
     warnings: list = field(default_factory=list)
     actions: list = field(default_factory=list)  # timed steps: {"action", "target", "at_s", "done_s", ...}
+    rsplib_aborts: dict = field(default_factory=dict)  # PE name -> "FILE:LINE" of RSPLIB's own abort
 
 
 def _field(source, data, key, kinds, what):
@@ -274,6 +275,7 @@ def load_run(run_json):
         pu_runs.append(PURun(spec, scalars, jobs))
 
     pe_runs = []
+    aborts = {}
     for spec in info["pes"]:
         try:
             scalars = read_pe_scalars(spec.scalar)
@@ -286,6 +288,8 @@ def load_run(run_json):
                 # seen to abort on an internal timer assertion under load).  Keep the run,
                 # leave this PE's measured values empty and say so in the report.
                 where = internal_error(run_dir, spec.name)
+                if where:
+                    aborts[spec.name] = where
                 why = ("RSPLIB aborted it (INTERNAL ERROR in {})".format(where) if where
                        else "it did not end cleanly")
                 info["warnings"] = list(info["warnings"]) + [
@@ -302,7 +306,7 @@ def load_run(run_json):
     return Run(path=run_dir, pus=info["pus"], run=info["run"], runtime_s=info["runtime_s"],
                started=info["started"], ended=info["ended"], pes=pe_runs, pu_runs=pu_runs,
                faults=info["faults"], status=info["status"], warnings=info["warnings"],
-               actions=info["actions"])
+               actions=info["actions"], rsplib_aborts=aborts)
 
 
 @dataclass

@@ -196,3 +196,22 @@ def test_measurement_without_local_pool_elements_gets_a_report(tmp_path):
     assert "No pool elements ran here" in text
     assert "## Table 1" in text
     assert (run_dir / "pu.csv").read_text().count("\n") > 1
+
+
+def test_runs_with_an_rsplib_abort_get_a_second_table1_without_them(tmp_path):
+    root = Path(shutil.copytree(FIXTURES / "rsplib-sample", tmp_path / "abort"))
+    raw = root / "raw" / "pus-4" / "run-2"
+    pe = json.loads((raw / "run.json").read_text())["pes"][0]
+    (raw / pe["scalar"]).write_text('run 1 "scenario"\n')  # what the abort leaves
+    (raw / "logs").mkdir(exist_ok=True)
+    (raw / "logs" / (pe["name"] + ".log")).write_text(
+        "INTERNAL ERROR in ./src/timer.c, line 76: condition "
+        "!simpleRedBlackTreeNodeIsLinked(&timer->Node) is not satisfied!\n")
+    text = write_report(root).read_text()
+    assert "{} wrote no scalars: RSPLIB aborted it (INTERNAL ERROR in ./src/timer.c:76)".format(
+        pe["name"]) in text
+    full, clean = text.split("### Table 1 without the runs in which RSPLIB aborted a PE")
+    assert "1 run(s) lost a PE to RSPLIB's own assertion (see the warnings above): 4 PUs run 2." in clean
+    assert "\n| 4 | 2 |" in full.split("## Table 1")[1]   # both 4-PU runs in the full table
+    assert "\n| 4 | 1 |" in clean                          # only the clean one here
+    assert "\n| 8 | 1 |" in clean

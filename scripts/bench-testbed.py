@@ -10,7 +10,7 @@ then reports
 * the host CPU time QEMU (or the host run) used, as cores busy on average;
 * timing distortion: measured processing time / the time CalcApp's equal sharing of the
   PE's capacity gives (1.0 = exact; see mecpool/testbed/timing.py);
-* starvation signs: keep-alive timeouts per 100 jobs, jobs offloaded beyond the MEC at
+* starvation signs: keep-alive timeouts per 100 jobs, jobs on the UE PE at
   <= 4 PUs, median start-up delay of the PUs' first jobs (see timing.starvation);
 * the estimated wall time of the full paper profile (40 runs x 300 s) at that J.
 

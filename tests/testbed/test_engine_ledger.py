@@ -78,7 +78,7 @@ def test_jobs_are_matched_to_the_pe_that_completed_them():
 def test_no_starvation_signs_in_the_light_real_run():
     # the fixture's raw/ lacks the logs: keep-alive timeouts count as 0 there
     result = timing.starvation(FIXTURES / "raw-run-2-8pus")
-    assert result["offload_at_low_load"] == 0
+    assert result["ue_at_low_load"] == 0
     assert result["first_startup_s"] < 1.0
 
 

@@ -1,4 +1,4 @@
-"""Real RSPLIB runs of the quick profile (1, 16, 64 PUs x 60 s) in the testbed.
+"""Real RSPLIB runs of the quick profile (1, 16, 64 PUs x 90 s) in the testbed.
 
 One batch is shared by every test here (session fixture: one guest boot, the
 three runs concurrently).  The assertions are what the reference shows and
@@ -64,7 +64,8 @@ def test_quick_profile_ran_every_run(quick_run, quick_results):
         assert info["warnings"] == [], info["warnings"]
         span = (datetime.fromisoformat(info["ended"]) -
                 datetime.fromisoformat(info["started"])).total_seconds()
-        assert 59 <= span <= 66, span  # the PUs' measurement window is the profile's 60 s
+        runtime = sc.load().profiles["quick"].runtime_s
+        assert runtime - 1 <= span <= runtime + 6, span  # the PUs' measurement window
     versions = json.loads((quick_run / "versions.json").read_text())
     installed = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "rsplib-tools"],
                                capture_output=True, text=True).stdout

@@ -343,7 +343,8 @@ FAULTS = {
                           "SIGKILL the MEC registrar, restart it 25 s later"),
     "coverage-loss": FaultSpec("coverage-loss", 8, 110.0, _apply_coverage_loss,
                                _check_coverage_loss, "cut the UE's radio link for 40 s"),
-    "overload": FaultSpec("overload", 96, 60.0, _apply_overload, _check_overload,
+    # 90 s: the UE PE's share needs the queues built up (60 s gave it 8 jobs).
+    "overload": FaultSpec("overload", 96, 90.0, _apply_overload, _check_overload,
                           "96 PUs: 1.6 x the network PEs' capacity"),
 }
 FAULT_AT = {"pe-crash": 0.4, "pe-stop": 0.4, "scale-out": 0.3, "pr-crash": 0.2,

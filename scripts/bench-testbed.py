@@ -15,7 +15,7 @@ then reports
 * the estimated wall time of the full paper profile (40 runs x 300 s) at that J.
 
 Results: a table on stdout and build/testbed/bench.json.
-Usage: scripts/bench-testbed.py [--jobs 4,8,16] [--runtime 60] [--pus 1,2,4,8,16,32,48,64]
+Usage: scripts/bench-testbed.py [--jobs 4,8,10] [--runtime 60] [--pus 1,2,4,8,16,32,48,64]
 """
 
 import argparse
@@ -68,7 +68,7 @@ def bench_level(scenario, pus, jobs, runtime_s, mode, root):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", default="4,8,16", help="concurrency levels (comma list)")
+    parser.add_argument("--jobs", default="4,8,10", help="concurrency levels (comma list)")
     parser.add_argument("--runtime", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--pus", default="1,2,4,8,16,32,48,64", help="PU counts of the runs")
     parser.add_argument("--mode", default="auto", choices=("auto", "host", "vm"))

@@ -21,6 +21,8 @@ ENRP_PORT = 9901
 PE_PORT = 9000  # CalcApp PE port; fixed so security groups can name it
 
 POLICIES = ("PriorityLeastUsed", "LeastUsed", "RoundRobin", "Random")
+# rspregistrar clamps -endpointkeepalivetransmissioninterval to this (ms); we refuse instead.
+ENDPOINT_KEEPALIVE_MS = (300, 300000)
 _POOL_HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _OBJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\[\]-]{0,127}$")
 _PATH_RE = re.compile(r"^/?[A-Za-z0-9._/-]{1,255}$")
@@ -203,10 +205,11 @@ class RegistrarConfig(object):
         # default 5000 ms).  In RSPLIB 3.4.4 a PE's load change waits in its ASAP
         # thread until that thread wakes up, normally for this keep-alive, so the
         # interval bounds how stale the loads are that PLU selects by.
-        # None: leave RSPLIB's default; RSPLIB clamps values to 300..300000 ms.
+        # None: leave RSPLIB's default.
         self.endpoint_keepalive_ms = (
             None if endpoint_keepalive_ms in (None, "", 0) else
-            check_int("registrar.endpoint_keepalive_ms", endpoint_keepalive_ms, 300, 300000))
+            check_int("registrar.endpoint_keepalive_ms", endpoint_keepalive_ms,
+                      *ENDPOINT_KEEPALIVE_MS))
 
 
 def registrar_argv(config, binary="rspregistrar"):

@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
                       field_validator, model_validator)
 
+from mecpool.rserpool.commands import ENDPOINT_KEEPALIVE_MS
+
 # Names end up in descriptor ids, OSM member names, file names and command lines:
 # keep them to a safe alphabet so nothing user-given can inject anything.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")]
@@ -296,10 +298,11 @@ class Registrar(Strict):
     peers: list[Name] = []
     external_peers: list[str] = []
     loglevel: Annotated[int, Field(ge=0, le=9)] = 2
-    # ASAP endpoint keep-alive to the PEs, ms (RSPLIB default 5000; it clamps to
-    # 300..300000).  RSPLIB 3.4.4 PEs report load changes only when this wakes them,
-    # so PLU needs it short: see docs/testbed-engine.md, "Stale loads".
-    endpoint_keepalive_ms: Annotated[int, Field(ge=300, le=300000)] = 1000
+    # ASAP endpoint keep-alive to the PEs, ms (RSPLIB default 5000).  RSPLIB 3.4.4 PEs
+    # report load changes only when this wakes them, so PLU needs it short: see
+    # docs/testbed-engine.md, "Stale loads".
+    endpoint_keepalive_ms: Annotated[int, Field(ge=ENDPOINT_KEEPALIVE_MS[0],
+                                                le=ENDPOINT_KEEPALIVE_MS[1])] = 1000
 
     @field_validator("address")
     @classmethod

@@ -163,12 +163,12 @@ def fault_cost(run, fault):
         return FaultCost(0, len(jobs), None, None, None, None, None, clock_ok)
     begin = start + fault.at_s
     end = begin + (fault.duration_s or 0.0)
-    # Handling time from the time stamps: right even for a job completed without a
-    # fresh accept, whose vector row has underflowed start-up and processing times.
-    affected = [job.completed_at - job.queued_at for job in jobs
-                if job.queued_at <= end and job.completed_at >= begin]
-    others = [job.completed_at - job.queued_at for job in jobs
-              if not (job.queued_at <= end and job.completed_at >= begin)]
+    affected, others = [], []
+    for job in jobs:
+        # Handling time from the time stamps: right even for a job completed without a
+        # fresh accept, whose vector row has underflowed start-up and processing times.
+        alive = job.queued_at <= end and job.completed_at >= begin
+        (affected if alive else others).append(job.completed_at - job.queued_at)
     mean_affected = sum(affected) / len(affected) if affected else None
     mean_others = sum(others) / len(others) if others else None
     extra = mean_affected - mean_others if affected and others else None

@@ -35,7 +35,7 @@ class FaultSpec:
         self.pus = pus
         self.runtime_s = runtime_s
         self.apply = apply      # apply(plan, at): add actions and the run.json fault entries
-        self.check = check      # check(raw, plan, info) -> [(what, passed, detail)]
+        self.check = check      # check(raw, plan, info, accounting) -> [(what, passed, detail)]
         self.summary = summary
 
 
@@ -127,20 +127,20 @@ def _apply_pe_signal(signal, name):
 
 
 def _check_pe_signal(graceful):
-    def check(raw, plan, info):
+    def check(raw, plan, info, accounting):
         target = plan.component("pe-mec-1")
         ident = "0x" + target.info["identifier"]
         checks = []
         busy = [int(e["event"].rsplit(":", 1)[1]) for e in info.get("events", [])
                 if e["event"].startswith("busy:pe-mec-1:")]
+        # PEs RSPLIB aborted on its own (3.4.4's timer race) are gone too.
+        others = len(plan.pool_elements) - 1 - len(set(ledger.aborted_pes(raw)) - {"pe-mec-1"})
         checks.append(("pe-mec-1 was busy when the fault hit (its own log)",
                        bool(busy) and busy[0] > 0,
                        "{} job(s) running".format(busy[0]) if busy else "not recorded"))
         for pr in plan.registrars:
             after, problem = _read_hsdump(raw, "after", pr.name)
             present = after is not None and ident in _pe_ids(after)
-            # PEs RSPLIB aborted on its own (3.4.4's timer race) are gone too.
-            others = len(plan.pool_elements) - 1 - len(set(ledger.aborted_pes(raw)) - {"pe-mec-1"})
             checks.append(("pe-mec-1 gone from {}'s handlespace 8 s later".format(pr.name)
                            if graceful else "{} still serves the other PEs".format(pr.name),
                            (not present) if graceful else (after is not None and
@@ -199,7 +199,7 @@ def _apply_scale_out(plan, at):
                         "settings": settings})
 
 
-def _check_scale_out(raw, plan, info):
+def _check_scale_out(raw, plan, info, accounting):
     started = _action_time(info, next(a.label() for a in plan.actions if a.kind == "start"))
     completions = _pe_completions(raw, info, name="pe-mec-new")
     first = None
@@ -231,7 +231,7 @@ def _apply_pr_crash(plan, at, down_s=25.0):
                         "duration_s": down_s})
 
 
-def _check_pr_crash(raw, plan, info):
+def _check_pr_crash(raw, plan, info, accounting):
     fault = plan.faults[0]
     at, back = fault["at_s"], fault["at_s"] + fault["duration_s"]
     crashed = next(pr for pr in plan.registrars if pr.name == "pr-mec")
@@ -278,7 +278,7 @@ def _apply_coverage_loss(plan, at, down_s=40.0):
                         "duration_s": down_s})
 
 
-def _check_coverage_loss(raw, plan, info):
+def _check_coverage_loss(raw, plan, info, accounting):
     t0 = _t0_epoch(info)
     # When the link really went down and came back (a loaded guest runs actions late).
     labels = {a.kind: a.label() for a in plan.actions}
@@ -315,8 +315,7 @@ def _apply_overload(plan, at):
                         "pus": plan.pus})
 
 
-def _check_overload(raw, plan, info):
-    accounting = job_accounting(load_run(raw / "run.json"))
+def _check_overload(raw, plan, info, accounting):
     accepted = ledger.accepted_by_group(raw)
     return [
         ("the PEs rejected jobs and the PUs retried them", accounting.rejects > 0,
@@ -382,7 +381,7 @@ def evaluate(name, run_dir, plan):
         extra, affected = cost.extra_s, cost.affected
     checks = [("every job accounted for (scalars agree with vectors)", accounting.consistent,
                "; ".join(accounting.problems) or "consistent")]
-    checks += spec.check(raw, plan, info)
+    checks += spec.check(raw, plan, info, accounting)
     return {
         "fault": name, "run_dir": str(run_dir), "pus": plan.pus, "runtime_s": plan.runtime_s,
         "generated": accounting.generated, "completed": accounting.completed,

@@ -114,17 +114,13 @@ def _speed(pu_run, timed):
 def cumulative_calculations(pe_run):
     """[(epoch s, calculations done so far)] of a PE: 0 at its start, each completion
     from its vector file, its total at its stop (from the scalars)."""
-    s = pe_run.scalars
-    points = [(c.timestamp, c.used_calculations) for c in (pe_run.completions or [])]
-    if points:
-        first = pe_run.completions[0]
-        start = first.timestamp - first.runtime_s
-    else:
-        start = None
-    if start is not None:
-        points.insert(0, (start, 0.0))
-        points.append((start + s.uptime_s, s.used_calculations))
-    return sorted(points)
+    completions = pe_run.completions or []
+    if not completions:
+        return []
+    start = completions[0].timestamp - completions[0].runtime_s
+    points = [(c.timestamp, c.used_calculations) for c in completions]
+    stop = (start + pe_run.scalars.uptime_s, pe_run.scalars.used_calculations)
+    return sorted([(start, 0.0)] + points + [stop])
 
 
 def _at(points, moment):

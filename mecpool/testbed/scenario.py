@@ -15,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from mecpool.rserpool.commands import ENDPOINT_KEEPALIVE_MS, POLICIES
+
 GROUPS = ("ue", "mec", "pmc")  # the PE groups the results and the report know
-POLICIES = ("PriorityLeastUsed", "LeastUsed", "RoundRobin", "Random")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 MAX_PUS = 1000
 
@@ -160,7 +161,7 @@ class Scenario:
         # bounds how late PE load changes reach the registrars (see rserpool.commands).
         keepalive = data.get("endpoint_keepalive_ms")
         self.endpoint_keepalive_ms = (None if keepalive is None else _number(
-            "endpoint_keepalive_ms", keepalive, 300, 300000, integer=True))
+            "endpoint_keepalive_ms", keepalive, *ENDPOINT_KEEPALIVE_MS, integer=True))
         self._load_network(data["network"])
         self._load_sites(data["sites"])
         self._check_region_pairs()
@@ -296,7 +297,6 @@ class Scenario:
                                     "scenario (groups: {})".format(group, ", ".join(self.pe_groups)))
             data["pool_elements"][group]["load_increment"] = value
         return Scenario(data, self.source)
-
 
     def with_endpoint_keepalive(self, milliseconds):
         """A copy whose registrars use another endpoint keep-alive interval (ms)."""

@@ -2,9 +2,9 @@
 """Pool Registrar charm: maps Juju events and actions onto registrar_workload.
 
 The event and action rules are WorkloadCharm's (charmhelpers_mecpool_ops).
-The workload validates the parameters and the identifier/loglevel options
-itself and puts the previous settings back when new ones fail, so a failed
-action shows the workload's status.
+The workload validates the parameters and the config options (identifier,
+loglevel, endpoint-keepalive-ms) itself and puts the previous settings back
+when new ones fail, so a failed action shows the workload's status.
 """
 
 from ops.main import main
@@ -33,7 +33,7 @@ class RspRegistrarCharm(WorkloadCharm):
         }
 
     def apply_config(self):
-        """Re-render with the new identifier/loglevel (ValidationError names the option)."""
+        """Re-render with the new config options (ValidationError names the option)."""
         self.workload.apply_config(dict(self.config))
 
 

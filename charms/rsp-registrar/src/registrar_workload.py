@@ -114,7 +114,7 @@ class RegistrarWorkload(object):
         return self._apply(settings, check_local=True)
 
     def apply_config(self, config):
-        """config-changed: re-render with the new identifier/loglevel if configured.
+        """config-changed: re-render with the new config options if configured.
 
         Returns the results of the apply, or None before the first configure.
         """

@@ -17,10 +17,13 @@ import tempfile
 from collections import namedtuple
 from pathlib import Path
 
+import yaml
+
 from mecpool.descriptors import additional_params, build_context
-from mecpool.descriptors.members import EPC_VNFD, NSD_ID, POOL_ELEMENT_VNFD, REGISTRAR_VNFD
+from mecpool.descriptors.members import EPC_VNFD, NSD_ID, POOL_ELEMENT_VNFD, REGISTRAR_VNFD, members
 
 from . import render as render_mod
+from . import userdata
 from .archive import tree_files, write_archive
 from .validate import CHECKSUMS, Package, ValidationFailed, checksums_text, validate_packages
 
@@ -36,6 +39,8 @@ PACKAGE_CHARMS = {
 OUTPUT_DIRS = {"vnf": "vnf-packages", "ns": "ns-packages"}
 
 Built = namedtuple("Built", "name kind path size md5")
+# packages: [Built]; user_data: [userdata.VduUserData], one per VDU of the NS.
+BuildResult = namedtuple("BuildResult", "packages user_data")
 
 
 class BuildError(Exception):
@@ -79,10 +84,11 @@ def _md5(path):
 
 
 def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, vendor_root=None):
-    """Build every package for ``site`` into ``out_dir``; returns [Built].
+    """Build every package for ``site`` into ``out_dir``; returns a BuildResult.
 
     Raises BuildError, ValidationFailed, ParamsError or RenderError with
-    nothing written to ``out_dir`` (the vendor cache aside).
+    nothing written to ``out_dir`` (the vendor cache aside), among others when
+    a VDU's user data, as OSM R8 and Nova receive it, exceeds Nova's limit.
     """
     source_root = Path(source_root)
     out_dir = Path(out_dir).absolute()
@@ -104,12 +110,36 @@ def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, ven
             files = package_files(name, src, rendered[name], charm_dirs)
             archive = write_archive(name, files, staging / OUTPUT_DIRS[kind] / (name + ".tar.gz"))
             archives.append((name, kind, archive))
-        violations = validate_packages([Package.from_archive(a) for _, _, a in archives], member_params)
+        packages = [Package.from_archive(a) for _, _, a in archives]
+        violations = validate_packages(packages, member_params)
         if violations:
             raise ValidationFailed(violations)
-        return _publish(staging, out_dir, archives, charm_dirs)
+        sizes = user_data_sizes(site, packages, member_params)
+        return BuildResult(_publish(staging, out_dir, archives, charm_dirs), sizes)
     finally:
         shutil.rmtree(str(staging), ignore_errors=True)
+
+
+def user_data_sizes(site, packages, member_params):
+    """[VduUserData] of every VDU; BuildError naming each one Nova would refuse."""
+    vnfds, by_id = {}, {}
+    for package in packages:
+        document = yaml.safe_load(package.files[package.descriptor_names()[0]])
+        if "vnfd:vnfd-catalog" in document:
+            vnfd = document["vnfd:vnfd-catalog"]["vnfd"][0]
+            vnfds[vnfd["id"]], by_id[vnfd["id"]] = vnfd, package
+    try:
+        sizes = userdata.vdu_user_data(vnfds, lambda vnfd_id, file: by_id[vnfd_id].text("cloud_init/" + file),
+                                       member_params, members(site))
+    except userdata.UserDataError as error:
+        raise BuildError(str(error)) from None
+    refused = userdata.too_large(sizes)
+    if refused:
+        raise BuildError("user data too large for Nova (limit {:,} bytes after base64): {}".format(
+            userdata.NOVA_USER_DATA_LIMIT, "; ".join(
+                "member {} ({}) VDU {}: {:,} bytes".format(item.member, item.vnfd_id, item.vdu_id,
+                                                           item.user_data_bytes) for item in refused)))
+    return sizes
 
 
 def _publish(staging, out_dir, archives, charm_dirs):

@@ -10,6 +10,7 @@ from mecpool.site import SiteError, find_site_file, load_site
 
 from .builder import BuildError, build
 from .render import RenderError
+from .userdata import NOVA_USER_DATA_LIMIT, USER_DATA_GOAL
 from .validate import ValidationFailed, find_packages, validate_packages
 
 
@@ -37,15 +38,27 @@ def build_command(site_file, out_dir):
         path = find_site_file(site_file)
         site = load_site(path)
         click.echo("site: {} ({})".format(site.name, path))
-        built = build(site, out_dir)
+        result = build(site, out_dir)
     except (SiteError, ParamsError, RenderError, BuildError) as error:
         _fail(error)
     except ValidationFailed as error:
         _fail("build failed, nothing written: {}".format(error), 1)
-    for item in built:
+    for item in result.packages:
         click.echo("{:<52} {:>10}  md5 {}".format(str(Path(out_dir) / item.path.parent.name / item.path.name),
                                                   _size(item.size), item.md5))
-    click.echo("built and validated {} packages".format(len(built)))
+    click.echo("built and validated {} packages".format(len(result.packages)))
+    echo_user_data(result.user_data)
+
+
+def echo_user_data(sizes):
+    """Per VDU: the user data Nova receives from OSM R8 (LCM render, RO multipart
+    with the N2VC keys, novaclient base64) against our goal and Nova's limit."""
+    click.echo("user data per VDU, as OSM R8 sends it to Nova (goal {:,} bytes, Nova's limit {:,}):".format(
+        USER_DATA_GOAL, NOVA_USER_DATA_LIMIT))
+    for item in sizes:
+        mark = "" if item.user_data_bytes <= USER_DATA_GOAL else "  over the goal"
+        click.echo("  member {:>2} {:<17} {:<13} {:>7,} bytes (cloud-init {:,}){}".format(
+            item.member, item.vnfd_id, item.vdu_id, item.user_data_bytes, item.rendered_bytes, mark))
 
 
 @click.command("validate")

@@ -5,7 +5,9 @@ OSM's ``{{ }}`` placeholders in the cloud-init files pass through untouched:
 OSM renders those at instantiation with each member's additionalParams.
 """
 
+import ast
 import base64
+import gzip
 import json
 from pathlib import Path
 
@@ -35,10 +37,6 @@ def block(text, width):
     return "\n".join((" " * width + line) if line.strip() else "" for line in lines)
 
 
-def b64(text):
-    return base64.b64encode(text.encode("utf-8") if isinstance(text, str) else text).decode("ascii")
-
-
 def environment(root=REPO_ROOT):
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
@@ -50,16 +48,42 @@ def environment(root=REPO_ROOT):
         autoescape=False,
     )
     env.filters["q"] = scalar
-    env.filters["b64"] = b64
     env.filters["block"] = block
     return env
 
 
-def rserpool_files(root=REPO_ROOT):
-    """[(relative path under mecpool/rserpool, text)] shipped to the pool VDUs,
-    sorted: the one generator of RSPLIB units, run by their cloud-init."""
+# The module cloud-init runs on a pool VDU (python3 -m mecpool.rserpool.configure).
+RSERPOOL_ENTRY = "configure.py"
+
+
+def rserpool_modules(root=REPO_ROOT):
+    """The files of mecpool/rserpool that the configure step imports: the
+    package's __init__ and the closure of configure.py's relative imports.
+    The rest (hsdump, __main__) is for charms and the testbed, not for boot."""
     directory = Path(root) / "mecpool" / "rserpool"
-    return [(path.name, path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.py"))]
+    needed, todo = set(), ["__init__.py", RSERPOOL_ENTRY]
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        tree = ast.parse((directory / name).read_text(encoding="utf-8"), filename=name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                todo.append(node.module.split(".")[0] + ".py")
+    return [(name, (directory / name).read_text(encoding="utf-8")) for name in sorted(needed)]
+
+
+def gz_b64(text):
+    """cloud-init's ``encoding: gz+b64``; mtime 0 keeps the build reproducible."""
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+
+
+def rserpool_files(root=REPO_ROOT):
+    """[(file name, gzip+base64 text)] shipped to the pool VDUs, sorted: the
+    one generator of RSPLIB units, run by their cloud-init.  Compressed, so
+    the user data stays far below Nova's limit (mecpool.packaging.userdata)."""
+    return [(name, gz_b64(text)) for name, text in rserpool_modules(root)]
 
 
 def render(env, template, ctx, **extra):

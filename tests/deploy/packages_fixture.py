@@ -44,4 +44,4 @@ def contract_charms(root, dest) -> dict:
 
 
 def build_packages(site, out_dir: Path) -> list:
-    return builder.build(site, out_dir=str(out_dir), charm_provider=contract_charms)
+    return builder.build(site, out_dir=str(out_dir), charm_provider=contract_charms).packages

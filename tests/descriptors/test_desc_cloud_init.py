@@ -4,6 +4,7 @@ are valid cloud-config, and the pool VDUs' embedded settings and rserpool
 files produce the very unit the charm would write."""
 
 import base64
+import gzip
 import json
 import os
 import subprocess
@@ -11,13 +12,13 @@ import sys
 import tarfile
 from pathlib import Path
 
-import jinja2
-import jinja2.meta
 import pytest
 import yaml
 
 from mecpool.descriptors import additional_params, cloud_init_params, members
 from mecpool.descriptors.primitives import CHARMS
+from mecpool.packaging import userdata
+from mecpool.packaging.render import rserpool_modules
 from mecpool.rserpool import configure
 
 CLOUD_INIT = {"oai-epc": ["hss.cfg", "mme.cfg", "spgwc.cfg", "spgwu.cfg"],
@@ -38,11 +39,8 @@ def cloud_init(example_build):
 
 
 def osm_render(text, params):
-    """What LCM v8.0 vnfd2RO does: every undeclared variable must be provided,
-    then jinja2.Template(text).render(additionalParams)."""
-    missing = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text)) - set(params)
-    assert not missing, missing
-    return jinja2.Template(text).render(params)
+    """What LCM v8.0 does with a cloud-init file (mecpool.packaging.userdata)."""
+    return userdata.lcm_render(text, params)
 
 
 def member_params(example, vnfd_id):
@@ -91,8 +89,8 @@ def test_osm_rendering_gives_cloud_config(example, cloud_init, vnfd_id, name):
 
 def pool_files(config):
     settings = {f["path"]: f["content"] for f in config["write_files"] if f["path"].startswith("/etc/mecpool/")}
-    code = {f["path"]: base64.b64decode(f["content"]) for f in config["write_files"]
-            if f.get("encoding") == "b64"}
+    code = {f["path"]: gzip.decompress(base64.b64decode(f["content"])) for f in config["write_files"]
+            if f.get("encoding") == "gz+b64"}
     return settings, code
 
 
@@ -113,7 +111,8 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
             target.write_bytes(data)
         shipped = {p.split("/")[-1]: data for p, data in code.items()}
         source = Path(configure.__file__).parent
-        assert shipped == {p.name: p.read_bytes() for p in source.glob("*.py")}, "every rserpool module, as is"
+        assert shipped == {name: (source / name).read_bytes() for name, _ in rserpool_modules()}, \
+            "the modules configure needs, as is"
         (settings_path, settings_text), = settings.items()
         assert settings_path == configure.SETTINGS_FILES[role]
         settings_file = root / "settings.json"

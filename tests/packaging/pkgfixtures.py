@@ -62,4 +62,4 @@ def example_site():
 
 
 def build_example(out_dir, charm_root, site=None):
-    return build(site or example_site(), out_dir, charm_provider=contract_provider(charm_root))
+    return build(site or example_site(), out_dir, charm_provider=contract_provider(charm_root)).packages

@@ -197,7 +197,7 @@ def test_real_charms_in_packages(tmp_path, site):
         out.update(default_charm_provider(source_root, staging, REPO / "build" / "vendor"))
         return out
 
-    result = build(site, tmp_path / "build", charm_provider=provider)
+    result = build(site, tmp_path / "build", charm_provider=provider).packages
     for name in real:
         assert (tmp_path / "build" / "charms" / name / "dispatch").is_file()
     by_charm = {"rsp-registrar": "rsp-registrar", "rsp-pool-element": "rsp-pool-element"}

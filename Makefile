@@ -8,7 +8,7 @@ SITE ?= $(firstword $(wildcard site.yaml) site.example.yaml)
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: all deps venv build validate test test-fast testbed bench-build bench-testbed \
+.PHONY: all deps venv build validate test test-fast testbed vdu-lab bench-build bench-testbed \
         openstack-prepare onboard instantiate scale-out scale-in pool-status status teardown \
         juju-status failed-actions clean
 
@@ -31,9 +31,14 @@ build: venv
 test: build
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Everything but the tests that boot the RSPLIB testbed.
+# Everything but the tests that boot the RSPLIB testbed or the VDU lab's VMs.
 test-fast: venv
-	$(BIN)/pytest -m "not testbed" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not testbed and not vdulab" $(PYTEST_ARGS)
+
+# Boot the site's registrar, pool element and EPC VDUs as QEMU VMs from the user data OSM R8 and
+# Nova would deliver; the image and package mirror are cached in $$MECPOOL_CACHE (~/.cache/mecpool).
+vdu-lab: build
+	$(BIN)/mecpool vdu-lab --site $(SITE)
 
 testbed: venv
 	$(BIN)/mecpool testbed run --profile quick

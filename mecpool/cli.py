@@ -12,6 +12,7 @@ AREAS = (
     "mecpool.testbed.report_cli",
     "mecpool.testbed.cli",
     "mecpool.deploy.cli",
+    "mecpool.vdulab.cli",
 )
 
 

@@ -1,0 +1,187 @@
+"""The lab's resources and their lifecycle: the cached image and package mirror,
+the N2VC keys, the networks, and one QEMU VM per lab VDU booted the way Nova
+boots it (config drive with user data, meta data and network data).
+
+``with Lab(...) as lab:`` removes every VM, process and network on the way out,
+also after a failure."""
+
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mecpool.descriptors import additional_params
+
+from . import checks, configdrive, image as image_mod, mirror as mirror_mod, qemu
+from .guest import Guest
+from .network import LabNetwork, tap_name
+from .topology import MIRROR_URL, build_topology
+from .vdus import vm_user_data
+
+NAMESPACE = "mecpool-vdulab"
+# What the VMs install from the lab mirror: the pool VDUs' cloud-init and charms
+# (rsplib-registrar, rsplib-tools) and the pool users the lab runs (rsplib-services).
+MIRROR_PACKAGES = ("rsplib-registrar", "rsplib-tools", "rsplib-services")
+KEY_COMMENTS = ("juju-client-key", "n2vc-osm-key")
+
+
+@dataclass
+class VmRun:
+    """One booted VM and what the lab measured on it (monotonic seconds)."""
+    vm: object              # topology.LabVm
+    user_data: str
+    user_data_bytes: int    # after novaclient's base64, as Nova measures it
+    spec: object            # qemu.VmSpec
+    guest: Guest
+    started: float = None
+    ssh_ready: float = None
+    registered: float = None
+    cloud_init_done: float = None
+    cloud_init: object = None   # checks.CloudInitResult
+    failure: str = ""
+    notes: list = field(default_factory=list)
+
+
+def make_keys(directory):
+    """Two 4096-bit RSA key pairs, as N2VC generates (R8 sends both as key-pairs)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for comment in KEY_COMMENTS:
+        path = directory / comment
+        if not path.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "4096", "-N", "", "-C", comment,
+                            "-f", str(path)], check=True)
+        paths.append(path)
+    return paths
+
+
+class Lab(object):
+    def __init__(self, site, built, run_dir, cache_root, log=print, memory_mb=768, vcpus=1, disk_gb=4):
+        self.site = site
+        self.built = built
+        self.run_dir = Path(run_dir)
+        self.cache_root = Path(cache_root)
+        self.log = log
+        self.memory_mb = memory_mb
+        self.vcpus = vcpus
+        self.disk_gb = disk_gb
+        self.topology = build_topology(site)
+        self.params = additional_params(site, reveal_secrets=False)
+        self.network = None
+        self.image = None
+        self.key_path = None
+        self.runs = {}
+        self.processes = {}
+        self.timings = {}
+
+    # --- set-up and tear-down ------------------------------------------------
+    def __enter__(self):
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _timed(self, name, function, *args):
+        start = time.monotonic()
+        result = function(*args)
+        self.timings[name] = time.monotonic() - start
+        return result
+
+    def open(self):
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.image = self._timed("image", image_mod.ensure_image, self.cache_root, MIRROR_URL, self.log)
+        mirror_dir = self._timed("mirror", mirror_mod.ensure_mirror, self.image, list(MIRROR_PACKAGES),
+                                 self.cache_root, self.log)
+        keys = make_keys(self.run_dir / "keys")
+        self.key_path = keys[0]
+        key_pairs = [Path(str(k) + ".pub").read_text().strip() for k in keys]
+        for vm in self.topology.vms:
+            text, size = vm_user_data(self.built, vm.vnfd_id, vm.vdu_id, self.params[vm.member], key_pairs)
+            self.runs[vm.name] = VmRun(vm, text, size.user_data_bytes, self._spec(vm), None)
+        self.network = LabNetwork(NAMESPACE, self.topology, self.run_dir / "net", mirror_dir)
+        self.network.up()
+        for run in self.runs.values():
+            run.guest = Guest(run.vm.name, run.vm.mgmt_address, self.key_path, self.network)
+
+    def close(self):
+        threads = [threading.Thread(target=self.power_off, args=(name,)) for name in list(self.processes)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self.network is not None:
+            self.network.down()
+
+    # --- VMs -------------------------------------------------------------------
+    def _spec(self, vm):
+        directory = self.run_dir / "vms" / vm.name
+        return qemu.VmSpec(
+            name=vm.name, image=self.image, overlay=directory / "disk.qcow2", disk_gb=self.disk_gb,
+            memory_mb=self.memory_mb, vcpus=self.vcpus, config_drive=directory / "config-drive.iso",
+            nics=tuple((tap_name(vm.name, p.network), p.mac) for p in vm.ports),
+            serial_log=directory / "serial.log", pidfile=directory / "qemu.pid",
+            qmp_socket=directory / "qmp.sock", uuid=str(uuid.uuid4()), netns=NAMESPACE)
+
+    def boot(self, names):
+        """Start the VMs ``names`` (disk overlay, config drive, QEMU in the lab namespace)."""
+        for name in names:
+            run = self.runs[name]
+            spec = run.spec
+            spec.overlay.parent.mkdir(parents=True, exist_ok=True)
+            qemu.create_overlay(self.image, spec.overlay, spec.disk_gb)
+            # OSM R8's RO names a VM <ns>-<member>-<vdu>-<n>; Nova derives the hostname from it.
+            configdrive.write_config_drive(
+                spec.config_drive,
+                meta_data=configdrive.nova_meta_data(spec.uuid, "vdulab-{}-{}".format(run.vm.member, run.vm.name)),
+                network_data=configdrive.nova_network_data([self._nic(p) for p in run.vm.ports]),
+                user_data=run.user_data.encode("utf-8"))
+            run.started = time.monotonic()
+            self.processes[name] = qemu.start_vm(spec)
+            self.log("booting {} ({:,} bytes of user data)".format(name, run.user_data_bytes))
+
+    def _nic(self, port):
+        net = self.topology.network(port.network)
+        return configdrive.Nic(mac=port.mac, network_name=net.name,
+                               network_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, net.name + ".vdulab")),
+                               address=str(port.address), prefix=net.subnet.prefixlen,
+                               gateway=str(net.gateway) if net.gateway else None, dhcp=True, mtu=1500)
+
+    def power_off(self, name):
+        """No clean shutdown needed: the lab's VMs are thrown away."""
+        process = self.processes.pop(name, None)
+        if process is not None:
+            qemu.stop_vm(self.runs[name].spec, timeout=5)
+
+    def wait_booted(self, names, timeout_s):
+        """SSH up and cloud-init finished on every VM of ``names`` (in parallel);
+        records the times and cloud-init's verdict."""
+        deadline = time.monotonic() + timeout_s
+
+        def wait(run):
+            try:
+                run.guest.wait_ssh(deadline)
+                run.ssh_ready = time.monotonic()
+                run.cloud_init = checks.cloud_init_result(run.guest, timeout=max(60, deadline - time.monotonic()))
+                run.cloud_init_done = time.monotonic()
+            except Exception as error:  # noqa: BLE001 - reported per VM in the table
+                run.failure = str(error)
+
+        threads = [threading.Thread(target=wait, args=(self.runs[n],)) for n in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for name in names:
+            process = self.processes.get(name)
+            if process is not None and process.poll() is not None and not self.runs[name].failure:
+                self.runs[name].failure = "QEMU exited with {}".format(process.returncode)
+        return [self.runs[n] for n in names if self.runs[n].failure]
+

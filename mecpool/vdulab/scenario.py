@@ -1,0 +1,334 @@
+"""The VDU lab's scenario, step by step, with a verdict per check.
+
+1. Registrars and the group's PEs boot from their user data alone; each PE
+   appears in every registrar's handlespace (hsdump) with the group's load
+   increment, at the address the PE found towards its first registrar.
+2. Scale-out: one more PE VM with the same user data joins by itself.
+3. Pool users hand jobs through the pool to the VM PEs; every job completes.
+4. The built charms on those VMs, through their real dispatch: the registrar
+   charm's deploy hooks and day-1 primitives and pool-status; the PE charm's
+   install, configure (adopts the running service: no restart), pe-status,
+   reconfigure (the registrars see the new load increment).
+5. The EPC VDUs boot from their user data: hostname, NICs and addresses,
+   the N2VC keys for the default user, default route on mgmt only.
+6. On every VM: cloud-init done, no errors, no recoverable errors, and
+   ``cloud-init schema --system`` valid.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from mecpool.descriptors.members import EPC, PE_GROUP, REGISTRAR
+from mecpool.rserpool.commands import ASAP_PORT
+from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
+
+from . import checks
+from .charmrun import CharmOnVm
+from .vdus import charm_of, day1_primitives
+
+REGISTRATION_TIMEOUT_S = 240
+POLL_S = 5
+PU_COUNT = 4
+PU_RUNTIME_S = 45
+PU_JOB_INTERVAL_S = 3.0
+PU_JOB_SIZE = 300000
+RECONFIGURED_LOAD_INCREMENT = "0.25"
+RECONFIGURED_CAPACITY = 2000000
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    checks: list = field(default_factory=list)
+    steps: dict = field(default_factory=dict)      # step name -> wall seconds
+    facts: dict = field(default_factory=dict)      # counts worth reporting (jobs completed, ...)
+
+    def check(self, name, ok, detail=""):
+        self.checks.append(Check(name, bool(ok), detail))
+        return ok
+
+    @property
+    def ok(self):
+        return all(c.ok for c in self.checks)
+
+
+class Scenario(object):
+    def __init__(self, lab, log=print):
+        self.lab = lab
+        self.log = log
+        self.site = lab.site
+        self.topology = lab.topology
+        self.outcome = Outcome()
+
+    # --- helpers --------------------------------------------------------------
+    def _step(self, name, function):
+        self.log("== {}".format(name))
+        start = time.monotonic()
+        try:
+            function()
+        except Exception as error:  # noqa: BLE001 - a failed step is a failed check; later steps still run
+            self.outcome.check(name, False, "{}: {}".format(type(error).__name__, error))
+        self.outcome.steps[name] = time.monotonic() - start
+
+    def _names(self, kind, scale_out=False):
+        return [v.name for v in self.topology.of_kind(kind) if v.scale_out == scale_out]
+
+    def _probe(self):
+        """A booted PE VM runs hsdump (rsplib-tools is installed there)."""
+        for name in self._names(PE_GROUP):
+            run = self.lab.runs[name]
+            if run.cloud_init_done and not run.failure:
+                return run.guest
+        raise RuntimeError("no booted PE VM to run hsdump from")
+
+    def _registrar_addresses(self):
+        return [r.address for r in self.site.pool.registrars]
+
+    def _handlespaces(self):
+        probe = self._probe()
+        return {address: checks.handlespace(probe, address) for address in self._registrar_addresses()}
+
+    def _boot(self, names, timeout_s=1200):
+        self.lab.boot(names)
+        failed = self.lab.wait_booted(names, timeout_s)
+        for run in failed:
+            self.outcome.check("{} boots".format(run.vm.name), False, run.failure)
+        return not failed
+
+    def _wait_registered(self, names):
+        """Until every PE in ``names`` is listed by every registrar (PE.registered set)."""
+        group = {n: self.topology.vm(n) for n in names}
+        deadline = time.monotonic() + REGISTRATION_TIMEOUT_S
+        pending = set(names)
+        spaces = {}
+        while pending and time.monotonic() < deadline:
+            try:
+                spaces = self._handlespaces()
+            except RuntimeError as error:
+                self.log("  hsdump: {}".format(error))
+                time.sleep(POLL_S)
+                continue
+            for name in sorted(pending):
+                address = group[name].port(self._pool_network(group[name])).address
+                if all(checks.element_at(space, self.site.pool.handle, address, self.site.pool.pe_port)
+                       for space in spaces.values()):
+                    self.lab.runs[name].registered = time.monotonic()
+                    pending.discard(name)
+            if pending:
+                time.sleep(POLL_S)
+        return spaces, pending
+
+    def _pool_network(self, vm):
+        return self.site.vims[self.site.pool.pe_groups[vm.role].vim].pool_network.name \
+            if vm.kind == PE_GROUP else self.site.vims[self._registrar(vm).vim].pool_network.name
+
+    def _registrar(self, vm):
+        return next(r for r in self.site.pool.registrars if r.name == vm.role)
+
+    def _check_elements(self, spaces, names, label):
+        for name in names:
+            vm = self.topology.vm(name)
+            group = self.site.pool.pe_groups[vm.role]
+            address = vm.port(self._pool_network(vm)).address
+            for registrar, space in spaces.items():
+                element = checks.element_at(space, self.site.pool.handle, address, self.site.pool.pe_port)
+                self.outcome.check(
+                    "{}: {} listed by registrar {}".format(label, name, registrar),
+                    element is not None and abs(element["load_increment"] - group.load_increment) < 1e-6,
+                    "not listed" if element is None else "load increment {:g} (configured {:g})".format(
+                        element["load_increment"], group.load_increment))
+
+    # --- steps ----------------------------------------------------------------
+    def run(self):
+        self._step("registrars and PEs boot and register", self.boot_pool)
+        self._step("scale-out PE joins by itself", self.scale_out)
+        self._step("pool users' jobs complete on the VM PEs", self.jobs)
+        self._step("registrar charm on its VDUs", self.registrar_charm)
+        self._step("pool element charm on its VDU", self.pool_element_charm)
+        self._step("EPC VDUs boot from their user data", self.epc)
+        self._step("cloud-init clean on every VM", self.cloud_init_verdicts)
+        return self.outcome
+
+    def boot_pool(self):
+        registrars, pes = self._names(REGISTRAR), self._names(PE_GROUP)
+        if not self._boot(registrars + pes):
+            return
+        spaces, pending = self._wait_registered(pes)
+        self.outcome.check("PEs registered in every registrar", not pending,
+                           "missing: {}".format(", ".join(sorted(pending))) if pending else "")
+        self._check_elements(spaces, pes, "boot")
+        for registrar in self.site.pool.registrars:
+            space = spaces.get(registrar.address)
+            peers = {a for p in (space or {}).get("peers", []) for a in p["addresses"]}
+            wanted = {next(r.address for r in self.site.pool.registrars if r.name == name)
+                      for name in registrar.peers}
+            self.outcome.check("registrar {} peers with {}".format(registrar.name, ", ".join(registrar.peers)),
+                               wanted <= peers, "peers seen: {}".format(", ".join(sorted(peers)) or "none"))
+            if space is not None:
+                self.lab.runs[registrar.name].registered = time.monotonic()
+        for name in pes:
+            self._check_unit_settings(name)
+
+    def _check_unit_settings(self, name):
+        vm = self.topology.vm(name)
+        group = self.site.pool.pe_groups[vm.role]
+        state = checks.service_state(self.lab.runs[name].guest, POOL_ELEMENT_SERVICE)
+        start = state.get("ExecStart", "")
+        wanted = ["-capcapacity={}".format(int(group.capacity)), "-capmaxjobs={}".format(group.max_jobs)]
+        self.outcome.check("{}: service active with capacity and max jobs".format(name),
+                           state.get("ActiveState") == "active" and all(w in start for w in wanted),
+                           "{} {}".format(state.get("ActiveState"), " ".join(w for w in wanted if w not in start)))
+
+    def scale_out(self):
+        names = self._names(PE_GROUP, scale_out=True)
+        epc = self._names(EPC)
+        # The EPC VMs boot meanwhile: nothing in the pool depends on them.
+        self.lab.boot(epc)
+        if not self._boot(names):
+            return
+        spaces, pending = self._wait_registered(names)
+        self.outcome.check("scale-out PE registered in every registrar", not pending,
+                           "missing: {}".format(", ".join(sorted(pending))) if pending else "")
+        self._check_elements(spaces, names, "scale-out")
+
+    def jobs(self):
+        user = self.lab.runs[self._names(REGISTRAR)[0]].guest
+        user.sudo("DEBIAN_FRONTEND=noninteractive apt-get install -y -q rsplib-services", timeout=900)
+        pes = [n for n in self._names(PE_GROUP) + self._names(PE_GROUP, scale_out=True)
+               if self.lab.runs[n].registered]
+        before = {n: checks.accepted_jobs(self.lab.runs[n].guest, POOL_ELEMENT_SERVICE) for n in pes}
+        registrars = ["{}:{}".format(a, ASAP_PORT) for a in self._registrar_addresses()[:1]]
+        results = checks.run_pool_users(user, self.site.pool.handle, registrars, PU_COUNT, PU_RUNTIME_S,
+                                        PU_JOB_INTERVAL_S, PU_JOB_SIZE)
+        accepted = {n: checks.accepted_jobs(self.lab.runs[n].guest, POOL_ELEMENT_SERVICE) - before[n] for n in pes}
+        started = sum(r.started for r in results)
+        completed = sum(r.completed for r in results)
+        # -runtime can end a PU while its one current job runs: that job is cut, not lost.
+        cut = [r for r in results if r.started - r.completed > 1]
+        self.outcome.check("every started job completed (at most the one running at -runtime cut per PU)",
+                           completed > 0 and not cut,
+                           "{} started, {} completed; {}".format(started, completed, ", ".join(
+                               "{}: {}/{}".format(r.name, r.completed, r.started) for r in results)))
+        self.outcome.check("jobs accepted by the VM PEs", sum(accepted.values()) >= completed,
+                           ", ".join("{} {}".format(n, a) for n, a in sorted(accepted.items())))
+        self.outcome.facts["jobs completed"] = completed
+        self.outcome.facts["jobs accepted per PE"] = accepted
+
+    def registrar_charm(self):
+        for name in self._names(REGISTRAR):
+            run = self.lab.runs[name]
+            charm = CharmOnVm(run.guest, charm_of(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id))
+            deployed = charm.deploy()
+            self.outcome.check("{}: deploy hooks".format(name), all(o.exit_code == 0 for o in deployed),
+                               "; ".join("{} {}".format(o.name, o.exit_code) for o in deployed))
+            primitives = day1_primitives(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id,
+                                         self.lab.params[run.vm.member], run.vm.mgmt_address)
+            results = charm.day1(primitives)
+            self.outcome.check("{}: day-1 {}".format(name, ", ".join(p.name for p in primitives)),
+                               len(results) == len(primitives) and all(o.status == "completed" for _, o in results),
+                               "; ".join("{}: {} {}".format(n, o.status, o.message) for n, o in results))
+            status = charm.action("pool-status")
+            elements = json.dumps(status.results)
+            wanted = [str(self.topology.vm(n).port(self._pool_network(self.topology.vm(n))).address)
+                      for n in self._names(PE_GROUP) + self._names(PE_GROUP, scale_out=True)]
+            self.outcome.check("{}: pool-status lists every VM PE".format(name),
+                               status.status == "completed" and all(a in elements for a in wanted),
+                               "{} {}".format(status.status, elements[:300]))
+            unit = status.unit_status
+            self.outcome.check("{}: unit active".format(name), unit.status == "active",
+                               "{} {}".format(unit.status, unit.message))
+
+    def pool_element_charm(self):
+        name = self._names(PE_GROUP)[0]
+        run = self.lab.runs[name]
+        guest = run.guest
+        charm = CharmOnVm(guest, charm_of(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id))
+        before = checks.service_state(guest, POOL_ELEMENT_SERVICE)
+        deployed = charm.deploy()
+        self.outcome.check("{}: deploy hooks".format(name), all(o.exit_code == 0 for o in deployed),
+                           "; ".join("{} {}".format(o.name, o.exit_code) for o in deployed))
+        primitives = day1_primitives(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id,
+                                     self.lab.params[run.vm.member], run.vm.mgmt_address)
+        results = charm.day1(primitives)
+        self.outcome.check("{}: day-1 configure".format(name),
+                           results and all(o.status == "completed" for _, o in results),
+                           "; ".join("{}: {} {}".format(n, o.status, json.dumps(o.results)[:300]) for n, o in results))
+        after = checks.service_state(guest, POOL_ELEMENT_SERVICE)
+        self.outcome.check("{}: configure adopted the cloud-init service (same PID, no restart)".format(name),
+                           before.get("MainPID") == after.get("MainPID") != "0",
+                           "PID {} -> {}".format(before.get("MainPID"), after.get("MainPID")))
+        status = charm.action("pe-status")
+        self.outcome.check("{}: pe-status registered".format(name),
+                           status.status == "completed" and status.results.get("registered") == "yes",
+                           json.dumps(status.results)[:300])
+        changed = charm.action("reconfigure", {"capacity": RECONFIGURED_CAPACITY,
+                                               "load-increment": RECONFIGURED_LOAD_INCREMENT})
+        self.outcome.check("{}: reconfigure".format(name), changed.status == "completed",
+                           "{} {}".format(changed.message, json.dumps(changed.results)[:300]))
+        state = checks.service_state(guest, POOL_ELEMENT_SERVICE)
+        self.outcome.check("{}: the service runs with the new capacity".format(name),
+                           "-capcapacity={}".format(RECONFIGURED_CAPACITY) in state.get("ExecStart", ""),
+                           state.get("ExecStart", "")[:300])
+        address = run.vm.port(self._pool_network(run.vm)).address
+        deadline = time.monotonic() + REGISTRATION_TIMEOUT_S
+        seen = {}
+        while time.monotonic() < deadline:
+            seen = {}
+            for registrar, space in self._handlespaces().items():
+                element = checks.element_at(space, self.site.pool.handle, address, self.site.pool.pe_port)
+                seen[registrar] = element["load_increment"] if element else None
+            if all(v is not None and abs(v - float(RECONFIGURED_LOAD_INCREMENT)) < 1e-6 for v in seen.values()):
+                break
+            time.sleep(POLL_S)
+        self.outcome.check("{}: every registrar sees the new load increment".format(name),
+                           all(v is not None and abs(v - float(RECONFIGURED_LOAD_INCREMENT)) < 1e-6
+                               for v in seen.values()),
+                           ", ".join("{}: {}".format(k, v) for k, v in sorted(seen.items())))
+        update = charm.hook("update-status")
+        unit = update.unit_status
+        self.outcome.check("{}: update-status active".format(name), unit.status == "active",
+                           "{} {}".format(unit.status, unit.message))
+
+    def epc(self):
+        names = self._names(EPC)
+        failed = self.lab.wait_booted(names, 1200)
+        for run in failed:
+            self.outcome.check("{} boots".format(run.vm.name), False, run.failure)
+        for name in names:
+            run = self.lab.runs[name]
+            if run.failure:
+                continue
+            guest = run.guest
+            hostname = guest.run("hostname").stdout.strip()
+            self.outcome.check("{}: hostname".format(name), hostname == run.vm.vdu_id, hostname)
+            addresses = json.loads(guest.run("ip -j -4 addr show").stdout)
+            by_nic = {i["ifname"]: [a["local"] for a in i.get("addr_info", [])] for i in addresses}
+            wrong = ["{} {} (has {})".format(p.nic, p.address, by_nic.get(p.nic)) for p in run.vm.ports
+                     if str(p.address) not in by_nic.get(p.nic, [])]
+            self.outcome.check("{}: every NIC has its address".format(name), not wrong, "; ".join(wrong))
+            routes = json.loads(guest.run("ip -j -4 route show default").stdout)
+            self.outcome.check("{}: default route on mgmt only".format(name),
+                               [r.get("dev") for r in routes] == [run.vm.ports[0].nic],
+                               json.dumps(routes)[:200])
+            keys = guest.run("cat ~/.ssh/authorized_keys").stdout
+            self.outcome.check("{}: both N2VC keys for the default user".format(name),
+                               keys.count("ssh-rsa ") >= 2, "{} keys".format(keys.count("ssh-rsa ")))
+
+    def cloud_init_verdicts(self):
+        for name, run in self.lab.runs.items():
+            if run.cloud_init is None:
+                continue
+            result = run.cloud_init
+            detail = result.summary()
+            if result.errors or result.recoverable:
+                detail += ": " + json.dumps({"errors": list(result.errors), "recoverable": result.recoverable})[:600]
+            if not result.schema_valid:
+                detail += ": " + result.schema_output[-400:]
+            self.outcome.check("{}: cloud-init".format(name), result.clean, detail)

@@ -1,0 +1,105 @@
+"""The VDU lab end to end: `mecpool vdu-lab` boots the example site's registrar,
+pool element and EPC VDUs as real QEMU VMs from the user data OSM R8 and Nova
+would deliver, and every check it makes must pass.  One lab run serves all
+tests below; each test reads its part of result.json, so a failure names it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mecpool.packaging import builder
+from mecpool.site import load_site
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.vdulab
+
+
+@pytest.fixture(scope="module")
+def lab_run(tmp_path_factory):
+    """The example site built here (real charms; the wheel cache of `make` is reused),
+    then one lab run over it."""
+    root = tmp_path_factory.mktemp("vdu-lab")
+    site = REPO / "site.example.yaml"
+    builder.build(load_site(site), root / "build", vendor_root=REPO / "build" / "vendor")
+    out = root / "run"
+    done = subprocess.run([str(Path(sys.executable).with_name("mecpool")), "vdu-lab", "--site", str(site),
+                           "--build", str(root / "build"), "--out", str(out)],
+                          cwd=str(REPO), capture_output=True, text=True, timeout=3600)
+    sys.stderr.write(done.stderr[-20000:])
+    sys.stdout.write(done.stdout)
+    result = out / "result.json"
+    assert result.is_file(), "the lab wrote no result: exit {}\n{}".format(done.returncode, done.stderr[-3000:])
+    return done, json.loads(result.read_text())
+
+
+def checks_named(result, text):
+    found = [c for c in result["checks"] if text in c["name"]]
+    assert found, "no check named like {!r}".format(text)
+    return found
+
+
+def failed(found):
+    return ["{}: {}".format(c["name"], c["detail"]) for c in found if not c["ok"]]
+
+
+def test_table_lists_every_vm_with_its_user_data(lab_run):
+    done, result = lab_run
+    vms = {row["vm"]: row for row in result["vms"]}
+    assert set(vms) == {"pr-mec", "pr-stavanger", "pe-mec-1", "pe-mec-2", "pe-mec-3", "hss", "mme", "spgwc",
+                        "spgwu"}
+    for row in vms.values():
+        assert 0 < row["user_data_bytes"] <= 32 * 1024
+        assert row["vm"] in done.stdout
+    assert "boot to registered (s)" in done.stdout
+
+
+@pytest.mark.parametrize("text", [
+    "PEs registered in every registrar", "boot: pe-mec-1 listed", "boot: pe-mec-2 listed", "peers with",
+    "service active with capacity",
+])
+def test_pool_boots_from_user_data_alone(lab_run, text):
+    assert not failed(checks_named(lab_run[1], text))
+
+
+def test_scale_out_pe_joins(lab_run):
+    assert not failed(checks_named(lab_run[1], "scale-out"))
+    row = next(r for r in lab_run[1]["vms"] if r["vm"] == "pe-mec-3")
+    assert row["boot_to_registered_s"] != ""
+
+
+def test_jobs_complete_on_vm_pes(lab_run):
+    result = lab_run[1]
+    assert not failed(checks_named(result, "every started job completed"))
+    assert not failed(checks_named(result, "jobs accepted by the VM PEs"))
+    assert result["facts"]["jobs completed"] > 0
+
+
+@pytest.mark.parametrize("text", ["pr-mec: ", "pr-stavanger: ", "pe-mec-1: "])
+def test_charms_run_in_the_vms(lab_run, text):
+    charm_checks = [c for c in checks_named(lab_run[1], text) if "cloud-init" not in c["name"]]
+    assert len(charm_checks) >= 4
+    assert not failed(charm_checks)
+
+
+@pytest.mark.parametrize("vdu", ["hss", "mme", "spgwc", "spgwu"])
+def test_epc_vdus_boot(lab_run, vdu):
+    found = [c for c in checks_named(lab_run[1], vdu + ": ") if "cloud-init" not in c["name"]]
+    assert {c["name"].split(": ")[1] for c in found} >= {"hostname", "every NIC has its address",
+                                                         "default route on mgmt only",
+                                                         "both N2VC keys for the default user"}
+    assert not failed(found)
+
+
+def test_cloud_init_clean_everywhere(lab_run):
+    found = checks_named(lab_run[1], ": cloud-init")
+    assert len(found) == 9
+    assert not failed(found)
+
+
+def test_every_step_passed(lab_run):
+    done, result = lab_run
+    assert not failed(result["checks"])
+    assert result["ok"] and done.returncode == 0

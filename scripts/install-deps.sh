@@ -4,6 +4,11 @@
 #  - qemu-system-x86, linux-image-amd64, busybox-static, cpio, kmod: the QEMU guest that runs the testbed where
 #    the host kernel has no SCTP (Debian's kernel has the sctp, veth, bridge and sch_netem modules);
 #  - iproute2: ip/tc for namespaces and netem.
+#  - VDU lab (mecpool/vdulab): debootstrap builds the Debian cloud image, mkfs.ext4 (e2fsprogs) and sfdisk
+#    (fdisk) pack it into a disk without loop devices, qemu-img (qemu-utils) makes the per-VM overlays,
+#    apt-ftparchive (apt-utils) indexes the package mirror, genisoimage writes the config drives as Nova
+#    does (and its isoinfo reads them back in the tests), debian-archive-keyring verifies the archive,
+#    dnsmasq-base is the lab's Neutron-like DHCP, openssh-client reaches the VMs.
 # Idempotent: does nothing when everything is installed.
 set -euo pipefail
 
@@ -21,6 +26,15 @@ APT_PACKAGES=(
   xz-utils
   git
   openssl
+  debootstrap
+  debian-archive-keyring
+  e2fsprogs
+  fdisk
+  qemu-utils
+  apt-utils
+  genisoimage
+  dnsmasq-base
+  openssh-client
 )
 
 missing=()

@@ -17,8 +17,8 @@ import sys
 
 from .commands import (ASAP_PORT, ConfigError, Endpoint, PoolElementConfig, RegistrarConfig,
                        pool_element_argv, registrar_argv)
-from .units import (POOL_ELEMENT_SERVICE, REGISTRAR_SERVICE, pool_element_unit,
-                    registrar_unit)
+from .units import (POOL_ELEMENT_SERVICE, POOL_ELEMENT_STATE_DIR, REGISTRAR_SERVICE,
+                    pool_element_unit, registrar_unit)
 
 UNIT_DIR = "/etc/systemd/system"
 # The settings files the PE cloud-init and the charms share (one per role).
@@ -30,6 +30,13 @@ SETTINGS_FILES = {
 
 PE_KEYS = ("pool_handle", "registrars", "local_address", "local_port", "capacity",
            "max_jobs", "load_increment", "policy", "identifier")
+# The service's CalcApp result files.  Without them rspserver writes both into its
+# working directory; the vector grows by one line per job for the life of the
+# VDU, so the service keeps only the scalars (totals, written when it stops) and
+# the journal keeps each job's "accepted" line.
+PE_SCALAR_FILE = POOL_ELEMENT_STATE_DIR + "/calcapppoolelement.sca"
+PE_VECTOR_FILE = "/dev/null"
+
 PR_KEYS = ("address", "peers", "identifier", "loglevel", "asap_port", "enrp_port",
            "endpoint_keepalive_ms")
 
@@ -85,7 +92,7 @@ def pool_element_from_settings(settings, resolve=source_address_towards):
         values["local_address"] = resolve(first.address)
     if values.get("identifier") in ("", None):
         values.pop("identifier", None)
-    return PoolElementConfig(**values)
+    return PoolElementConfig(scalar_file=PE_SCALAR_FILE, vector_file=PE_VECTOR_FILE, **values)
 
 
 def registrar_from_settings(settings):

@@ -31,7 +31,7 @@ NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
-
+{state}
 [Install]
 WantedBy=multi-user.target
 """
@@ -51,9 +51,22 @@ def exec_start(argv):
     return " ".join(quote_exec_arg(a) for a in [binary] + list(argv[1:]))
 
 
-def service_unit(argv, description, generator="mecpool.rserpool"):
+# The pool element's writable directory: /var/lib is read-only under ProtectSystem=strict,
+# and rspserver exits when it cannot open its CalcApp result files.
+POOL_ELEMENT_STATE_DIR = "/var/lib/rsp-pool-element"
+
+
+def _state_lines(state_dir):
+    """StateDirectory= (owned by the dynamic user, kept across restarts) as working directory."""
+    if state_dir is None:
+        return ""
+    name = state_dir.rsplit("/", 1)[-1]
+    return "StateDirectory={}\nWorkingDirectory={}\n".format(name, state_dir)
+
+
+def service_unit(argv, description, generator="mecpool.rserpool", state_dir=None):
     return _UNIT.format(description=description, exec_start=exec_start(argv),
-                        generator=generator)
+                        generator=generator, state=_state_lines(state_dir))
 
 
 def registrar_unit(argv, identifier_text="registrar"):
@@ -61,4 +74,5 @@ def registrar_unit(argv, identifier_text="registrar"):
 
 
 def pool_element_unit(argv, pool_handle):
-    return service_unit(argv, "RSerPool CalcApp Pool Element of pool {}".format(pool_handle))
+    return service_unit(argv, "RSerPool CalcApp Pool Element of pool {}".format(pool_handle),
+                        state_dir=POOL_ELEMENT_STATE_DIR)

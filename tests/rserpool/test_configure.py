@@ -38,6 +38,22 @@ def test_pool_element_unit_runs_the_generated_argv():
     assert "KillSignal=SIGINT" in text and "Restart=always" in text
 
 
+def test_pool_element_writes_only_to_its_state_directory():
+    """Found by the VDU lab: under ProtectSystem=strict the working directory was
+    read-only, rspserver could not open its default calcapppoolelement.vec in it
+    and exited at start, for ever (Restart=always)."""
+    _, text = configure.render("pool-element", PE_SETTINGS)
+    lines = text.splitlines()
+    assert "ProtectSystem=strict" in lines
+    assert "StateDirectory=rsp-pool-element" in lines
+    assert "WorkingDirectory=/var/lib/rsp-pool-element" in lines
+    argv = exec_argv(text)
+    assert "-capscalar=/var/lib/rsp-pool-element/calcapppoolelement.sca" in argv
+    assert "-capvector=/dev/null" in argv   # no per-job file growing for the life of the VDU
+    files = [a.split("=", 1)[1] for a in argv if a.startswith(("-capscalar=", "-capvector=", "-logfile="))]
+    assert all(f == "/dev/null" or f.startswith("/var/lib/rsp-pool-element/") for f in files)
+
+
 def test_auto_local_address_resolves_towards_first_registrar():
     seen = []
 

@@ -1,5 +1,6 @@
 """``mecpool vdu-lab``: boot the site's VDUs as OSM R8 + OpenStack would, check them."""
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,8 @@ def vdu_lab_command(site_file, build_dir, out_dir, cache_dir, memory_mb, vcpus):
         sys.exit(2)
     out = Path(out_dir)
     start = time.monotonic()
+    # SIGTERM (a CI timeout, say) unwinds like Ctrl-C: the lab removes its VMs and networks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     def log(message):
         click.echo("[{:6.0f} s] {}".format(time.monotonic() - start, message), err=True)

@@ -48,7 +48,11 @@ class Guest(object):
         """Until the VM accepts our key (sshd up, cloud-init wrote the key part)."""
         last = ""
         while time.monotonic() < deadline:
-            done = self.run("true", check=False, timeout=30)
+            try:
+                done = self.run("true", check=False, timeout=120)
+            except GuestError as error:   # a login slower than that under emulation: try again
+                last = str(error)
+                continue
             if done.returncode == 0:
                 return
             last = done.stderr.strip()

@@ -48,6 +48,9 @@ PACKAGES = (
     # cloud-init sets ("Failed to escape hostname") and sudo cannot resolve the host's own name.
     "libidn2-0",
     "openssh-server", "sudo", "python3", "less", "ca-certificates",
+    # The charms' ops 1.5.4 imports cgi, which Python 3.13 (trixie) dropped; focal's 3.8 and
+    # bionic's 3.6 have it.  This package puts it back, so the built charms run as on the VDUs.
+    "python3-legacy-cgi",
     # eatmydata: cloud-init runs apt under it when present (fewer fsyncs, faster installs).
     "cloud-init", "eatmydata", "cloud-guest-utils", "fdisk", "gdisk", "e2fsprogs",
     "linux-image-amd64", "initramfs-tools", "zstd",   # zstd: initramfs-tools' default compressor

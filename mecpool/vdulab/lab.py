@@ -22,7 +22,8 @@ from .vdus import vm_user_data
 
 NAMESPACE = "mecpool-vdulab"
 # What the VMs install from the lab mirror: the pool VDUs' cloud-init and charms
-# (rsplib-registrar, rsplib-tools) and the pool users the lab runs (rsplib-services).
+# (rsplib-registrar, rsplib-tools) and the pool users the lab runs (calcappclient,
+# taken from rsplib-services' .deb without its Qt dependencies).
 MIRROR_PACKAGES = ("rsplib-registrar", "rsplib-tools", "rsplib-services")
 KEY_COMMENTS = ("juju-client-key", "n2vc-osm-key")
 
@@ -75,6 +76,7 @@ class Lab(object):
         self.runs = {}
         self.processes = {}
         self.timings = {}
+        self.schema_cache = {}
 
     # --- set-up and tear-down ------------------------------------------------
     def __enter__(self):
@@ -169,7 +171,9 @@ class Lab(object):
             try:
                 run.guest.wait_ssh(deadline)
                 run.ssh_ready = time.monotonic()
-                run.cloud_init = checks.cloud_init_result(run.guest, timeout=max(60, deadline - time.monotonic()))
+                run.cloud_init = checks.cloud_init_result(run.guest, run.user_data,
+                                                          timeout=max(60, deadline - time.monotonic()),
+                                                          schema_cache=self.schema_cache)
                 run.cloud_init_done = time.monotonic()
             except Exception as error:  # noqa: BLE001 - reported per VM in the table
                 run.failure = str(error)

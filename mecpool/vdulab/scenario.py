@@ -37,6 +37,15 @@ RECONFIGURED_LOAD_INCREMENT = "0.25"
 RECONFIGURED_CAPACITY = 2000000
 
 
+def why(outcome):
+    """A failed hook's or action's message and the last error the charm logged
+    (ops sends a charm's traceback to juju-log at ERROR)."""
+    if outcome.status == "completed":
+        return ""
+    errors = [line.message for line in outcome.logs if line.level == "ERROR"]
+    return "{} {}".format(outcome.message or "", errors[-1][-600:] if errors else outcome.stderr[-600:])
+
+
 @dataclass
 class Check:
     name: str
@@ -221,19 +230,26 @@ class Scenario(object):
         self.outcome.facts["jobs completed"] = completed
         self.outcome.facts["jobs accepted per PE"] = accepted
 
+    def _deploy_and_day1(self, name):
+        """The VDU's built charm on its VM: Juju's deploy hooks, then OSM's day-1
+        primitives with the member's additionalParams (checked); the CharmOnVm."""
+        run = self.lab.runs[name]
+        charm = CharmOnVm(run.guest, charm_of(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id))
+        deployed = charm.deploy()
+        self.outcome.check("{}: deploy hooks".format(name), all(o.exit_code == 0 for o in deployed),
+                           "; ".join("{} {} {}".format(o.name, o.exit_code, why(o)) for o in deployed))
+        primitives = day1_primitives(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id,
+                                     self.lab.params[run.vm.member], run.vm.mgmt_address)
+        results = charm.day1(primitives)
+        self.outcome.check("{}: day-1 {}".format(name, ", ".join(p.name for p in primitives)),
+                           len(results) == len(primitives) and all(o.status == "completed" for _, o in results),
+                           "; ".join("{}: {} {} {}".format(n, o.status, why(o), json.dumps(o.results)[:300])
+                                     for n, o in results))
+        return charm
+
     def registrar_charm(self):
         for name in self._names(REGISTRAR):
-            run = self.lab.runs[name]
-            charm = CharmOnVm(run.guest, charm_of(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id))
-            deployed = charm.deploy()
-            self.outcome.check("{}: deploy hooks".format(name), all(o.exit_code == 0 for o in deployed),
-                               "; ".join("{} {}".format(o.name, o.exit_code) for o in deployed))
-            primitives = day1_primitives(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id,
-                                         self.lab.params[run.vm.member], run.vm.mgmt_address)
-            results = charm.day1(primitives)
-            self.outcome.check("{}: day-1 {}".format(name, ", ".join(p.name for p in primitives)),
-                               len(results) == len(primitives) and all(o.status == "completed" for _, o in results),
-                               "; ".join("{}: {} {}".format(n, o.status, o.message) for n, o in results))
+            charm = self._deploy_and_day1(name)
             status = charm.action("pool-status")
             elements = json.dumps(status.results)
             wanted = [str(self.topology.vm(n).port(self._pool_network(self.topology.vm(n))).address)
@@ -249,17 +265,8 @@ class Scenario(object):
         name = self._names(PE_GROUP)[0]
         run = self.lab.runs[name]
         guest = run.guest
-        charm = CharmOnVm(guest, charm_of(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id))
         before = checks.service_state(guest, POOL_ELEMENT_SERVICE)
-        deployed = charm.deploy()
-        self.outcome.check("{}: deploy hooks".format(name), all(o.exit_code == 0 for o in deployed),
-                           "; ".join("{} {}".format(o.name, o.exit_code) for o in deployed))
-        primitives = day1_primitives(self.lab.built, run.vm.vnfd_id, run.vm.vdu_id,
-                                     self.lab.params[run.vm.member], run.vm.mgmt_address)
-        results = charm.day1(primitives)
-        self.outcome.check("{}: day-1 configure".format(name),
-                           results and all(o.status == "completed" for _, o in results),
-                           "; ".join("{}: {} {}".format(n, o.status, json.dumps(o.results)[:300]) for n, o in results))
+        charm = self._deploy_and_day1(name)
         after = checks.service_state(guest, POOL_ELEMENT_SERVICE)
         self.outcome.check("{}: configure adopted the cloud-init service (same PID, no restart)".format(name),
                            before.get("MainPID") == after.get("MainPID") != "0",

@@ -18,7 +18,7 @@ import re
 import subprocess
 import tempfile
 import uuid as uuidlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .image import VdulabError, require_tool

@@ -1,14 +1,11 @@
 """The VDU lab's parts: config drive (read back with a real ISO reader), Nova's meta_data /
 network_data shapes, the QEMU command line, the image and mirror cache keys, overlays.
-The test marked vdulab builds the image and the mirror (cached) and boots one VM."""
+Building the image and booting VMs from it is the VDU lab's job (test_vdu_lab.py)."""
 
 import dataclasses
 import json
-import os
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -275,87 +272,3 @@ def test_default_cache_root(monkeypatch, tmp_path):
 def test_missing_tool_names_its_package():
     with pytest.raises(image.VdulabError, match="install Debian package no-such-pkg"):
         image.require_tool("no-such-tool-vdulab", "no-such-pkg")
-
-
-# --- one real VM -------------------------------------------------------------------------------
-
-NS = "vdulab-parts-test"
-REPORT_UNIT = """[Unit]
-Description=Print the VDU lab test report on the serial console
-After=cloud-final.service
-[Service]
-Type=oneshot
-StandardOutput=tty
-TTYPath=/dev/ttyS0
-ExecStart=/bin/sh -c 'echo VDULAB-REPORT-BEGIN; cloud-init status --long; \\
-cloud-init schema --system >/dev/null 2>&1 && echo schema-valid; ip -o link show ens3; \\
-dpkg-query -W rsplib-tools; modprobe sctp && echo sctp-loaded; findmnt -bno SIZE /; \\
-echo VDULAB-REPORT-END'
-"""
-
-
-@pytest.mark.vdulab
-def test_vm_boots_from_the_image_like_a_nova_instance(tmp_path):
-    """Image and mirror (cached under $MECPOOL_CACHE or ~/.cache/mecpool), one VM on a tap in a
-    private namespace with the mirror served on its bridge; cloud-init must finish clean."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root (image build, network namespace, tap)")
-    cache = image.default_cache_root()
-    mirror_url = "http://10.199.0.1:8080/"
-    img = image.ensure_image(cache, mirror_url)
-    repo = mirror.ensure_mirror(img, ["rsplib-registrar", "rsplib-tools"], cache)
-    ip = ["ip", "netns", "exec", NS]
-    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
-    subprocess.run(["ip", "netns", "add", NS], check=True)
-    http = None
-    spec = None
-    try:
-        for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "br0", "type", "bridge"],
-                    ["ip", "addr", "add", "10.199.0.1/24", "dev", "br0"], ["ip", "link", "set", "br0", "up"],
-                    ["ip", "tuntap", "add", "tapvm0", "mode", "tap"],
-                    ["ip", "link", "set", "tapvm0", "master", "br0", "up"]):
-            subprocess.run(ip + cmd, check=True)
-        http = subprocess.Popen(ip + [sys.executable, "-m", "http.server", "8080", "--bind", "10.199.0.1",
-                                      "--directory", str(repo)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        mac = "fa:16:3e:10:00:01"
-        nic = Nic(mac=mac, network_name="lab", network_id="net-lab", address="10.199.0.10",
-                  gateway="10.199.0.1", dhcp=False, mtu=1450)
-        user_data = ("#cloud-config\npackage_update: true\npackages: [rsplib-tools]\nwrite_files:\n"
-                     "- path: /etc/systemd/system/vdulab-report.service\n  content: |\n"
-                     + "".join("    " + line + "\n" for line in REPORT_UNIT.splitlines())
-                     + "runcmd:\n- [systemctl, start, --no-block, vdulab-report.service]\n").encode()
-        spec = qemu.VmSpec(name="parts-test", image=img, overlay=tmp_path / "disk.qcow2", disk_gb=4,
-                           memory_mb=1024, vcpus=2, config_drive=tmp_path / "disk.config",
-                           nics=[("tapvm0", mac)], serial_log=tmp_path / "serial.log",
-                           pidfile=tmp_path / "qemu.pid", qmp_socket=tmp_path / "qmp.sock", netns=NS)
-        qemu.create_overlay(img, spec.overlay, spec.disk_gb)
-        write_config_drive(spec.config_drive, nova_meta_data(spec.uuid, spec.name), nova_network_data([nic]),
-                           user_data)
-        proc = qemu.start_vm(spec)
-        deadline = time.monotonic() + 900
-        text = ""
-        while time.monotonic() < deadline and proc.poll() is None:
-            text = spec.serial_log.read_text(errors="replace")
-            if "VDULAB-REPORT-END" in text:
-                break
-            time.sleep(2)
-        assert "VDULAB-REPORT-END" in text, "no report on the serial console:\n" + text[-5000:]
-        report = text[text.index("VDULAB-REPORT-BEGIN"):text.index("VDULAB-REPORT-END")]
-        assert "status: done" in report and "errors: []" in report
-        assert "recoverable_errors: {}" in report
-        assert "schema-valid" in report
-        assert "ens3:" in report and mac in report
-        assert "rsplib-tools\t" in report
-        assert "sctp-loaded" in report
-        size = int(report.split("sctp-loaded", 1)[1].split()[0])
-        assert size > 3 << 30       # growpart + resizefs took the root to the overlay's size
-        assert qemu.stop_vm(spec, timeout=120) == "powerdown"
-        proc.wait(timeout=30)
-    finally:
-        if spec is not None:
-            qemu.stop_vm(spec, timeout=5)
-        if http is not None:
-            http.terminate()
-            http.wait()
-        subprocess.run(["ip", "netns", "del", NS], capture_output=True)

@@ -161,6 +161,11 @@ class Lab(object):
         process = self.processes.pop(name, None)
         if process is not None:
             qemu.stop_vm(self.runs[name].spec, timeout=5)
+            try:
+                process.wait(timeout=15)   # reap it: no zombie QEMU while the lab goes on
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def wait_booted(self, names, timeout_s):
         """SSH up and cloud-init finished on every VM of ``names`` (in parallel);

@@ -121,13 +121,25 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
         runcmd = [c for c in config["runcmd"] if "mecpool.rserpool.configure" in c]
         assert runcmd == [["env", "PYTHONPATH=/opt/mecpool/lib", "python3", "-m",
                            "mecpool.rserpool.configure", role, settings_path]]
+        # The pool NIC must have its IPv4 address before "auto" picks the source address
+        # (else it is the mgmt address: found by the VDU lab).
+        waits = [i for i, c in enumerate(config["runcmd"]) if "ip -4 -o addr show dev ens4" in " ".join(c)]
+        assert waits and waits[0] < config["runcmd"].index(runcmd[0])
+        wait = config["runcmd"][waits[0]]
+        assert wait[:2] == ["sh", "-c"]
+        configure_index = config["runcmd"].index(runcmd[0])
+        assert configure_index == waits[0] + 1
         assert config["runcmd"][-2:] == [["systemctl", "daemon-reload"],
                                          ["systemctl", "enable", "--now", "rsp-{}.service".format(role)]]
         bin_dir = root / "bin"
         bin_dir.mkdir()
         fake_ip = bin_dir / "ip"
-        fake_ip.write_text("#!/bin/sh\necho \"$5 via 10.0.0.1 dev ens4 src 10.101.0.57 uid 0\"\n")
+        fake_ip.write_text("#!/bin/sh\n[ \"$1\" = -4 ] && { echo '3: ens4    inet 10.101.0.57/24'; exit 0; }\n"
+                           "echo \"$5 via 10.0.0.1 dev ens4 src 10.101.0.57 uid 0\"\n")
         fake_ip.chmod(0o755)
+        # The wait ends at once when the address is there.
+        waited = subprocess.run(wait, env={"PATH": "{}:/usr/bin:/bin".format(bin_dir)}, timeout=20)
+        assert waited.returncode == 0
         unit_dir = root / "units"
         unit_dir.mkdir()
         env = {"PATH": "{}:{}".format(bin_dir, os.environ["PATH"]),

@@ -123,7 +123,8 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
                            "mecpool.rserpool.configure", role, settings_path]]
         # The pool NIC must have its IPv4 address before "auto" picks the source address
         # (else it is the mgmt address: found by the VDU lab).
-        waits = [i for i, c in enumerate(config["runcmd"]) if "ip -4 -o addr show dev ens4" in " ".join(c)]
+        waits = [i for i, c in enumerate(config["runcmd"])
+                 if "ip -4 -o addr show dev ens4" in " ".join(c) and "networkctl list" in " ".join(c)]
         assert waits and waits[0] < config["runcmd"].index(runcmd[0])
         wait = config["runcmd"][waits[0]]
         assert wait[:2] == ["sh", "-c"]
@@ -137,7 +138,10 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
         fake_ip.write_text("#!/bin/sh\n[ \"$1\" = -4 ] && { echo '3: ens4    inet 10.101.0.57/24'; exit 0; }\n"
                            "echo \"$5 via 10.0.0.1 dev ens4 src 10.101.0.57 uid 0\"\n")
         fake_ip.chmod(0o755)
-        # The wait ends at once when the address is there.
+        fake_networkctl = bin_dir / "networkctl"
+        fake_networkctl.write_text("#!/bin/sh\necho '  3 ens4             ether    routable    configured'\n")
+        fake_networkctl.chmod(0o755)
+        # The wait ends once networkd has configured the NIC and its address held for 3 s.
         waited = subprocess.run(wait, env={"PATH": "{}:/usr/bin:/bin".format(bin_dir)}, timeout=20)
         assert waited.returncode == 0
         unit_dir = root / "units"

@@ -80,7 +80,7 @@ def pe_scalars(run_path):
 # its own assertions ends a process (no scalar file then), e.g. 3.4.4's race between a
 # PE's ASAP thread and its re-registration on a load change (docs/testbed-engine.md):
 #   INTERNAL ERROR in ./src/timer.c, line 76: condition ... is not satisfied!
-_ACCEPTED = re.compile(r"^Job \d+/\d+ of size \S+ accepted$", re.M)
+ACCEPTED_LINE = re.compile(r"^Job \d+/\d+ of size \S+ accepted$", re.M)
 _INTERNAL_ERROR = re.compile(r"^INTERNAL ERROR in (\S+), line (\d+)", re.M)
 
 
@@ -119,7 +119,7 @@ def accepted(run_path, name, scalars=None):
     scalars = pe_scalars(run_path) if scalars is None else scalars
     if name in scalars:
         return int(scalars[name]["CalcAppPE Total Jobs Accepted"])
-    return len(_ACCEPTED.findall(_log(run_path, name)))
+    return len(ACCEPTED_LINE.findall(_log(run_path, name)))
 
 
 def jobs(run_path):

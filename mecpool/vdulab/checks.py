@@ -3,7 +3,6 @@ handlespaces (hsdump), the pool users' results and the services' state."""
 
 import email
 import json
-import re
 import shlex
 import tempfile
 from dataclasses import dataclass
@@ -12,10 +11,9 @@ from pathlib import Path
 from mecpool.rserpool import hsdump
 from mecpool.rserpool.commands import ENRP_PORT, PoolUserConfig, hsdump_argv, pool_user_argv
 from mecpool.testbed.calcapp_files import read_pu_scalars
+from mecpool.testbed.ledger import ACCEPTED_LINE  # what rspserver prints per accepted job
 
 HSDUMP_TIMEOUT_S = 20
-# rspserver prints this for every job it accepts (mecpool.testbed.ledger reads the same).
-ACCEPTED_LINE = re.compile(r"^Job \d+/\d+ of size \S+ accepted$", re.M)
 
 
 # cloud-init's recoverable warning when the merged cloud-config fails its schema.

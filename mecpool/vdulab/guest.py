@@ -22,7 +22,7 @@ class Guest(object):
         self.name = name
         self.address = str(address)
         self.key_path = Path(key_path)
-        self.network = network   # mecpool.vdulab.network.LabNetwork: ssh runs in its namespace
+        self.network = network   # mecpool.vdulab.network.LabNamespace: ssh runs in its namespace
 
     def ssh_argv(self, command):
         return self.network.argv(["ssh", "-i", str(self.key_path)] + list(SSH_OPTIONS)

@@ -9,14 +9,14 @@ import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from mecpool.descriptors import additional_params
 
 from . import checks, configdrive, image as image_mod, mirror as mirror_mod, qemu
 from .guest import Guest
-from .network import LabNetwork, tap_name
+from .network import LabNamespace, tap_name
 from .topology import MIRROR_URL, build_topology
 from .vdus import vm_user_data
 
@@ -42,7 +42,6 @@ class VmRun:
     cloud_init_done: float = None
     cloud_init: object = None   # checks.CloudInitResult
     failure: str = ""
-    notes: list = field(default_factory=list)
 
 
 def make_keys(directory):
@@ -108,7 +107,7 @@ class Lab(object):
         for vm in self.topology.vms:
             text, size = vm_user_data(self.built, vm.vnfd_id, vm.vdu_id, self.params[vm.member], key_pairs)
             self.runs[vm.name] = VmRun(vm, text, size.user_data_bytes, self._spec(vm), None)
-        self.network = LabNetwork(NAMESPACE, self.topology, self.run_dir / "net", mirror_dir)
+        self.network = LabNamespace(NAMESPACE, self.topology, self.run_dir / "net", mirror_dir)
         self.network.up()
         for run in self.runs.values():
             run.guest = Guest(run.vm.name, run.vm.mgmt_address, self.key_path, self.network)

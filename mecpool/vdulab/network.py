@@ -52,7 +52,7 @@ def dnsmasq_config(topology, run_dir):
     return "\n".join(lines) + "\n"
 
 
-class LabNetwork(object):
+class LabNamespace(object):
     """Set up with :meth:`up`, removed with :meth:`down` (also after a failed
     ``up``): processes stopped, the namespace and everything in it deleted."""
 

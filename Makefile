@@ -27,6 +27,7 @@ venv: deps $(STAMP)
 
 build: venv
 	$(BIN)/mecpool build --site $(SITE)
+	$(BIN)/python -m mecpool.rsplibfix
 
 test: build
 	$(BIN)/pytest $(PYTEST_ARGS)

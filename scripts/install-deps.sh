@@ -4,6 +4,8 @@
 #  - qemu-system-x86, linux-image-amd64, busybox-static, cpio, kmod: the QEMU guest that runs the testbed where
 #    the host kernel has no SCTP (Debian's kernel has the sctp, veth, bridge and sch_netem modules);
 #  - iproute2: ip/tc for namespaces and netem.
+#  - gcc, libc6-dev (and binutils with them): `make` compiles librspfreshload, our fix around the stock
+#    RSPLIB pool element (mecpool/rsplibfix); the tests drive it against RSPLIB's own timer code.
 #  - VDU lab (mecpool/vdulab): debootstrap builds the Debian cloud image, mkfs.ext4 (e2fsprogs) and sfdisk
 #    (fdisk) pack it into a disk without loop devices, qemu-img (qemu-utils) makes the per-VM overlays,
 #    apt-ftparchive (apt-utils) indexes the package mirror, genisoimage writes the config drives as Nova
@@ -18,6 +20,9 @@ APT_PACKAGES=(
   rsplib-registrar
   rsplib-services
   rsplib-tools
+  gcc
+  libc6-dev
+  binutils
   qemu-system-x86
   linux-image-amd64
   busybox-static

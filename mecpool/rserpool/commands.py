@@ -187,7 +187,8 @@ class RegistrarConfig(object):
 
     def __init__(self, address, peers=(), identifier=None, asap_port=ASAP_PORT,
                  enrp_port=ENRP_PORT, loglevel=2, logfile=None, statsfile=None,
-                 statsinterval_ms=1000, pidfile=None, endpoint_keepalive_ms=None):
+                 statsinterval_ms=1000, pidfile=None, endpoint_keepalive_ms=None,
+                 action_log_file=None):
         self.address = check_address("registrar.address", address)
         self.asap_port = check_port("registrar.asap_port", asap_port)
         self.enrp_port = check_port("registrar.enrp_port", enrp_port)
@@ -201,11 +202,13 @@ class RegistrarConfig(object):
         self.statsfile = check_path("registrar.statsfile", statsfile)
         self.statsinterval_ms = check_int("registrar.statsinterval_ms", statsinterval_ms, 100, 3600000)
         self.pidfile = check_path("registrar.pidfile", pidfile)
+        # Every ASAP/ENRP message the registrar handles, with its time in microseconds.
+        self.action_log_file = check_path("registrar.action_log_file", action_log_file)
         # How often the registrar sends ASAP Endpoint Keep-Alives to its PEs (RSPLIB
-        # default 5000 ms).  In RSPLIB 3.4.4 a PE's load change waits in its ASAP
+        # default 5000 ms).  In stock RSPLIB 3.4.4 a PE's load change waits in its ASAP
         # thread until that thread wakes up, normally for this keep-alive, so the
-        # interval bounds how stale the loads are that PLU selects by.
-        # None: leave RSPLIB's default.
+        # interval bounds how stale the loads are that PLU selects by (mecpool.rsplibfix
+        # removes that wait).  None: leave RSPLIB's default.
         self.endpoint_keepalive_ms = (
             None if endpoint_keepalive_ms in (None, "", 0) else
             check_int("registrar.endpoint_keepalive_ms", endpoint_keepalive_ms,
@@ -237,6 +240,8 @@ def registrar_argv(config, binary="rspregistrar"):
         argv.append("-statsinterval={}".format(config.statsinterval_ms))
     if config.pidfile:
         argv.append("-daemonpidfile={}".format(config.pidfile))
+    if config.action_log_file:
+        argv.append("-actionlogfile={}".format(config.action_log_file))
     return argv
 
 
@@ -247,7 +252,7 @@ class PoolElementConfig(object):
                  max_jobs=4, load_increment=0.1, policy="PriorityLeastUsed",
                  local_port=PE_PORT, identifier=None, reregister_interval_ms=30000,
                  object_name=None, scalar_file=None, vector_file=None, runtime_ms=None,
-                 loglevel=2, logfile=None):
+                 loglevel=2, logfile=None, preload=None):
         self.pool_handle = check_pool_handle("pool_element.pool_handle", pool_handle)
         self.registrars = _endpoints("pool_element.registrars", registrars, ASAP_PORT)
         self.local_address = check_address("pool_element.local_address", local_address)
@@ -267,6 +272,15 @@ class PoolElementConfig(object):
             "pool_element.runtime_ms", runtime_ms, 1, 10 ** 9)
         self.loglevel = check_int("pool_element.loglevel", loglevel, 0, 9)
         self.logfile = check_path("pool_element.logfile", logfile)
+        # A library rspserver runs with (LD_PRELOAD): our librspfreshload (mecpool.rsplibfix).
+        self.preload = check_path("pool_element.preload", preload)
+        if self.preload is not None and not self.preload.startswith("/"):
+            raise ConfigError("pool_element.preload", "{!r} must be an absolute path".format(preload))
+
+
+def pool_element_environment(config):
+    """Environment variables rspserver needs besides its argv (the preload, if any)."""
+    return {"LD_PRELOAD": config.preload} if config.preload else {}
 
 
 def pool_element_argv(config, binary="rspserver"):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mecpool import rsplibfix
 from mecpool.rserpool.commands import ConfigError
 
 from . import engine, modes
@@ -87,9 +88,11 @@ class ProgressView:
             self.progress.console.print("[red]error:[/red] " + " ".join(words[1:]))
 
 
-def _settings(scenario_file, profile, pus, runtime, runs, policy, keepalive=None):
+def _settings(scenario_file, profile, pus, runtime, runs, policy, keepalive=None, rsplib=None):
     """Everything the user typed, checked before anything runs or is written."""
     scenario = load(scenario_file)
+    if rsplib is not None:
+        scenario = scenario.with_rsplib(rsplib)
     if policy:
         scenario = scenario.with_increments(parse_policy(policy))
     if keepalive is not None:
@@ -145,14 +148,18 @@ def testbed():
               help="Scenario YAML (default: the packaged paper scenario).")
 @click.option("--jobs", type=click.IntRange(1, 99), help="Runs at the same time (default: measured best).")
 @click.option("--endpoint-keepalive", "keepalive", type=int, metavar="MS",
-              help="Registrars' endpoint keep-alive in ms (scenario: 1000; RSPLIB default 5000).")
+              help="Registrars' endpoint keep-alive in ms (default: 1000 for stock, RSPLIB's "
+                   "5000 for fixed).")
+@click.option("--rsplib", type=click.Choice(rsplibfix.VARIANTS),
+              help="PEs on Debian's RSPLIB as it is (stock) or with our librspfreshload (fixed; "
+                   "the default, docs/rsplib-fix.md).")
 @click.option("--no-report", is_flag=True, help="Leave only the raw results.")
 def run_command(profile, pus, runtime, runs, policy, mode, scenario_file, jobs, keepalive,
-                no_report):
+                rsplib, no_report):
     """Run the reference offloading scenario; results in build/testbed/<run-id>/."""
     try:
         scenario, settings = _settings(scenario_file, profile, pus, runtime, runs, policy,
-                                       keepalive)
+                                       keepalive, rsplib)
         run_dir = _run_batch(scenario, settings, mode, jobs)
     except ERRORS as error:
         raise click.ClickException(str(error))
@@ -185,6 +192,30 @@ def fault_command(name, pus, runtime, mode, scenario_file):
     for line in faults.summary_lines(outcome):
         click.echo(line)
     if outcome["lost"] != 0 or not outcome["passed"]:
+        raise SystemExit(1)
+
+
+@testbed.command("probe")
+@click.argument("name", type=click.Choice(["freshness", "abort-stress"]))
+@click.option("--rsplib", type=click.Choice(rsplibfix.VARIANTS), default=rsplibfix.DEFAULT_VARIANT,
+              show_default=True, help="PEs on Debian's RSPLIB as it is, or with librspfreshload.")
+@click.option("--endpoint-keepalive", "keepalive", type=int, metavar="MS",
+              help="Registrars' endpoint keep-alive in ms (default: 5000 for freshness, "
+                   "1000 for abort-stress).")
+@click.option("--runtime", type=float, help="Seconds (default: the probe's own).")
+@click.option("--mode", default="auto", show_default=True, type=click.Choice(["auto", "host", "vm"]))
+def probe_command(name, rsplib, keepalive, runtime, mode):
+    """Probe the PEs' RSPLIB: how fast a load change reaches every registrar (freshness),
+    or whether PEs abort under many load changes (abort-stress).  Exit 1 when it fails."""
+    from . import probes
+    try:
+        outcome = probes.run_probe(name, rsplib, keepalive_ms=keepalive, runtime_s=runtime,
+                                   mode=mode, runner=_run_batch)
+    except (probes.ProbeError,) + ERRORS as error:
+        raise click.ClickException(str(error))
+    for line in probes.summary_lines(outcome):
+        click.echo(line)
+    if not probes.passed(outcome):
         raise SystemExit(1)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from mecpool import __version__
+from mecpool import __version__, rsplibfix
 
 from . import modes
 from .plan import RunPlan, batch_script, lane_stagger_s, lib_text, schedule
@@ -232,6 +232,11 @@ def execute(batch, on_line=None, cache_root=None, cpus=2):
 def write_versions(batch, timing):
     versions = {
         "rsplib": package_versions(),
+        # stock Debian RSPLIB, or with our librspfreshload (mecpool.rsplibfix)
+        "rsplib_variant": batch.scenario.rsplib,
+        "rspfix_source_sha256": (rsplibfix.source_digest()
+                                 if batch.scenario.rsplib == rsplibfix.FIXED else None),
+        "endpoint_keepalive_ms": batch.scenario.endpoint_keepalive_ms,
         "kernel": timing.get("kernel_version") if batch.mode == "vm" else platform.release(),
         "host_kernel": platform.release(),
         "mode": batch.mode,

@@ -190,7 +190,8 @@ def _apply_scale_out(plan, at):
         max_jobs=base.max_jobs, load_increment=base.load_increment, policy=base.policy,
         local_port=base.local_port, identifier=base.identifier,
         reregister_interval_ms=base.reregister_interval_ms, object_name=name,
-        scalar_file=plan.pe_file(name, "sca"), vector_file=plan.pe_file(name, "vec"))
+        scalar_file=plan.pe_file(name, "sca"), vector_file=plan.pe_file(name, "vec"),
+        preload=plan.pe_preload())
     component = plan.add_pool_element(plan.scenario.pe_groups["mec"], site, name, config=config)
     component.deferred = True
     component.info["settings"] = settings

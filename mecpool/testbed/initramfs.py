@@ -17,10 +17,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from mecpool import rsplibfix
+
 from .cpio import CpioWriter
 
 # Bump when the layout of the image changes, so cached images are rebuilt.
-BUILDER_VERSION = "4"
+BUILDER_VERSION = "5"
 
 # Kernel modules, in load order (dependencies are added from modules.dep too).
 # The guest has no modprobe/udev, so anything the kernel would request on its
@@ -174,10 +176,13 @@ class Inputs:
         self.programs = {target: which(name) for name, target in PROGRAMS.items()}
         self.libraries = shared_libraries(sorted(self.programs.values()))
         self.init = Path(__file__).with_name("guest_init.sh")
+        # Our fix for the stock PEs, in every image; a run's variant decides whether
+        # its PEs load it (mecpool.rsplibfix).
+        self.preload = rsplibfix.ensure_built()
 
     def files(self):
         """Every input file, for the cache key."""
-        paths = [self.kernel, self.busybox, self.init]
+        paths = [self.kernel, self.busybox, self.init, self.preload]
         paths += sorted(self.programs.values())
         paths += self.libraries
         paths += [self.modules_dir / module for module in self.modules]
@@ -200,7 +205,7 @@ def build_archive(inputs):
     # Merged /usr, as on Debian 12; the loader's path /lib64/... must resolve.
     for top in ("bin", "sbin", "lib", "lib64"):
         archive.symlink(top, "usr/" + top)
-    for directory in ("usr/bin", "usr/sbin", LIB_DIR, "usr/lib64", "proc", "sys", "dev",
+    for directory in ("usr/bin", "usr/sbin", LIB_DIR, "usr/lib64", "usr/lib/mecpool", "proc", "sys", "dev",
                       "tmp", "run", "share", "etc/mecpool", "var/run"):
         archive.directory(directory)
     archive.char_device("dev/console", 5, 1)
@@ -214,6 +219,7 @@ def build_archive(inputs):
             archive.symlink("usr/bin/" + applet, "busybox")
     for target, source in inputs.programs.items():
         archive.file(target, Path(source).read_bytes(), 0o755)
+    archive.file(rsplibfix.INSTALL_PATH.lstrip("/"), Path(inputs.preload).read_bytes(), 0o755)
     for lib in inputs.libraries:
         name = os.path.basename(lib)
         real = os.path.realpath(lib)

@@ -89,6 +89,11 @@ def _log(run_path, name):
     return path.read_text(errors="replace") if path.is_file() else ""
 
 
+def pe_log(run_path, name):
+    """The text of a process's log in a run directory ("" when it has none)."""
+    return _log(run_path, name)
+
+
 def internal_error(run_path, name):
     """"FILE:LINE" of the RSPLIB assertion that ended process ``name``, or None."""
     match = _INTERNAL_ERROR.search(_log(run_path, name))

@@ -12,6 +12,8 @@ import socket
 import subprocess
 import time
 
+from mecpool import rsplibfix
+
 from .initramfs import ensure_image
 
 
@@ -48,10 +50,14 @@ def host_tools():
         if not found:
             raise ModeError("{} not found; install {}".format(name, package))
         tools[name] = found
+    # The fixed RSPLIB variant's library, where this host built it (the guest has it
+    # at rsplibfix.INSTALL_PATH, see initramfs.py).
+    tools["rspfix"] = str(rsplibfix.ensure_built().resolve())
     return tools
 
 
-GUEST_TOOLS = {"ip": "/usr/bin/ip", "tc": "/usr/bin/tc", "nsenter": "/usr/bin/nsenter"}
+GUEST_TOOLS = {"ip": "/usr/bin/ip", "tc": "/usr/bin/tc", "nsenter": "/usr/bin/nsenter",
+               "rspfix": rsplibfix.INSTALL_PATH}
 
 
 def _stream(process, on_line, deadline):

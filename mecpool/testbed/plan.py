@@ -10,9 +10,10 @@ there and here before, so nothing from a user reaches a shell unquoted).
 import shlex
 from importlib import resources
 
+from mecpool import rsplibfix
 from mecpool.rserpool.commands import (ASAP_PORT, ENRP_PORT, PE_PORT, PoolElementConfig,
-                                       PoolUserConfig, RegistrarConfig,
-                                       pool_element_argv, pool_user_argv, registrar_argv)
+                                       PoolUserConfig, RegistrarConfig, pool_element_argv,
+                                       pool_element_environment, pool_user_argv, registrar_argv)
 
 from .topology import Topology
 
@@ -29,6 +30,7 @@ REGISTER_TIMEOUT_S = 60   # PE registration and ENRP spread (the China PE needs 
 PU_EXIT_INTERVALS = 10
 PU_EXIT_MIN_S = 60
 STOP_TIMEOUT_S = 15
+HSDUMP_PAUSE_S = 1.0   # between two dumps of one registrar in an hsdump loop
 NETNS_DIR = "/run/netns"  # where `ip netns add` puts the namespace handles (iproute2)
 
 
@@ -54,7 +56,7 @@ class Action:
 
     def __init__(self, at_s, kind, target=None, note=""):
         self.at_s = float(at_s)
-        self.kind = kind            # signal:SIG | start | link-down | link-up | hsdump | wait-busy
+        self.kind = kind            # signal:SIG | start | link-down | link-up | hsdump | hsdump-loop | wait-busy
         self.target = target
         self.note = note
 
@@ -77,6 +79,7 @@ class RunPlan:
         self.topology = Topology(scenario, set_index, ip=tools.get("ip", "/usr/bin/ip"),
                                  tc=tools.get("tc", "/usr/bin/tc"))
         self.nsenter = tools.get("nsenter", "/usr/bin/nsenter")
+        self.rspfix = tools.get("rspfix", rsplibfix.INSTALL_PATH)
         self.key = "pus-{}/run-{}".format(pus, run)
         self.work = "{}/{}".format(work_root.rstrip("/"), self.key)
         self.registrars = []
@@ -92,19 +95,27 @@ class RunPlan:
     def _file(self, name, ext):
         return "{}/{}.{}".format(self.work, name, ext)
 
-    def _build_registrars(self):
+    def _build_registrars(self, action_logs=False):
         scenario = self.scenario
+        self.registrars = []
         for name, registrar in scenario.registrars.items():
             peers = ["{}:{}".format(scenario.address(other.site), ENRP_PORT)
                      for other in scenario.registrars.values() if other.name != name]
             config = RegistrarConfig(scenario.address(registrar.site), peers=peers,
                                      identifier=PR_ID_BASE + registrar.index,
-                                     endpoint_keepalive_ms=scenario.endpoint_keepalive_ms)
+                                     endpoint_keepalive_ms=scenario.endpoint_keepalive_ms,
+                                     action_log_file=self._file(name, "actions") if action_logs else None)
             self.registrars.append(Component(
                 "pr", name, registrar.site, self.topology.namespace(registrar.site),
                 registrar_argv(config), address=config.address,
                 identifier="{:08x}".format(config.identifier),
-                enrp="{}:{}".format(config.address, ENRP_PORT)))
+                enrp="{}:{}".format(config.address, ENRP_PORT),
+                action_log=name + ".actions" if action_logs else None))
+
+    def log_registrar_actions(self):
+        """Let every registrar write its action log (``<name>.actions``: each ASAP/ENRP
+        message it handled, with its time in microseconds)."""
+        self._build_registrars(action_logs=True)
 
     def registrar_endpoints(self, names):
         return ["{}:{}".format(self.scenario.address(self.scenario.registrars[n].site), ASAP_PORT)
@@ -134,14 +145,18 @@ class RunPlan:
                 policy=self.scenario.policy, local_port=port,
                 identifier=PE_ID_BASE + len(self.pool_elements),
                 object_name=name, scalar_file=self._file(name, "sca"),
-                vector_file=self._file(name, "vec"))
+                vector_file=self._file(name, "vec"), preload=self.pe_preload())
         component = Component(
-            "pe", name, site, self.topology.namespace(site), pool_element_argv(config),
+            "pe", name, site, self.topology.namespace(site), pe_command(config),
             group=group.name, capacity=config.capacity, max_jobs=config.max_jobs,
             load_increment=config.load_increment, identifier="{:08x}".format(config.identifier),
             port=config.local_port, scalar=name + ".sca", vector=name + ".vec")
         self.pool_elements.append(component)
         return component
+
+    def pe_preload(self):
+        """The library the scenario's RSPLIB variant runs its PEs with (None: stock)."""
+        return self.rspfix if self.scenario.rsplib == rsplibfix.FIXED else None
 
     def next_pe_identifier(self):
         return PE_ID_BASE + len(self.pool_elements)
@@ -274,6 +289,13 @@ class RunPlan:
             for pr in self.registrars:
                 lines.append('hsdump_to "$WORK/logs/hsdump-{}-{}.txt" {} {} &'.format(
                     action.target, pr.name, pr.namespace, q([pr.info["enrp"]])))
+        elif action.kind == "hsdump-loop":
+            # Every registrar's handlespace for ``target`` seconds, HSDUMP_PAUSE_S apart
+            # (hsdump joins the registrar as an ENRP peer: back to back, it loads them).
+            for pr in self.registrars:
+                lines.append('hsdump_loop "$WORK/logs/hsdump-loop-{}.txt" {} {} {:g} {:g} &'.format(
+                    pr.name, pr.namespace, q([pr.info["enrp"]]), float(action.target),
+                    HSDUMP_PAUSE_S))
         else:
             raise ValueError("unknown action {!r}".format(action.kind))
         return lines
@@ -294,12 +316,21 @@ class RunPlan:
             "pus_list": [{"name": pu.name, "site": pu.site, "scalar": pu.info["scalar"],
                           "vector": pu.info["vector"]} for pu in self.pool_users],
             "registrars": [{"name": pr.name, "site": pr.site, "address": pr.info["address"],
-                            "identifier": "0x" + pr.info["identifier"]} for pr in self.registrars],
+                            "identifier": "0x" + pr.info["identifier"],
+                            "action_log": pr.info["action_log"]} for pr in self.registrars],
             "faults": [dict(fault) for fault in self.faults],
             "actions": [{"action": a.kind, "target": a.target, "at_s": a.at_s, "note": a.note,
                          "label": a.label()}
                         for a in sorted(self.actions, key=lambda a: a.at_s)],
         }
+
+
+def pe_command(config):
+    """rspserver's argv, behind ``env`` when it needs environment variables (``env``
+    execs it, so the PID the plan records is still rspserver's)."""
+    environment = pool_element_environment(config)
+    prefix = ["env"] + ["{}={}".format(k, v) for k, v in sorted(environment.items())]
+    return (prefix if environment else []) + pool_element_argv(config)
 
 
 def lib_text():

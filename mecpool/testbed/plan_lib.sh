@@ -160,3 +160,22 @@ collect() {
     rm -rf "$WORK/pids"
     mkdir -p "$OUT" && cp -r "$WORK"/. "$OUT"/ && rm -rf "$WORK"
 }
+
+# now_us: wall-clock time with microseconds (busybox date has whole seconds only;
+# adjtimex without options only reads the clock).
+now_us() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d", s, u }'; }
+
+# hsdump_loop FILE NAMESPACE ENDPOINT SECONDS PAUSE: hsdump for SECONDS, PAUSE seconds
+# apart; each dump follows a line "=== START END" (wall clock before it began and after
+# it ended).
+hsdump_loop() {
+    _lend=$(after "$4")
+    while ! past "$_lend"; do
+        sleep "$5"
+        _t0=$(now_us)
+        timeout 20 $NSENTER -F --net="$NETNS/$2" hsdump "$3" > "$1.one" 2>&1
+        _t1=$(now_us)
+        { echo "=== $_t0 $_t1"; cat "$1.one"; } >> "$1"
+    done
+    rm -f "$1.one"
+}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from mecpool import rsplibfix
 from mecpool.rserpool.commands import ENDPOINT_KEEPALIVE_MS, POLICIES
 
 GROUPS = ("ue", "mec", "pmc")  # the PE groups the results and the report know
@@ -146,7 +147,7 @@ class Scenario:
         self.source = source
         _mapping("", data, required=("name", "pool_handle", "network", "sites", "registrars",
                                      "pool_elements", "pool_users", "profiles"),
-                 optional=("policy", "max_jobs", "endpoint_keepalive_ms"))
+                 optional=("policy", "max_jobs", "endpoint_keepalive_ms", "rsplib"))
         self.name = _name("name", data["name"])
         handle = data["pool_handle"]
         if not isinstance(handle, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", handle):
@@ -157,11 +158,17 @@ class Scenario:
             raise ScenarioError("policy", "{!r} is not one of {}".format(self.policy,
                                                                          ", ".join(POLICIES)))
         self.max_jobs = _number("max_jobs", data.get("max_jobs", 4), 1, 1000, integer=True)
-        # The registrars' endpoint keep-alive interval (None: RSPLIB's 5000 ms); it also
-        # bounds how late PE load changes reach the registrars (see rserpool.commands).
+        # Stock RSPLIB pool elements, or the same binaries with our librspfreshload.
+        self.rsplib = data.get("rsplib", rsplibfix.DEFAULT_VARIANT)
+        if self.rsplib not in rsplibfix.VARIANTS:
+            raise ScenarioError("rsplib", "{!r} is not one of {}".format(
+                self.rsplib, ", ".join(rsplibfix.VARIANTS)))
+        # The registrars' endpoint keep-alive interval (None: RSPLIB's 5000 ms).  Stock PEs
+        # report load changes only when it wakes them, so unset it follows the variant.
         keepalive = data.get("endpoint_keepalive_ms")
-        self.endpoint_keepalive_ms = (None if keepalive is None else _number(
-            "endpoint_keepalive_ms", keepalive, *ENDPOINT_KEEPALIVE_MS, integer=True))
+        self.endpoint_keepalive_ms = (
+            rsplibfix.VARIANT_KEEPALIVE_MS[self.rsplib] if keepalive is None else
+            _number("endpoint_keepalive_ms", keepalive, *ENDPOINT_KEEPALIVE_MS, integer=True))
         self._load_network(data["network"])
         self._load_sites(data["sites"])
         self._check_region_pairs()
@@ -297,6 +304,15 @@ class Scenario:
                                     "scenario (groups: {})".format(group, ", ".join(self.pe_groups)))
             data["pool_elements"][group]["load_increment"] = value
         return Scenario(data, self.source)
+
+    def with_rsplib(self, variant):
+        """A copy whose pool elements run the ``stock`` or ``fixed`` RSPLIB (mecpool.rsplibfix)."""
+        data = _deep_copy(self.data)
+        data["rsplib"] = variant
+        try:
+            return Scenario(data, self.source)
+        except ScenarioError as error:
+            raise ScenarioError("--rsplib", error.problem)
 
     def with_endpoint_keepalive(self, milliseconds):
         """A copy whose registrars use another endpoint keep-alive interval (ms)."""

@@ -10,6 +10,7 @@ import sys
 import pytest
 import yaml
 
+from mecpool import rsplibfix
 from mecpool.rserpool import commands
 from mecpool.testbed import engine, plan as planmod, scenario as sc
 from mecpool.testbed.topology import Topology
@@ -38,8 +39,8 @@ def test_paper_scenario_matches_the_reference(paper):
              groups[g].per_site) for g in ("ue", "mec", "pmc")] == [
         ("ue", 200000.0, 1.0, 1), ("mec", 1000000.0, 0.1, 2), ("pmc", 1000000.0, 0.5, 4)]
     assert paper.max_jobs == 4
-    # fresh PE loads at the registrars (RSPLIB 3.4.4 sends them with the next keep-alive)
-    assert paper.endpoint_keepalive_ms == 1000
+    # PEs with librspfreshload by default, so the registrars keep RSPLIB's keep-alive
+    assert (paper.rsplib, paper.endpoint_keepalive_ms) == ("fixed", None)
     assert sorted(paper.registrars) == ["pr-mec", "pr-stavanger", "pr-ue"]
     assert paper.pool_users.job_size == 1e6 and paper.pool_users.job_interval_s == 10
     assert paper.profiles["paper"].pus == [1, 2, 4, 8, 16, 32, 48, 64]
@@ -209,14 +210,15 @@ def test_run_script_starts_exactly_the_generated_rsplib_commands(paper, run_plan
     assert len([n for n in started if n.startswith("pu-")]) == 16
     assert sorted(n for n in started if n.startswith("pe-")) == [
         "pe-mec-1", "pe-mec-2", "pe-pmc-1", "pe-pmc-2", "pe-pmc-3", "pe-pmc-4", "pe-ue-1"]
-    # PEs: exactly mecpool.rserpool's argv, with their own object and files
+    # PEs: exactly mecpool.rserpool's argv, with their own object and files, and the
+    # fixed variant's preload (the paper scenario's default)
     mec = paper.pe_groups["mec"]
     expected = commands.pool_element_argv(commands.PoolElementConfig(
         "CalcAppPool", ["10.77.0.2:3863", "10.77.0.3:3863"], "10.77.0.2", capacity=1e6, max_jobs=4,
         load_increment=0.1, local_port=9001, identifier=planmod.PE_ID_BASE + 2,
         object_name="pe-mec-2", scalar_file="/tmp/mecpool/test-id/pus-16/run-2/pe-mec-2.sca",
         vector_file="/tmp/mecpool/test-id/pus-16/run-2/pe-mec-2.vec"))
-    assert started["pe-mec-2"] == expected
+    assert started["pe-mec-2"] == ["env", "LD_PRELOAD=" + rsplibfix.INSTALL_PATH] + expected
     assert mec.registrars == ["pr-mec", "pr-stavanger"]
     pu = started["pu-07"]
     assert pu == commands.pool_user_argv(commands.PoolUserConfig(
@@ -243,9 +245,9 @@ def test_run_script_order_registration_check_and_sigint(run_plan):
         "sleep_until 120", "wait_all 100 past-runtime pu-01", "stop_all INT 15 pe-ue-1",
         "stop_all INT 15 pr-ue", 'teardown\necho ok > "$WORK/status"', "collect")]
     assert order == sorted(order)
-    # the scenario's endpoint keep-alive reaches every registrar's command line
+    # the fixed variant leaves RSPLIB's endpoint keep-alive on every registrar
     for pr in run_plan.registrars:
-        assert "-endpointkeepalivetransmissioninterval=1000" in pr.argv
+        assert not any(a.startswith("-endpointkeepalive") for a in pr.argv)
     # every PE identifier is awaited in every registrar's handlespace
     for pr in run_plan.registrars:
         line = next(l for l in script.splitlines() if "{}-registered".format(pr.name) in l)
@@ -258,14 +260,42 @@ def test_run_script_order_registration_check_and_sigint(run_plan):
 
 
 def test_endpoint_keepalive_override_reaches_every_registrar_and_keeps_the_original(paper):
-    rsplib_default = paper.with_endpoint_keepalive(5000)
-    plan = planmod.RunPlan(rsplib_default, 4, 1, 60, 1, "/tmp/mecpool/test-id")
-    assert all("-endpointkeepalivetransmissioninterval=5000" in pr.argv for pr in plan.registrars)
-    assert paper.endpoint_keepalive_ms == 1000
-    without = _data()
-    del without["endpoint_keepalive_ms"]
-    plan = planmod.RunPlan(sc.Scenario(without, "test"), 4, 1, 60, 1, "/tmp/mecpool/test-id")
+    one_second = paper.with_endpoint_keepalive(1000)
+    plan = planmod.RunPlan(one_second, 4, 1, 60, 1, "/tmp/mecpool/test-id")
+    assert all("-endpointkeepalivetransmissioninterval=1000" in pr.argv for pr in plan.registrars)
+    assert paper.endpoint_keepalive_ms is None
+    plan = planmod.RunPlan(paper, 4, 1, 60, 1, "/tmp/mecpool/test-id")
     assert not any(a.startswith("-endpointkeepalive") for pr in plan.registrars for a in pr.argv)
+
+
+def test_stock_rsplib_runs_plain_pes_with_the_one_second_keepalive(paper):
+    stock = paper.with_rsplib("stock")
+    assert stock.endpoint_keepalive_ms == 1000
+    plan = planmod.RunPlan(stock, 4, 1, 60, 1, "/tmp/mecpool/test-id")
+    assert all(pe.argv[0] == "rspserver" for pe in plan.pool_elements)
+    assert all("-endpointkeepalivetransmissioninterval=1000" in pr.argv for pr in plan.registrars)
+    # an explicit keep-alive wins over the variant's
+    assert stock.with_endpoint_keepalive(5000).endpoint_keepalive_ms == 5000
+
+
+def test_fixed_rsplib_preloads_the_fix_into_every_pe_and_no_other_process(paper):
+    plan = planmod.RunPlan(paper.with_rsplib("fixed"), 4, 1, 60, 1, "/tmp/mecpool/test-id",
+                           tools={"rspfix": "/opt/fix/librspfreshload.so"})
+    for pe in plan.pool_elements:
+        assert pe.argv[:3] == ["env", "LD_PRELOAD=/opt/fix/librspfreshload.so", "rspserver"]
+    assert not any("LD_PRELOAD" in " ".join(c.argv) for c in plan.registrars + plan.pool_users)
+    guest = planmod.RunPlan(paper, 4, 1, 60, 1, "/tmp/mecpool/test-id")
+    assert guest.pool_elements[0].argv[1] == "LD_PRELOAD=/usr/lib/mecpool/librspfreshload.so"
+
+
+def test_unknown_rsplib_variant_names_the_field(paper):
+    with pytest.raises(sc.ScenarioError) as info:
+        paper.with_rsplib("patched")
+    assert info.value.field == "--rsplib" and "stock, fixed" in str(info.value)
+    data = _data()
+    data["rsplib"] = "newest"
+    with pytest.raises(sc.ScenarioError, match="^rsplib: 'newest' is not one of stock, fixed"):
+        sc.Scenario(data, "test")
 
 
 def test_run_script_is_valid_posix_sh(tmp_path, run_plan):
@@ -438,7 +468,9 @@ def test_scale_out_pe_comes_from_the_cloud_init_settings(paper):
     # the same argv the VDU would run, with the testbed's object and result files
     # instead of the service's (its state directory, no vector)
     files = ("-capobject=", "-capscalar=", "-capvector=")
-    assert [a for a in new.argv if not a.startswith(files)] == [a for a in expected if not a.startswith(files)]
-    assert [a for a in new.argv if a.startswith(files)] == [
+    assert new.argv[:2] == ["env", "LD_PRELOAD=" + rsplibfix.INSTALL_PATH]   # the fixed variant
+    argv = new.argv[2:]
+    assert [a for a in argv if not a.startswith(files)] == [a for a in expected if not a.startswith(files)]
+    assert [a for a in argv if a.startswith(files)] == [
         "-capobject=pe-mec-new", "-capscalar=/tmp/mecpool/f/pus-32/run-1/pe-mec-new.sca",
         "-capvector=/tmp/mecpool/f/pus-32/run-1/pe-mec-new.vec"]

@@ -1,0 +1,325 @@
+"""Two probes of the RSPLIB pool element, each a real run: load freshness and the timer abort.
+
+``freshness``: one MEC PE, one PU next to it (so its accept times are the PE's), the
+three registrars, RSPLIB's default 5 s endpoint keep-alive.  A load change of the PE is
+a job accepted (the PU's AcceptTimeStamp) or a job done (the PE's own vector row);
+rspserver re-registers right after either (udplikeserver.cc).  Two views of when the
+change reached each registrar:
+
+* the registrar's action log (``-actionlogfile``, microseconds): the first ASAP
+  Registration (home registrar) or ENRP Update (its peers) of the PE after the change;
+  its delay must be at most ``FRESHNESS_LIMIT_S``;
+* hsdump, back to back for the whole run: every dump that began more than
+  ``FRESHNESS_LIMIT_S`` after a change, and ended before the next one, must show the
+  new load (a dump reads the handlespace some time after it begins, so this check is
+  looser, but it reads the load itself).
+
+``abort-stress``: four MEC PEs and 16 PUs with short jobs in quick succession, with
+the 1 s keep-alive of the stock workaround: many load changes while the PEs' ASAP
+threads re-register, the race behind ``INTERNAL ERROR in ./src/timer.c, line 76``.
+
+Both run either RSPLIB variant (``stock`` or ``fixed``, mecpool.rsplibfix); the
+outcome is saved as ``probe.json`` in the run directory.
+"""
+
+import json
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mecpool.rserpool import hsdump
+
+from . import ledger
+from .plan import Action
+from .scenario import RunSettings, Scenario, load
+
+FRESHNESS_LIMIT_S = 0.1
+DEFAULT_KEEPALIVE_MS = 5000     # RSPLIB's own default
+STRESS_KEEPALIVE_MS = 1000      # the stock workaround, which widens the race
+
+
+@dataclass
+class LoadChange:
+    """A change of the PE's load, known to lie between ``earliest`` and ``latest`` (epoch s)."""
+    earliest: float    # accept: the PE added the job's session; complete: the PE's own stamp
+    latest: float      # accept: the PU's AcceptTimeStamp (stamped after the PE re-registered
+                       # when the PU is slow to read the accept); complete: the PE's stamp
+    jobs: int          # jobs running on the PE after the change
+    cause: str         # accept | complete
+
+
+@dataclass
+class Dump:
+    started: float
+    ended: float
+    load: object       # the PE's load as a fraction, or None (PE absent, dump failed)
+
+
+@dataclass
+class RegistrarFreshness:
+    registrar: str
+    delays_s: list = field(default_factory=list)    # per change: first message of the PE after it
+    late: list = field(default_factory=list)        # {change_at, cause, delay_s} above the limit
+    dumps: int = 0                      # dumps taken during the run
+    checked: int = 0                    # dumps that began > limit after a change
+    changes_checked: int = 0            # changes with at least one checked dump
+    stale: list = field(default_factory=list)       # {change_at, dump_started, shown, expected}
+
+
+@dataclass
+class ProbeSpec:
+    name: str
+    pus: int
+    runtime_s: float
+    keepalive_ms: int
+    summary: str
+
+
+PROBES = {
+    "freshness": ProbeSpec("freshness", 1, 90.0, DEFAULT_KEEPALIVE_MS,
+                           "load changes of one PE against every registrar's handlespace"),
+    "abort-stress": ProbeSpec("abort-stress", 16, 60.0, STRESS_KEEPALIVE_MS,
+                              "4 PEs, 16 PUs with short jobs: the timer.c:76 race"),
+}
+
+
+class ProbeError(ValueError):
+    """An unknown probe or a run whose files cannot be evaluated."""
+
+
+# ------------------------------------------------------------------ scenarios
+
+def probe_scenario(base, name, variant, keepalive_ms=None):
+    """The paper scenario cut down to the probe: MEC PEs and PUs at the MEC site."""
+    spec = _spec(name)
+    data = json.loads(json.dumps(base.data))
+    mec = dict(data["pool_elements"]["mec"])
+    data["rsplib"] = variant
+    data["endpoint_keepalive_ms"] = keepalive_ms or spec.keepalive_ms
+    if name == "freshness":
+        mec["per_site"] = 1
+        data["pool_users"] = {"site": mec["sites"][0], "registrars": [mec["registrars"][0]],
+                              "job_size": 2000000, "job_interval_s": 6}
+    else:
+        mec["per_site"] = 4
+        data["pool_users"] = {"site": mec["sites"][0], "registrars": [mec["registrars"][0]],
+                              "job_size": 20000, "job_interval_s": 0.2}
+    data["pool_elements"] = {"mec": mec}
+    return Scenario(data, base.source)
+
+
+def _spec(name):
+    if name not in PROBES:
+        raise ProbeError("unknown probe {!r}; probes: {}".format(name, ", ".join(PROBES)))
+    return PROBES[name]
+
+
+# ------------------------------------------------------------------ freshness
+
+# rspserver's notification lines carry its clock (UTC in the guest, 0.1 ms); a job's
+# session is added just before its request arrives and the PE accepts it.
+_SESSION_ADD = re.compile(r"^(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d\.\d+): NOTIFICATION: "
+                          r"RSERPOOL_SESSION_CHANGE for session \d+, state=RSERPOOL_SESSION_ADD", re.M)
+
+
+def session_adds(log_text):
+    """Epoch times of the PE's RSERPOOL_SESSION_ADD notifications."""
+    times = []
+    for match in _SESSION_ADD.finditer(log_text):
+        stamp = datetime.strptime(match.group(1), "%d-%b-%Y %H:%M:%S.%f")
+        times.append(stamp.replace(tzinfo=timezone.utc).timestamp())
+    return sorted(times)
+
+
+def load_changes(raw, info):
+    """The PE's load changes, from the PU's vector (accepts) and the PE's (completions).
+
+    An accept happened after the PU started the job and after the PE added the job's
+    session, and before the PU stamped the accept.  A PU writes a row only for a job it
+    completed, so nothing after its last completion is known: later rows are left out.
+    """
+    pe = info["pes"][0]
+    adds = session_adds(ledger.pe_log(raw, pe["name"]))
+    steps, horizon = [], 0.0
+    for pu in info["pus_list"]:
+        for row in ledger.read_vector(raw / pu["vector"]):
+            if row.get("AcceptTimeStamp", 0) > 0 and row.get("StartupTimeStamp", 0) > 0:
+                accepted = row["AcceptTimeStamp"]
+                earliest = max([row["StartupTimeStamp"]] + [t for t in adds if t <= accepted])
+                steps.append((earliest, accepted, +1, "accept"))
+                horizon = max(horizon, row["CompleteTimeStamp"])
+    for row in ledger.read_vector(raw / pe["vector"]):
+        steps.append((row["CurrentTimeStamp"], row["CurrentTimeStamp"], -1, "complete"))
+    changes, running = [], 0
+    for earliest, latest, delta, cause in sorted(steps):
+        if earliest > horizon:
+            break
+        running = max(0, running + delta)
+        changes.append(LoadChange(earliest, latest, running, cause))
+    return changes
+
+
+def read_dumps(path, identifier):
+    """The dumps of one hsdump loop file, with the PE's load in each."""
+    dumps = []
+    if not path.is_file():
+        return dumps
+    blocks = path.read_text(errors="replace").split("=== ")[1:]
+    for block in blocks:
+        head, _, body = block.partition("\n")
+        started, ended = (float(value) for value in head.split())
+        try:
+            parsed = hsdump.parse(body)
+        except hsdump.HsdumpError:
+            dumps.append(Dump(started, ended, None))
+            continue
+        loads = [element["load"] for pool in parsed["pools"] for element in pool["elements"]
+                 if element["identifier"] == identifier]
+        dumps.append(Dump(started, ended, loads[0] if loads else None))
+    return dumps
+
+
+# rspserver re-registers right after it stamps a completion; allow for clock reads.
+STAMP_SLACK_S = 0.002
+_ACTION = re.compile(r'^\d+\s+([0-9.]+)\s+[0-9.]+\s+"(\w+)" "(\w+)" "(\w+)" "([^"]*)"'
+                     r'\s+\S+ \d+ [0-9.]+\s+"[^"]*" 0x([0-9a-fA-F]+)\s')
+
+
+def read_action_times(path, identifier):
+    """Times (epoch s) the registrar received a registration or an ENRP update of the PE."""
+    wanted = int(identifier, 16)
+    times = []
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            match = _ACTION.match(line)
+            if not match or match.group(2) != "Recv" or int(match.group(6), 16) != wanted:
+                continue
+            if (match.group(3), match.group(4)) in (("ASAP", "Registration"), ("ENRP", "Update")):
+                times.append(float(match.group(1)))
+    return sorted(times)
+
+
+def check_freshness(registrar, dumps, messages, changes, max_jobs, limit_s=FRESHNESS_LIMIT_S):
+    """Per change: the delay until the registrar's next message of the PE (an upper bound:
+    from the earliest the change can have happened), and the dumps that must show it."""
+    result = RegistrarFreshness(registrar, dumps=len(dumps))
+    for index, change in enumerate(changes):
+        after = [at for at in messages if at >= change.earliest - STAMP_SLACK_S]
+        if after or (messages and messages[-1] > change.latest + limit_s):
+            delay = max(0.0, after[0] - change.earliest) if after else float("inf")
+            result.delays_s.append(round(delay, 4))
+            if delay > limit_s:
+                result.late.append({"change_at": change.earliest, "cause": change.cause,
+                                    "delay_s": round(delay, 4)})
+        if index + 1 == len(changes):
+            break   # what followed the last known change is not known (see load_changes)
+        until = changes[index + 1].earliest
+        expected = change.jobs / float(max_jobs)
+        checked = [dump for dump in dumps
+                   if change.latest + limit_s <= dump.started and dump.ended < until]
+        result.checked += len(checked)
+        result.changes_checked += 1 if checked else 0
+        for dump in checked:
+            if dump.load is None or abs(dump.load - expected) > 0.0005:
+                result.stale.append({"change_at": change.latest, "cause": change.cause,
+                                     "dump_started": dump.started,
+                                     "late_s": round(dump.started - change.latest, 3),
+                                     "shown": dump.load, "expected": expected})
+    return result
+
+
+def evaluate_freshness(raw):
+    raw = Path(raw)
+    info = json.loads((raw / "run.json").read_text())
+    pe = info["pes"][0]
+    changes = load_changes(raw, info)
+    results = []
+    for registrar in info["registrars"]:
+        dumps = read_dumps(raw / "logs" / "hsdump-loop-{}.txt".format(registrar["name"]),
+                           pe["identifier"])
+        messages = read_action_times(raw / (registrar["action_log"] or "-"), pe["identifier"])
+        results.append(check_freshness(registrar["name"], dumps, messages, changes, pe["max_jobs"]))
+    delays = [delay for item in results for delay in item.delays_s]
+    return {"changes": len(changes), "registrars": [asdict(item) for item in results],
+            "delays_measured": len(delays),
+            "late_changes": sum(len(item.late) for item in results),
+            "max_delay_s": max(delays) if delays else None,
+            "stale_dumps": sum(len(item.stale) for item in results),
+            "checked_dumps": sum(item.checked for item in results),
+            "aborted_pes": ledger.aborted_pes(raw)}
+
+
+# ------------------------------------------------------------------ abort stress
+
+def evaluate_stress(raw):
+    raw = Path(raw)
+    info = json.loads((raw / "run.json").read_text())
+    scalars = ledger.pe_scalars(raw)
+    return {"aborted_pes": ledger.aborted_pes(raw),
+            "accepted": {pe["name"]: ledger.accepted(raw, pe["name"], scalars) for pe in info["pes"]}}
+
+
+# ------------------------------------------------------------------ running
+
+def _default_runner(scenario, settings, mode, jobs, label=None, customize=None):
+    from . import engine
+    return engine.run(scenario, settings, mode=mode, jobs=jobs, label=label,
+                      customize=customize, report=False)
+
+
+def run_probe(name, variant, keepalive_ms=None, runtime_s=None, mode="auto", runner=None,
+              scenario_file=None):
+    """Run probe ``name`` with RSPLIB ``variant``; returns the outcome (also probe.json)."""
+    spec = _spec(name)
+    scenario = probe_scenario(load(scenario_file), name, variant, keepalive_ms)
+    runtime_s = float(runtime_s or spec.runtime_s)
+    settings = RunSettings(scenario, next(iter(scenario.profiles)), pus=[spec.pus],
+                           runtime_s=runtime_s, runs=1)
+
+    def customize(plan):
+        if name == "freshness":
+            plan.log_registrar_actions()
+            plan.actions.append(Action(0, "hsdump-loop", runtime_s, "dump every handlespace"))
+
+    run_dir = (runner or _default_runner)(scenario, settings, mode, 1,
+                                          label="probe-{}-{}".format(name, variant),
+                                          customize=customize)
+    raw = Path(run_dir) / "raw" / "pus-{}".format(spec.pus) / "run-1"
+    outcome = {"probe": name, "rsplib": variant, "endpoint_keepalive_ms": scenario.endpoint_keepalive_ms,
+               "pus": spec.pus, "runtime_s": runtime_s, "run_dir": str(run_dir)}
+    outcome.update(evaluate_freshness(raw) if name == "freshness" else evaluate_stress(raw))
+    (Path(run_dir) / "probe.json").write_text(json.dumps(outcome, indent=2) + "\n")
+    return outcome
+
+
+def summary_lines(outcome):
+    lines = ["probe {} with {} RSPLIB, endpoint keep-alive {} ms ({})".format(
+        outcome["probe"], outcome["rsplib"], outcome["endpoint_keepalive_ms"] or 5000,
+        outcome["run_dir"])]
+    if outcome["probe"] == "freshness":
+        lines.append("load changes: {}".format(outcome["changes"]))
+        for item in outcome["registrars"]:
+            delays = item["delays_s"]
+            lines.append("  {}: delay median {} s, max {} s, {} of {} changes later than {:g} s; "
+                         "hsdump: {} dumps, {} checked, {} stale".format(
+                             item["registrar"],
+                             round(statistics.median(delays), 4) if delays else "-",
+                             max(delays) if delays else "-", len(item["late"]), len(delays),
+                             FRESHNESS_LIMIT_S, item["dumps"], item["checked"], len(item["stale"])))
+    else:
+        lines.append("accepted: " + ", ".join("{} {}".format(name, count)
+                                             for name, count in sorted(outcome["accepted"].items())))
+    aborted = outcome["aborted_pes"]
+    lines.append("PEs aborted by RSPLIB: {}".format(
+        ", ".join("{} ({})".format(name, where) for name, where in sorted(aborted.items())) or "none"))
+    return lines
+
+
+def passed(outcome):
+    if outcome["probe"] == "freshness":
+        return (outcome["late_changes"] == 0 and outcome["stale_dumps"] == 0
+                and outcome["delays_measured"] > 0 and outcome["checked_dumps"] > 0
+                and not outcome["aborted_pes"])
+    return not outcome["aborted_pes"]

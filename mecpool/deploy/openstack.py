@@ -69,6 +69,11 @@ class OpenStack:
     def show(self, *args: str, note: str = "") -> None:
         self.runner.show(["openstack", *self.argv(*args)], self._shown_env(), note)
 
+    def show_plain(self, *args: str, note: str = "") -> None:
+        """Show a command that prints nothing (deletes): no ``-f json``."""
+        flags = ["--insecure"] if self.vim.openstack.insecure else []
+        self.runner.show(["openstack", *flags, *args], self._shown_env(), note)
+
     def _shown_env(self) -> dict[str, str]:
         # Dry runs show every OS_* variable the run sets; the password shows as ****.
         return self.env()

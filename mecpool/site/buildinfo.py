@@ -64,7 +64,7 @@ def stale_reason(build_dir: Path, site: Site, site_file: str, source_root: Path)
     except (OSError, ValueError) as error:
         return f"{path} is unreadable ({error}): {rebuild}"
     if info.get("site_sha256") != site_digest(site):
-        return (f"the build in {build_dir} was made from another site (or {site_file} changed since; "
+        return (f"the build in {build_dir}/ was made from another site (or {site_file} changed since; "
                 f"built for site {info.get('site_name')!r}): {rebuild}")
     if info.get("sources_sha256") != sources_digest(source_root):
         return f"the package sources (templates, charms) changed since the build in {build_dir}: {rebuild}"

@@ -22,7 +22,8 @@ def test_prepare_is_idempotent_and_opens_exactly_what_is_needed(fakes, mecpool):
         ("sctp", 36412, "0.0.0.0/0"), ("udp", 2152, "0.0.0.0/0"), ("udp", 2123, "0.0.0.0/0"),
         ("udp", 8805, "0.0.0.0/0"), ("tcp", 3868, "0.0.0.0/0"), ("sctp", 3868, "0.0.0.0/0"),
         ("sctp", 3863, "0.0.0.0/0"), ("sctp", 9901, "0.0.0.0/0"), ("sctp", 9000, "0.0.0.0/0"),
-        ("tcp", 22, "192.168.100.0/24"), ("icmp", None, "192.168.100.0/24")], key=str)
+        ("tcp", 22, "192.168.100.0/24"), ("icmp", None, "192.168.100.0/24"),
+        ("tcp", 22, "10.0.0.5/32"), ("icmp", None, "10.0.0.5/32")], key=str)  # osm_sources of VIM mec
     pool_only = sorted([("sctp", 3863, "0.0.0.0/0"), ("sctp", 9901, "0.0.0.0/0"), ("sctp", 9000, "0.0.0.0/0"),
                         ("tcp", 22, "192.168.100.0/24"), ("icmp", None, "192.168.100.0/24")], key=str)
     assert ingress(fakes, lyb) == pool_only and ingress(fakes, svg) == pool_only

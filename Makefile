@@ -9,13 +9,26 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
 .PHONY: all deps venv build validate test test-fast testbed vdu-lab bench-build bench-testbed \
-        openstack-prepare onboard instantiate scale-out scale-in pool-status status teardown \
-        juju-status failed-actions clean
+        deploy-tools openstack-prepare onboard instantiate scale-out scale-in pool-status status teardown \
+        teardown-all juju-status failed-actions clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# Deploy-only machine: the CLI with python-openstackclient and libjuju, no QEMU, kernels or test stack
+# (system packages: python3-venv only).  The tools land in .venv/bin, where mecpool finds them.
+DEPLOY_STAMP := $(VENV)/.deploy-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+deploy-tools: $(DEPLOY_STAMP)
+
+$(DEPLOY_STAMP): pyproject.toml
+	@bash scripts/install-deps.sh --deploy
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[deploy]'
+	@rm -f $(VENV)/.deploy-* && touch $@
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,36 +63,45 @@ bench-build: venv
 bench-testbed: venv
 	$(BIN)/python scripts/bench-testbed.py
 
-# Day 0-2 on a real OSM Release EIGHT + OpenStack (see README).  NS and GROUP are required where used.
-openstack-prepare: venv
-	$(BIN)/mecpool openstack-prepare --site $(SITE)
+# Day 0-2 on a real OSM Release EIGHT + OpenStack (see README).  NS and GROUP are required where used;
+# DRY_RUN=1 adds --dry-run.  These need only `make deploy-tools` (and `make build` for the packages).
+need-ns = $(if $(NS),,$(error NS is not set: make $@ NS=<name of the NS instance>))
+need-group = $(if $(GROUP),,$(error GROUP is not set: make $@ NS=$(or $(NS),<ns>) GROUP=<PE group of the site>))
+DRY := $(if $(DRY_RUN),--dry-run)
+MECPOOL_CLI = $(if $(wildcard $(BIN)/mecpool),$(BIN)/mecpool,$(error $(BIN)/mecpool is missing: run make deploy-tools (or make)))
 
-onboard: build
-	$(BIN)/mecpool onboard --site $(SITE)
+openstack-prepare:
+	$(MECPOOL_CLI) openstack-prepare --site $(SITE) $(DRY)
 
-instantiate: venv
-	$(BIN)/mecpool instantiate --site $(SITE) --ns-name $(NS) --wait
+onboard:
+	$(MECPOOL_CLI) onboard --site $(SITE) $(DRY)
 
-scale-out: venv
-	$(BIN)/mecpool scale-pe $(NS) --site $(SITE) --group $(GROUP) --out --wait
+instantiate:
+	$(need-ns)$(MECPOOL_CLI) instantiate $(NS) --site $(SITE) --wait $(DRY)
 
-scale-in: venv
-	$(BIN)/mecpool scale-pe $(NS) --site $(SITE) --group $(GROUP) --in --wait
+scale-out:
+	$(need-ns)$(need-group)$(MECPOOL_CLI) scale-pe $(NS) --site $(SITE) --group $(GROUP) --out --wait $(DRY)
 
-pool-status: venv
-	$(BIN)/mecpool pool-status $(NS) --site $(SITE)
+scale-in:
+	$(need-ns)$(need-group)$(MECPOOL_CLI) scale-pe $(NS) --site $(SITE) --group $(GROUP) --in --wait $(DRY)
 
-status: venv
-	$(BIN)/mecpool status $(NS)
+pool-status:
+	$(need-ns)$(MECPOOL_CLI) pool-status $(NS) --site $(SITE) $(DRY)
 
-teardown: venv
-	$(BIN)/mecpool teardown $(NS) --wait
+status:
+	$(need-ns)$(MECPOOL_CLI) status $(NS) --site $(SITE) $(DRY)
+
+teardown:
+	$(need-ns)$(MECPOOL_CLI) teardown $(NS) --site $(SITE) --wait $(DRY)
+
+teardown-all:
+	$(need-ns)$(MECPOOL_CLI) teardown $(NS) --site $(SITE) --all $(DRY)
 
 clean:
 	rm -rf build
 
-juju-status: venv
-	$(BIN)/mecpool juju-status $(NS) --site $(SITE)
+juju-status:
+	$(need-ns)$(MECPOOL_CLI) juju-status $(NS) --site $(SITE) $(DRY)
 
-failed-actions: venv
-	$(BIN)/mecpool failed-actions $(NS) --site $(SITE)
+failed-actions:
+	$(need-ns)$(MECPOOL_CLI) failed-actions $(NS) --site $(SITE) $(DRY)

@@ -12,8 +12,10 @@
 #    does (and its isoinfo reads them back in the tests), debian-archive-keyring verifies the archive,
 #    dnsmasq-base is the lab's Neutron-like DHCP, openssh-client reaches the VMs.
 # Idempotent: does nothing when everything is installed.
+# --deploy: only what a machine that deploys needs (make deploy-tools): python3-venv and git.
 set -euo pipefail
 
+DEPLOY_PACKAGES=(python3-venv git)
 APT_PACKAGES=(
   python3-venv
   iproute2
@@ -41,6 +43,10 @@ APT_PACKAGES=(
   dnsmasq-base
   openssh-client
 )
+
+if [ "${1:-}" = "--deploy" ]; then
+  APT_PACKAGES=("${DEPLOY_PACKAGES[@]}")
+fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,4 +1,8 @@
 #!/bin/bash
 # Thin wrapper: mecpool teardown with the same arguments (see: mecpool teardown --help).
+# Runs MECPOOL if set, else the repository's .venv/bin/mecpool (make deploy-tools), else mecpool on PATH.
 set -eu
-exec "${MECPOOL:-mecpool}" teardown "$@"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+default=mecpool
+[ -x "$here/.venv/bin/mecpool" ] && default="$here/.venv/bin/mecpool"
+exec "${MECPOOL:-$default}" teardown "$@"

@@ -1,11 +1,19 @@
 """The deployment commands of ``mecpool``: openstack-prepare, onboard,
 instantiate, scale-pe, pool-status, status, teardown, juju-status,
-failed-actions.  Each has ``--dry-run`` (print the exact commands and files,
-call nothing)."""
+failed-actions.  Each has ``--dry-run`` (check the input as the run does,
+print the exact commands and files, call nothing).
+
+One grammar: the NS instance is the first argument of every command that
+acts on one; ``--site`` is accepted everywhere.  One error format:
+``mecpool: <what is wrong>`` on stderr, exit code 2 for bad input found
+before anything was called or changed (site file, NS name, secrets, stale
+build, options), 1 for a failure on the way (osm/openstack/Juju said no,
+timeout); what was already done and how to undo it follows."""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -14,12 +22,15 @@ import yaml
 from rich.console import Console
 
 from mecpool.descriptors import REGISTRAR, ParamsError, member_for, members
+from mecpool.packaging.render import REPO_ROOT
 from mecpool.site import SiteError, find_site_file, load_site
+from mecpool.site.buildinfo import stale_reason
 
 from . import instantiate as inst
 from . import jujudebug, jujureport, onboard as onboarding, poolstatus, prepare, scale as scaling, status as ns_status
 from . import teardown as teardown_mod
-from .errors import DeployError
+from .errors import DeployError, InputError
+from .names import ns_name_problem
 from .osmcli import Osm, OsmOptions
 from .openstack import OpenStack
 from .packages import BuiltPackages
@@ -39,20 +50,41 @@ def console() -> Console:
     return out if out.is_terminal else Console(width=200)
 
 
+EXIT_FAILED, EXIT_INPUT = 1, 2
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"mecpool: {message}", err=True)
+    sys.exit(code)
+
+
 def fails_cleanly(command):
-    """Errors the user can act on: their report on stderr, exit code 1, no traceback."""
+    """Errors the user can act on: ``mecpool: ...`` on stderr, no traceback; exit code 2 for
+    bad input (nothing was done), 1 for a failure on the way."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except InputError as error:
+            fail(error.report(), EXIT_INPUT)
         except DeployError as error:
-            click.echo(f"error: {error.report()}", err=True)
-        except SiteError as error:
-            click.echo(f"error: {error}", err=True)
-        except (ParamsError, ValueError) as error:
-            click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+            fail(error.report(), EXIT_FAILED)
+        except (SiteError, ParamsError, ValueError) as error:
+            fail(str(error), EXIT_INPUT)
     return wrapper
+
+
+def check_ns(ctx, param, value):
+    """Click callback: the NS name by OSM's rule and ours (mecpool.deploy.names)."""
+    if value is None:
+        return value
+    problem = ns_name_problem(value)
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
+ns_argument = click.argument("ns", callback=check_ns, metavar="NS")
 
 
 def osm_options(command):
@@ -61,7 +93,8 @@ def osm_options(command):
         click.option("--user", help="OSM user (else OSM_USER)."),
         click.option("--password", help="OSM password (else OSM_PASSWORD); passed to osm in its environment."),
         click.option("--project", help="OSM project (else OSM_PROJECT)."),
-        click.option("--dry-run", is_flag=True, help="Print the exact commands and files; call nothing."),
+        click.option("--dry-run", is_flag=True,
+                     help="Check the input as the run does, print the exact commands and files; call nothing."),
         click.option("--poll-interval", type=float, default=10.0, show_default=True, hidden=True,
                      help="Seconds between polls of OSM."),
     ]):
@@ -80,12 +113,35 @@ build_option = click.option("--build-dir", type=click.Path(file_okay=False, path
 
 def context(dry_run, hostname=None, user=None, password=None, project=None):
     runner = Runner(echo, Masker(), dry_run=dry_run)
-    return runner, Osm(runner, OsmOptions(hostname, user, password, project))
+    osm = Osm(runner, OsmOptions(hostname, user, password, project))
+    if dry_run:
+        host = hostname or os.environ.get("OSM_HOSTNAME")
+        echo(f"# OSM: {host + ' (--hostname)' if hostname else (host + ' (OSM_HOSTNAME)') if host else 'OSM_HOSTNAME is not set: osm would use its default, 127.0.0.1'}")
+    return runner, osm
 
 
 def load(site_file):
     path = find_site_file(site_file)
     return path, load_site(path)
+
+
+def built(build_dir: Path, site, site_path: Path) -> BuiltPackages:
+    """The built packages, refused (exit 2) when the build was made from another site or sources."""
+    packages = BuiltPackages(build_dir)
+    reason = stale_reason(build_dir, site, str(site_path), REPO_ROOT)
+    if reason:
+        raise InputError(f"stale build: {reason}")
+    return packages
+
+
+def vim_passwords(site, names) -> dict[str, str]:
+    """Each VIM's password (a missing environment variable stops here, dry run or not)."""
+    out = {}
+    for name in names:
+        account = site.vims[name].openstack
+        field = f"vims.{name}.openstack.password{'_env' if account.password_env else ''}"
+        out[name] = account.secret_password().reveal(field)
+    return out
 
 
 def site_masker(runner: Runner, site) -> None:
@@ -116,16 +172,14 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
     names = list(only) or list(site.vims)
     for name in names:
         if name not in site.vims:
-            raise DeployError(f"--vim: no VIM {name!r} in the site (VIMs: {', '.join(site.vims)})")
+            raise InputError(f"--vim: no VIM {name!r} in the site (VIMs: {', '.join(site.vims)})")
     plans = [prepare.plan_vim(site, name) for name in names]
+    passwords = vim_passwords(site, [plan.name for plan in plans if plan.roles])
     if dry_run:
         for plan in plans:
             openstack = OpenStack(runner, plan.name, site.vims[plan.name], MASK)
-            prepare.print_plan(site, plan, openstack, osm, echo)
+            prepare.print_plan(site, path.parent, plan, openstack, osm, echo)
         return
-    passwords = {plan.name: site.vims[plan.name].openstack.secret_password().reveal(
-        f"vims.{plan.name}.openstack.password{'_env' if site.vims[plan.name].openstack.password_env else ''}")
-        for plan in plans if plan.roles}
     registered = None
     done: list[str] = []
     for plan in plans:
@@ -154,9 +208,9 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
 @fails_cleanly
 def onboard(site_file, build_dir, hostname, user, password, project, dry_run, poll_interval):
     """Onboard the built VNF packages, then the NS package (update the ones OSM has)."""
-    load(site_file)  # a broken site file stops here, before any call
+    path, site = load(site_file)  # a broken site file stops here, before any call
+    packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
-    packages = BuiltPackages(build_dir)
     if dry_run:
         onboarding.print_plan(packages, osm)
         return
@@ -164,20 +218,28 @@ def onboard(site_file, build_dir, hostname, user, password, project, dry_run, po
 
 
 @click.command("instantiate")
+@click.argument("ns", required=False, callback=check_ns, metavar="NS")
 @site_option()
 @build_option
-@click.option("--ns-name", required=True, help="Name of the NS instance.")
+@click.option("--ns-name", callback=check_ns, hidden=True, help="The NS argument's former spelling.")
 @click.option("--wait", is_flag=True, help="Wait for the instantiation, then scale PE groups with count > 1.")
 @click.option("--timeout", type=int, default=DEFAULT_TIMEOUT, show_default=True,
               help="Seconds: OSM's timeout_ns_deploy and the wait per operation.")
 @osm_options
 @fails_cleanly
-def instantiate(site_file, build_dir, ns_name, wait, timeout, hostname, user, password, project, dry_run,
+def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user, password, project, dry_run,
                 poll_interval):
-    """Write the ns-create config file, check it against the NBI rules, create the NS."""
-    _, site = load(site_file)
+    """Create NS instance NS: write the ns-create config file (0600, holds K and OP), check it against the
+    NBI rules, osm ns-create; with --wait follow it and scale PE groups with count > 1 to their size."""
+    if ns and ns_name and ns != ns_name:
+        raise InputError(f"two NS names given: {ns} and --ns-name {ns_name}")
+    ns_name = ns or ns_name
+    if not ns_name:
+        raise InputError("missing the NS instance name: mecpool instantiate NS --site SITE [--wait]")
+    path_site, site = load(site_file)
+    packages = built(build_dir, site, path_site)
+    inst.checked_config(site, packages, reveal_secrets=True, timeout=timeout)  # missing K/OP stop a dry run too
     runner, osm = context(dry_run, hostname, user, password, project)
-    packages = BuiltPackages(build_dir)
     config = inst.checked_config(site, packages, reveal_secrets=not dry_run, timeout=timeout)
     epc_account = members(site)[0].osm_account
     path = inst.config_path(build_dir, ns_name)
@@ -205,7 +267,9 @@ def instantiate(site_file, build_dir, ns_name, wait, timeout, hostname, user, pa
     echo(f"instantiation config: {path} (mode 0600, holds K and OP)")
     ns_id = osm.last_line(*create)
     echo(f"NS {ns_name} created: {ns_id}")
-    done, undo = [f"NS {ns_name} created ({ns_id})"], [f"mecpool teardown {ns_name} --wait"]
+    done = [f"NS {ns_name} created ({ns_id})"]
+    undo = [f"mecpool teardown {ns_name} --wait", f"see why: mecpool status {ns_name}; mecpool juju-status {ns_name}; "
+            f"mecpool failed-actions {ns_name}"]
     if not wait:
         echo(f"follow it with: mecpool status {ns_name}")
         for group, _, count in follow_ups:
@@ -227,7 +291,7 @@ def instantiate(site_file, build_dir, ns_name, wait, timeout, hostname, user, pa
 
 
 @click.command("scale-pe")
-@click.argument("ns")
+@ns_argument
 @site_option()
 @build_option
 @click.option("--group", required=True, help="PE group of the site (pool.pe_groups).")
@@ -239,9 +303,9 @@ def instantiate(site_file, build_dir, ns_name, wait, timeout, hostname, user, pa
 def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user, password, project, dry_run,
              poll_interval):
     """Scale a PE group of NS by one PE (within count .. max_count)."""
-    _, site = load(site_file)
+    path, site = load(site_file)
+    packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
-    packages = BuiltPackages(build_dir)
     t = scaling.target(site, packages, ns, group)
     registrar = scaling.status_registrar(site, t)
     vdu = packages.registrar_vdu()
@@ -296,7 +360,7 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
 
 
 @click.command("pool-status")
-@click.argument("ns")
+@ns_argument
 @site_option()
 @build_option
 @click.option("--registrar", help="Registrar to ask (its name in the site; default: the first).")
@@ -304,15 +368,16 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
 @fails_cleanly
 def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, project, dry_run, poll_interval):
     """The PEs the registrars see, with their load (the registrar charm's pool-status action)."""
-    _, site = load(site_file)
+    path, site = load(site_file)
+    packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
     name = registrar or site.pool.registrars[0].name
     try:
         index = member_for(site, REGISTRAR, name).index
     except KeyError:
-        raise DeployError(f"--registrar: no registrar {name!r} in the site "
-                          f"({', '.join(r.name for r in site.pool.registrars)})") from None
-    vdu = BuiltPackages(build_dir).registrar_vdu()
+        raise InputError(f"--registrar: no registrar {name!r} in the site "
+                         f"({', '.join(r.name for r in site.pool.registrars)})") from None
+    vdu = packages.registrar_vdu()
     if dry_run:
         osm.show(*poolstatus.action_args(ns, index, vdu))
         osm.show("ns-op-show", "<operation id printed above>", "--literal")
@@ -324,51 +389,131 @@ def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, p
                   f"{len(parsed.get('peers') or [])} peer registrar(s)")
 
 
+def optional_site(site_file):
+    """(path, site) where a site file is given or found, else (None, None); a broken one given
+    explicitly is an error."""
+    try:
+        return load(site_file)
+    except SiteError:
+        if site_file:
+            raise
+        return None, None
+
+
+def member_labels(site) -> dict[str, str]:
+    """Member index -> what it is in the site ("PE group mec (mec)", "registrar pr-mec", "EPC")."""
+    labels = {}
+    for m in members(site) if site is not None else []:
+        if m.kind == "pe-group":
+            kind = site.pool.pe_groups[m.role].kind
+            labels[m.index] = f"PE group {m.role}" + (f" ({kind})" if kind else "")
+        elif m.kind == REGISTRAR:
+            labels[m.index] = f"registrar {m.role}"
+        else:
+            labels[m.index] = "EPC"
+    return labels
+
+
 @click.command("status")
-@click.argument("ns")
+@ns_argument
+@site_option(required=False)
 @osm_options
 @fails_cleanly
-def status(ns, hostname, user, password, project, dry_run, poll_interval):
-    """State, VNFs with their VIMs and addresses, and the operation history of NS."""
+def status(ns, site_file, hostname, user, password, project, dry_run, poll_interval):
+    """State, VNFs with their VIMs and addresses, and the operation history of NS (with the site file,
+    members are named by their PE group or registrar)."""
+    _, site = optional_site(site_file)
     runner, osm = context(dry_run, hostname, user, password, project)
     if dry_run:
         for args in (("ns-show", ns, "--literal"), ("vnf-list", "--ns", ns),
                      ("vnf-show", "<each vnf id>", "--literal"), ("vim-list",), ("ns-op-list", ns)):
             osm.show(*args)
         return
-    ns_status.render(ns_status.collect(osm, ns), console())
+    ns_status.render(ns_status.collect(osm, ns), console(), member_labels(site))
 
 
 @click.command("teardown")
-@click.argument("ns")
+@ns_argument
+@site_option(required=False)
+@build_option
+@click.option("--all", "everything", is_flag=True,
+              help="Also remove what onboard and openstack-prepare created and the instantiation config "
+                   "(implies --wait; needs the site file).")
 @click.option("--force", is_flag=True, help="osm ns-delete --force: drop OSM's record even if terminating fails.")
 @click.option("--wait", is_flag=True, help="Wait until OSM has removed the NS.")
-@click.option("--timeout", type=int, default=3600, show_default=True)
+@click.option("--timeout", type=int, default=3600, show_default=True,
+              help="Seconds to wait for OSM to terminate and remove the NS.")
 @osm_options
 @fails_cleanly
-def teardown(ns, force, wait, timeout, hostname, user, password, project, dry_run, poll_interval):
-    """Terminate and delete NS (osm ns-delete)."""
+def teardown(ns, site_file, build_dir, everything, force, wait, timeout, hostname, user, password, project,
+             dry_run, poll_interval):
+    """Terminate and delete NS (osm ns-delete); with --all also everything else the deployment created."""
+    site = None
+    passwords = {}
+    if everything:
+        _, site = load(site_file)
+        passwords = vim_passwords(site, [n for n in site.vims if prepare.plan_vim(site, n).roles])
+        wait = True
     runner, osm = context(dry_run, hostname, user, password, project)
     args = teardown_mod.ns_delete_args(ns, force)
     if dry_run:
-        osm.show("ns-show", ns, "--literal", note="it must exist")
+        osm.show("ns-show", ns, "--literal", note="it must exist" + (" (--all: else nothing to terminate)"
+                                                                      if everything else ""))
         osm.show(*args)
         if wait:
             osm.show("ns-op-list", ns, note="polled until the NS is gone")
+        if everything:
+            remove_everything(site, ns, build_dir, runner, osm, {n: MASK for n in passwords}, dry_run=True)
         return
-    osm.ns_record(ns)
-    osm.call(*args)
-    echo(f"deletion of NS {ns} requested")
-    if wait:
-        teardown_mod.wait_deleted(osm, ns, timeout, poll_interval, echo)
+    if everything:
+        site_masker(runner, site)
+    gone = False
+    try:
+        osm.ns_record(ns)
+    except DeployError as error:
+        if not everything or "not found" not in error.message:
+            raise
+        echo(f"NS {ns}: not in OSM (already deleted)")
+        gone = True
+    if not gone:
+        osm.call(*args)
+        echo(f"deletion of NS {ns} requested")
+        if wait:
+            teardown_mod.wait_deleted(osm, ns, timeout, poll_interval, echo)
+    if everything:
+        remove_everything(site, ns, build_dir, runner, osm, passwords, dry_run=False)
 
 
-def juju_connection(site, controller):
+def remove_everything(site, ns, build_dir, runner, osm, passwords, dry_run) -> None:
+    """teardown --all after the NS: config file, packages, VIM accounts, each VIM's resources."""
+    done = [f"NS {ns} deleted"]
+    try:
+        echo("# the instantiation config" if dry_run else "instantiation config:")
+        teardown_mod.remove_config(build_dir, ns, echo, dry_run)
+        echo("# packages in OSM" if dry_run else "packages in OSM:")
+        done += teardown_mod.remove_packages(osm, echo, dry_run)
+        echo("# VIM accounts in OSM" if dry_run else "VIM accounts in OSM:")
+        done += teardown_mod.remove_vim_accounts(site, osm, echo, dry_run)
+        for name, secret in passwords.items():
+            plan = prepare.plan_vim(site, name)
+            echo(f"# VIM {name}: {site.vims[name].openstack.auth_url}" if dry_run else f"VIM {name}:")
+            openstack = OpenStack(runner, name, site.vims[name], secret)
+            done += teardown_mod.VimCleaner(site, plan, openstack, echo, dry_run).run()
+    except DeployError as error:
+        raise error.with_progress(done, []) from None
+    if not dry_run:
+        echo(f"teardown --all of NS {ns} and site {site.name}: done ({len(done)} removals)")
+
+
+def juju_connection(site, site_path, controller):
+    """The site's vca: section, else a controller of the Juju client's files (which must exist)."""
     if site is not None and site.vca is not None and not controller:
         vca = site.vca
         cacert = None
         if vca.cacert_file:
             cert_path = Path(vca.cacert_file).expanduser()
+            if not cert_path.is_absolute() and site_path is not None:
+                cert_path = Path(site_path).parent / cert_path  # relative to the site file, as it says
             try:
                 cacert = cert_path.read_text(encoding="utf-8")
             except OSError as error:
@@ -376,35 +521,31 @@ def juju_connection(site, controller):
         field = "vca.password_env" if vca.password_env else "vca.password"
         return jujudebug.VcaConnection(endpoint=vca.endpoint, user=vca.user,
                                        password=vca.secret_password().reveal(field), cacert=cacert)
+    jujudebug.check_client_files(controller)
     return jujudebug.VcaConnection(controller_name=controller)
 
 
 def juju_command(name, help_text, show):
     @click.command(name, help=help_text)
-    @click.argument("ns")
+    @ns_argument
     @site_option(required=False)
     @click.option("--controller", help="Controller of the Juju client files (instead of the site's vca).")
     @osm_options
     @fails_cleanly
     def command(ns, site_file, controller, hostname, user, password, project, dry_run, poll_interval):
+        site_path, site = optional_site(site_file)
+        connection = juju_connection(site, site_path, controller)  # no way to reach the VCA: say so now
         runner, osm = context(dry_run, hostname, user, password, project)
-        site = None
-        try:
-            site = load(site_file)[1]
-        except SiteError:
-            if site_file:
-                raise
         if site is not None:
             site_masker(runner, site)
         if dry_run:
             osm.show("ns-show", ns, "--literal", note="the NS id names its Juju model")
-            where = (site.vca.endpoint if site is not None and site.vca and not controller
-                     else controller or "the current controller of ~/.local/share/juju")
+            where = connection.endpoint or connection.controller_name or "the current controller of the Juju client"
             echo(f"# libjuju: connect to {where}, model <NS id>: FullStatus and Action.ListAll of its units")
             return
         nsr = osm.ns_record(ns)
         model = nsr["_id"]
-        fetched = jujudebug.fetch(juju_connection(site, controller), model)
+        fetched = jujudebug.fetch(connection, model)
         show(fetched, nsr, model, runner.masker, console())
     return command
 

@@ -28,6 +28,10 @@ class DeployError(Exception):
         return DeployError(self.message, done=done + self.done, undo=undo + self.undo)
 
 
+class InputError(DeployError):
+    """Bad input found before anything was called or changed (the CLI exits with 2)."""
+
+
 class CommandFailed(DeployError):
     """An external command exited non-zero; ``command`` has its secrets masked."""
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from .errors import DeployError
+from .errors import DeployError, InputError
 
 LIBJUJU_HINT = "python-libjuju is not installed: pip install 'juju>=2.9.44,<3'  (or make venv: the [juju] extra)"
 
@@ -24,6 +26,28 @@ class VcaConnection:
     password: str | None = None
     cacert: str | None = None
     controller_name: str | None = None
+
+
+NO_VCA = """no way to reach OSM's VCA (its Juju controller): the site file has no vca: section{where}.
+Add to the site file (values from the OSM host: OSMLCM_VCA_HOST, OSMLCM_VCA_SECRET, OSMLCM_VCA_CACERT base64-decoded):
+  vca:
+    endpoint: <OSMLCM_VCA_HOST>:17070
+    user: admin
+    password_env: MECPOOL_VCA_PASSWORD
+    cacert_file: vca-cacert.pem      # relative to the site file
+or register the controller with the Juju client (juju register / juju login) and pass --controller NAME."""
+
+
+def juju_data() -> Path:
+    """The Juju client's directory (JUJU_DATA, else ~/.local/share/juju), as libjuju reads it."""
+    return Path(os.environ.get("JUJU_DATA") or Path.home() / ".local" / "share" / "juju")
+
+
+def check_client_files(controller: str | None) -> None:
+    """Without a vca: section libjuju reads controllers.yaml: say what to do when it is not there."""
+    path = juju_data() / "controllers.yaml"
+    if not path.is_file():
+        raise InputError(NO_VCA.format(where=f", and {path} does not exist"))
 
 
 async def _fetch(conn: VcaConnection, model_name: str) -> dict:

@@ -7,22 +7,33 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
+from pathlib import Path
 
 from mecpool.site.model import Vim
 
 from .errors import DeployError, ToolMissing
 from .runner import Runner
 
-INSTALL_HINT = """the OpenStack client `openstack` is not installed or not on PATH.
-Install it with:  pip install python-openstackclient   (or: make venv, which installs the [openstack] extra)
+INSTALL_HINT = """the OpenStack client `openstack` is not installed (looked on PATH and next to mecpool in {bindir}).
+Install it with:  make deploy-tools   (or: .venv/bin/pip install 'python-openstackclient>=5.0')
 Or point OPENSTACK_CLI at the executable."""
 
 
-def find_openstack() -> str:
-    explicit = os.environ.get("OPENSTACK_CLI")
-    found = shutil.which(explicit or "openstack")
+def tool_dirs(environ=None) -> str:
+    """Where tools are looked for: PATH, then the bin directory of the Python that runs mecpool
+    (the venv of `make deploy-tools`: its tools are found without activating it)."""
+    environ = os.environ if environ is None else environ
+    return os.pathsep.join(p for p in (environ.get("PATH", ""), str(Path(sys.executable).parent)) if p)
+
+
+def find_openstack(environ=None) -> str:
+    environ = os.environ if environ is None else environ
+    explicit = environ.get("OPENSTACK_CLI")
+    found = shutil.which(explicit or "openstack", path=tool_dirs(environ))
+    hint = INSTALL_HINT.format(bindir=Path(sys.executable).parent)
     if not found:
-        raise ToolMissing(INSTALL_HINT if not explicit else f"OPENSTACK_CLI={explicit} is not executable.\n{INSTALL_HINT}")
+        raise ToolMissing(hint if not explicit else f"OPENSTACK_CLI={explicit} is not executable.\n{hint}")
     return found
 
 
@@ -58,9 +69,14 @@ class OpenStack:
     def show(self, *args: str, note: str = "") -> None:
         self.runner.show(["openstack", *self.argv(*args)], self._shown_env(), note)
 
+    def show_plain(self, *args: str, note: str = "") -> None:
+        """Show a command that prints nothing (deletes): no ``-f json``."""
+        flags = ["--insecure"] if self.vim.openstack.insecure else []
+        self.runner.show(["openstack", *flags, *args], self._shown_env(), note)
+
     def _shown_env(self) -> dict[str, str]:
-        # Dry runs show which VIM a command goes to; the password shows as ****.
-        return {k: v for k, v in self.env().items() if k in ("OS_AUTH_URL", "OS_PROJECT_NAME", "OS_PASSWORD")}
+        # Dry runs show every OS_* variable the run sets; the password shows as ****.
+        return self.env()
 
     def call(self, *args: str):
         """Run and parse the JSON answer (``[]``/``{}``; commands without output give None)."""

@@ -12,9 +12,10 @@ import yaml
 
 from . import tables
 from .errors import CommandFailed, DeployError, ToolMissing
+from .openstack import tool_dirs
 from .runner import Runner
 
-INSTALL_HINT = """the OSM client `osm` (osmclient v8.0) is not installed or not on PATH.
+INSTALL_HINT = """the OSM client `osm` (osmclient v8.0) is not installed (looked on PATH and next to mecpool).
 osmclient is not on PyPI; install it from OSM's own repositories, matching your OSM (Release EIGHT):
   * Debian/Ubuntu package from OSM's apt repository (release "ReleaseEIGHT", component "osmclient"):
       add the repository and its key as in OSM's installation guide, then
@@ -37,11 +38,11 @@ def find_osm(environ: dict[str, str] | None = None) -> str:
     environ = dict(os.environ if environ is None else environ)
     explicit = environ.get("OSM_CLI")
     if explicit:
-        found = shutil.which(explicit, path=environ.get("PATH"))
+        found = shutil.which(explicit, path=tool_dirs(environ))
         if not found:
             raise ToolMissing(f"OSM_CLI={explicit} is not an executable file.\n{INSTALL_HINT}")
         return found
-    found = shutil.which("osm", path=environ.get("PATH"))
+    found = shutil.which("osm", path=tool_dirs(environ))
     if not found:
         raise ToolMissing(INSTALL_HINT)
     return found

@@ -6,8 +6,16 @@ creates what is missing, so a second run changes nothing.
 The security group opens exactly what the system uses (ingress, IPv4):
 on the EPC's VIM SCTP 36412 (S1-C), UDP 2152/2123/8805 (GTP-U, GTP-C, PFCP),
 TCP and SCTP 3868 (Diameter); on VIMs with registrars or PEs SCTP 3863 (ASAP),
-9901 (ENRP) and the PE port; ssh (TCP 22) from the management subnets.
-Ingress rules beyond these are removed (the group belongs to MEC-Pool)."""
+9901 (ENRP) and the PE port; SSH (TCP 22) and ICMP from the management
+subnets and from the VIM's ``osm_sources`` (where OSM's VCA connects from:
+N2VC installs the native charms over SSH; ICMP for ping/traceroute when
+debugging).  Ingress rules beyond these are removed (the group belongs to
+MEC-Pool).
+
+What it creates carries the site's mark, so that ``teardown --all`` removes
+exactly that: networks and images get the tag ``mecpool-<site>``, flavors and
+the security group are named ``mecpool-...``; networks and images that were
+there before are used as they are and never removed."""
 
 from __future__ import annotations
 
@@ -31,16 +39,27 @@ EPC_FLAVORS = ("hss", "mme", "spgwc", "spgwu")
 
 @dataclass(frozen=True, order=True)
 class Rule:
-    protocol: str      # tcp | udp | sctp
-    port: int
+    protocol: str      # tcp | udp | sctp | icmp
+    port: int          # 0 for icmp (no port)
     remote: str        # CIDR
 
     def create_args(self, group: str) -> list[str]:
+        ports = [] if self.protocol == "icmp" else ["--dst-port", f"{self.port}:{self.port}"]
         return ["security", "group", "rule", "create", group, "--ingress", "--ethertype", "IPv4",
-                "--protocol", self.protocol, "--dst-port", f"{self.port}:{self.port}", "--remote-ip", self.remote]
+                "--protocol", self.protocol, *ports, "--remote-ip", self.remote]
 
     def text(self) -> str:
-        return f"{self.protocol.upper()} {self.port} from {self.remote}"
+        return f"{self.protocol.upper()}{'' if self.protocol == 'icmp' else f' {self.port}'} from {self.remote}"
+
+
+def access_rules(cidrs) -> list[Rule]:
+    """SSH (the VCA installs the native charms over it) and ICMP from each CIDR."""
+    return sorted({rule for cidr in cidrs for rule in (Rule("tcp", 22, cidr), Rule("icmp", 0, cidr))})
+
+
+def site_tag(site: Site) -> str:
+    """The tag on every network and image openstack-prepare creates."""
+    return f"mecpool-{site.name}"
 
 
 @dataclass
@@ -166,7 +185,7 @@ def subnet_create_args(net: Network) -> list[str]:
 
 # --- dry run -------------------------------------------------------------------------------
 
-def print_plan(site: Site, plan: VimPlan, openstack: OpenStack, osm: Osm, echo) -> None:
+def print_plan(site: Site, site_dir: Path, plan: VimPlan, openstack: OpenStack, osm: Osm, echo) -> None:
     vim = site.vims[plan.name]
     if not plan.roles:
         echo(f"# VIM {plan.name}: nothing of the NS is placed here; skipped")
@@ -174,27 +193,31 @@ def print_plan(site: Site, plan: VimPlan, openstack: OpenStack, osm: Osm, echo) 
     echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {vim.openstack.auth_url}")
     for key, (name, file) in plan.images.items():
         openstack.show("image", "list", "--name", name, note="check")
-        fmt = "qcow2|raw (from the file's header)"
-        openstack.show(*image_create_args(name, file or f"<images.{key}.file>", fmt), note="only if missing")
+        path = image_file(site_dir, file, key)  # the run fails on a missing file: so does the dry run
+        openstack.show(*image_create_args(name, path, disk_format(path)), "--tag", site_tag(site),
+                       note="only if missing")
     openstack.show("flavor", "list", "--all", note="check")
     for name, size in plan.flavors.items():
         openstack.show(*flavor_create_args(name, size), note="only if missing")
     openstack.show("network", "list", "--name", vim.mgmt_network, note="must exist (management network)")
-    openstack.show("subnet", "list", "--network", vim.mgmt_network, note="its CIDRs: the ssh source")
+    openstack.show("subnet", "list", "--network", vim.mgmt_network, note="its CIDRs: sources of SSH and ICMP")
     for net in plan.networks:
         openstack.show("network", "list", "--name", net.name, note="check")
-        openstack.show("network", "create", net.name, note="only if missing")
+        openstack.show("network", "create", net.name, "--tag", site_tag(site), note="only if missing")
         openstack.show("subnet", "list", "--network", net.name, note="check")
         openstack.show(*subnet_create_args(net), note=f"only if no {net.cidr} subnet")
     sg = plan.security_group
     openstack.show("security", "group", "list", "--project", vim.openstack.project, note="check")
     openstack.show("security", "group", "create", sg, "--description", "MEC-Pool", note="only if missing")
     openstack.show("security", "group", "rule", "list", sg, "--long", note="check")
-    for rule in plan.service_rules + [Rule("tcp", 22, MGMT_PLACEHOLDER.format(vim.mgmt_network))]:
+    for rule in plan.service_rules + access_rules(vim.osm_sources):
         openstack.show(*rule.create_args(sg), note="only if missing")
+    for rule in access_rules([MGMT_PLACEHOLDER.format(vim.mgmt_network)]):
+        openstack.show(*rule.create_args(sg), note="for each subnet CIDR the subnet list above returns")
     echo("#   ingress rules of the group beyond these are deleted (openstack security group rule delete ID)")
     osm.show("vim-list", note="check")
     osm.show(*vim_create_args(site, plan.name, MASK), note=f"only if {vim.osm_account} is not registered")
+    osm.show("vim-show", vim.osm_account, note=f"if it is: its config must have security_groups {sg}")
 
 
 # --- apply ---------------------------------------------------------------------------------
@@ -219,6 +242,9 @@ class Preparer:
         self.security_group()
         return self.changes
 
+    def access_cidrs(self) -> list[str]:
+        return sorted(set(self.mgmt_cidrs) | set(self.site.vims[self.plan.name].osm_sources))
+
     def management_subnets(self) -> list[str]:
         name = self.site.vims[self.plan.name].mgmt_network
         if not self.os.call("network", "list", "--name", name):
@@ -238,7 +264,7 @@ class Preparer:
                     self.echo(f"  ! image {name} exists but is {status}")
                 continue
             path = image_file(self.site_dir, file, key)
-            self.os.call(*image_create_args(name, path, disk_format(path)))
+            self.os.call(*image_create_args(name, path, disk_format(path)), "--tag", site_tag(self.site))
             self.change(f"image {name} uploaded from {path}")
 
     def flavors(self) -> None:
@@ -257,8 +283,8 @@ class Preparer:
 
     def network(self, net: Network) -> None:
         if not self.os.call("network", "list", "--name", net.name):
-            self.os.call("network", "create", net.name)
-            self.change(f"network {net.name}")
+            self.os.call("network", "create", net.name, "--tag", site_tag(self.site))
+            self.change(f"network {net.name} (tagged {site_tag(self.site)})")
         subnets = self.os.call("subnet", "list", "--network", net.name) or []
         if not any(row["Subnet"] == net.cidr for row in subnets):
             self.os.call(*subnet_create_args(net))
@@ -276,7 +302,7 @@ class Preparer:
         else:
             group_id = self.os.call("security", "group", "create", sg, "--description", "MEC-Pool")["id"]
             self.change(f"security group {sg}")
-        wanted = set(self.plan.service_rules) | {Rule("tcp", 22, cidr) for cidr in self.mgmt_cidrs}
+        wanted = set(self.plan.service_rules) | set(access_rules(self.access_cidrs()))
         have: dict[Rule, str] = {}
         extra: list[tuple[str, str]] = []
         for row in self.os.call("security", "group", "rule", "list", group_id, "--long") or []:
@@ -295,7 +321,7 @@ class Preparer:
             self.change(f"removed ingress rule {text} from {sg} (not needed by MEC-Pool)")
 
 
-PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "132": "sctp"}
+PROTOCOL_NAMES = {"1": "icmp", "6": "tcp", "17": "udp", "132": "sctp"}
 
 
 def parse_rule(row: dict) -> Rule | None:
@@ -303,6 +329,9 @@ def parse_rule(row: dict) -> Rule | None:
     protocol = str(row.get("IP Protocol") or "").lower()
     protocol = PROTOCOL_NAMES.get(protocol, protocol)
     ports = str(row.get("Port Range") or "")
+    if protocol == "icmp" and not ports and row.get("Ethertype", "IPv4") == "IPv4" \
+            and not row.get("Remote Security Group"):
+        return Rule("icmp", 0, row.get("IP Range") or ANYWHERE)
     low, _, high = ports.partition(":")
     if row.get("Ethertype", "IPv4") != "IPv4" or not low.isdigit() or low != high or row.get("Remote Security Group"):
         return None
@@ -314,10 +343,29 @@ def describe_row(row: dict) -> str:
             f"from {row.get('IP Range') or row.get('Remote Security Group') or 'anywhere'} ({row.get('Ethertype')})")
 
 
+def account_security_groups(osm: Osm, account: str) -> str | None:
+    """The security_groups of a registered VIM account's config (``osm vim-show``)."""
+    rows = {row["key"]: row["attribute"] for row in osm.table("vim-show", account)}
+    text = "".join((rows.get("config") or "{}").splitlines())  # osmclient wraps long cells
+    try:
+        config = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        raise DeployError(f"osm vim-show {account}: unreadable config {text[:200]!r}") from None
+    return config.get("security_groups") if isinstance(config, dict) else None
+
+
 def register_vim(site: Site, name: str, osm: Osm, password: str, registered: set[str], echo) -> bool:
     account = site.vims[name].osm_account
     if account in registered:
-        echo(f"  = VIM account {account} already registered in OSM (change it with osm vim-update)")
+        groups = account_security_groups(osm, account)
+        wanted = security_group_name(site)
+        if groups != wanted:
+            raise DeployError(
+                f"VIM account {account} is registered in OSM with security_groups {groups!r}, not {wanted}: its VDUs "
+                f"would get none of MEC-Pool's rules (SCTP, SSH for the VCA). Fix it with:\n"
+                f"  osm vim-update {account} --config '{{security_groups: {wanted}}}'\n"
+                f"or remove it (osm vim-delete {account}) and run openstack-prepare again")
+        echo(f"  = VIM account {account} already registered in OSM (security_groups {wanted})")
         return False
     osm.call(*vim_create_args(site, name, password))
     echo(f"  + VIM account {account} registered in OSM")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from mecpool.descriptors import PE_GROUP, REGISTRAR, member_for
 from mecpool.site.model import Site
 
-from .errors import DeployError
+from .errors import DeployError, InputError
 from .osmcli import Osm
 from .packages import BuiltPackages
 from .poolstatus import addresses, pool_status
@@ -37,7 +37,7 @@ class Target:
 
 def target(site: Site, packages: BuiltPackages, ns: str, group: str) -> Target:
     if group not in site.pool.pe_groups:
-        raise DeployError(f"--group: no PE group {group!r} in the site (groups: {', '.join(site.pool.pe_groups)})")
+        raise InputError(f"--group: no PE group {group!r} in the site (groups: {', '.join(site.pool.pe_groups)})")
     member = member_for(site, PE_GROUP, group)
     sg = packages.pe_scaling_group()
     return Target(ns, group, member.index, member.vim, sg["name"], sg["vdu"][0]["vdu-id-ref"],

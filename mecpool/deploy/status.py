@@ -25,7 +25,9 @@ def vdu_lines(vnf: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-def render(data: dict, console: Console) -> None:
+def render(data: dict, console: Console, labels: dict[str, str] | None = None) -> None:
+    """``labels``: member index -> its name in the site ("PE group mec (mec)"); shown next to the index."""
+    labels = labels or {}
     nsr = data["nsr"]
     console.print(f"[bold]NS {nsr.get('name')}[/bold]  id {nsr.get('_id')}")
     console.print(f"  state: {nsr.get('nsState') or (nsr.get('_admin') or {}).get('nsState', '-')}"
@@ -43,7 +45,8 @@ def render(data: dict, console: Console) -> None:
         vim = data["vims"].get(vnf.get("vim-account-id"), vnf.get("vim-account-id") or "-")
         lines = vdu_lines(vnf) or [("-", "-", "-")]
         for n, (name, state, ips) in enumerate(lines):
-            head = (vnf.get("member-vnf-index-ref", "?"), vnf.get("vnfd-ref", "?"), vim,
+            index = vnf.get("member-vnf-index-ref", "?")
+            head = (f"{index} {labels[index]}" if index in labels else index, vnf.get("vnfd-ref", "?"), vim,
                     vnf.get("ip-address") or "-") if n == 0 else ("", "", "", "")
             vnfs.add_row(*head, name, state, ips)
     console.print(vnfs)

@@ -21,6 +21,7 @@ import yaml
 
 from mecpool.descriptors import additional_params, build_context
 from mecpool.descriptors.members import EPC_VNFD, NSD_ID, POOL_ELEMENT_VNFD, REGISTRAR_VNFD, members
+from mecpool.site.buildinfo import write_build_info
 
 from . import render as render_mod
 from . import userdata
@@ -115,7 +116,9 @@ def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, ven
         if violations:
             raise ValidationFailed(violations)
         sizes = user_data_sizes(site, packages, member_params)
-        return BuildResult(_publish(staging, out_dir, archives, charm_dirs), sizes)
+        published = _publish(staging, out_dir, archives, charm_dirs)
+        write_build_info(out_dir, site, source_root)  # deploy commands refuse a stale build
+        return BuildResult(published, sizes)
     finally:
         shutil.rmtree(str(staging), ignore_errors=True)
 

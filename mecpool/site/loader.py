@@ -43,7 +43,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _problems(error: ValidationError) -> list[str]:
+def _problems(error: ValidationError, lines: "LineIndex | None" = None) -> list[str]:
     problems = []
     for item in error.errors(include_url=False, include_input=False):
         # Union members and constrained types add their own names to loc: drop them.
@@ -54,17 +54,60 @@ def _problems(error: ValidationError) -> list[str]:
                 message = message[len(prefix):]
         path = _path(loc)
         for line in message.splitlines():  # cross-checks carry their own paths
-            problems.append(f"{path}: {line}" if path else line)
+            text = f"{path}: {line}" if path else line
+            problems.append(lines.annotate(text) if lines else text)
     return problems
 
 
-def parse_site(data: Any, source: str = "<site>") -> Site:
+_PATH_HEAD = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]+\])*): ")
+_PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*|\[([0-9]+)\]")
+
+
+class LineIndex:
+    """Line numbers of the site file's keys (from yaml's node tree), for messages."""
+
+    def __init__(self, text: str) -> None:
+        try:
+            self.root = yaml.compose(text)
+        except yaml.YAMLError:
+            self.root = None
+
+    def line(self, parts: list) -> int | None:
+        """1-based line of the deepest node of ``parts`` the file has."""
+        node, found = self.root, None
+        for part in parts:
+            if isinstance(node, yaml.MappingNode):
+                match = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part),
+                             None)
+                if match is None:
+                    break
+                found, node = match[0].start_mark.line + 1, match[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                found = node.start_mark.line + 1
+            else:
+                break
+        return found
+
+    def annotate(self, problem: str) -> str:
+        """``path: message`` -> ``path (line N): message`` where the file has the path."""
+        head = _PATH_HEAD.match(problem)
+        if not head or self.root is None:
+            return problem
+        parts = [int(m.group(1)) if m.group(1) else m.group(0) for m in _PATH_PART.finditer(head.group(1))]
+        line = self.line(parts)
+        if line is None:
+            return problem
+        return f"{head.group(1)} (line {line}): {problem[head.end():]}"
+
+
+def parse_site(data: Any, source: str = "<site>", lines: LineIndex | None = None) -> Site:
     if not isinstance(data, dict):
         raise SiteError(source, ["the file must hold a mapping at the top level"])
     try:
         return Site.model_validate(data)
     except ValidationError as error:
-        raise SiteError(source, _problems(error)) from None
+        raise SiteError(source, _problems(error, lines)) from None
 
 
 def load_site(path: str | Path) -> Site:
@@ -81,7 +124,7 @@ def load_site(path: str | Path) -> Site:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise SiteError(str(path), [f"{where}not valid YAML ({getattr(error, 'problem', error)})"]) from None
-    return parse_site(data, str(path))
+    return parse_site(data, str(path), LineIndex(text))
 
 
 def find_site_file(explicit: str | Path | None = None, root: Path | None = None) -> Path:

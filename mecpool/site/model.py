@@ -130,6 +130,21 @@ class Vim(Strict):
     mgmt_network: VimName
     pool_network: PoolNetwork
     openstack: OpenStackAccount
+    # Where OSM's VCA (N2VC: it installs the native charms over SSH) and the operator connect from, as
+    # the VDUs see them (CIDRs).  The security group allows SSH and ICMP from these and from the
+    # management subnets; without them the VCA must sit on the management network.
+    osm_sources: Annotated[list[str], Field(max_length=16)] = []
+
+    @field_validator("osm_sources")
+    @classmethod
+    def _sources(cls, value: list[str]) -> list[str]:
+        out = []
+        for item in value:
+            try:
+                out.append(str(ipaddress.IPv4Network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IPv4 address or subnet (CIDR)") from None
+        return out
 
 
 class Image(Strict):
@@ -236,6 +251,15 @@ class Epc(Strict):
     git: EpcGit
     addresses: EpcAddresses
 
+    @field_validator("mcc", "mnc", mode="before")
+    @classmethod
+    def _quoted(cls, value):
+        # YAML reads an unquoted 001 as the number 1: say so instead of "should be a valid string".
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"got the number {value}: write the digits as a quoted string, e.g. \"001\" "
+                             "(YAML drops leading zeros of unquoted numbers)")
+        return value
+
     @field_validator("mcc")
     @classmethod
     def _mcc(cls, value: str) -> str:
@@ -323,7 +347,9 @@ class Registrar(Strict):
 
 
 class PeGroup(Strict):
-    kind: Literal["mec", "pmc"]
+    # A label (MEC or public cloud) shown next to the group in status and pool-status; nothing else
+    # depends on it.
+    kind: Literal["mec", "pmc"] | None = None
     vim: Name
     count: Annotated[int, Field(ge=1, le=64)]
     max_count: Annotated[int, Field(ge=1, le=64)]
@@ -452,6 +478,9 @@ class CrossCheck:
             if address in seen:
                 self.fail(path, f"{address} is already used by {seen[address]}")
             seen[address] = path
+            gateway = getattr(self.site.networks, network).gateway
+            if address == gateway:
+                self.fail(path, f"{address} is the gateway of networks.{network} (give the VDU its own address)")
 
     def gateways(self) -> None:
         """Gateways the VDUs route through: the SPGW-U's SGi default route, and
@@ -482,6 +511,9 @@ class CrossCheck:
                 check_inside(registrar.address, pool_net.subnet, "address")
             except ValueError as error:
                 self.fail(f"{path}.address", f"{error} (pool network of VIM {registrar.vim})")
+            if registrar.address == pool_net.gateway:
+                self.fail(f"{path}.address", f"{registrar.address} is the gateway of vims.{registrar.vim}."
+                                             "pool_network (give the registrar its own address)")
             for peer in registrar.peers:
                 if peer not in names:
                     self.fail(f"{path}.peers", f"unknown registrar {peer!r}")

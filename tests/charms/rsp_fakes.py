@@ -98,6 +98,7 @@ class FakeWorkload(object):
         self.calls = []
         self.results = {}
         self.errors = {}
+        self.hooks = {}   # method -> callable run when it is called (e.g. to read the unit status then)
         self.status_value = status
 
     def __getattr__(self, name):
@@ -106,6 +107,8 @@ class FakeWorkload(object):
 
         def method(*args):
             self.calls.append((name,) + args)
+            if name in self.hooks:
+                self.hooks[name]()
             if name in self.errors:
                 raise self.errors[name]
             if name == "status":

@@ -111,3 +111,19 @@ def test_pe_status_failure(harness, fake):
         harness.run_action("pe-status")
     assert "Failed to connect to bus" in caught.value.message
     assert harness.model.unit.status == BlockedStatus("rsp-pool-element.service is not running")
+
+
+@pytest.mark.parametrize("action, params, text", [
+    ("configure", {"pool-handle": "CalcAppPool", "registrars": "10.1.0.2"}, "configuring the pool element"),
+    ("reconfigure", {"capacity": 2000}, "reconfiguring the pool element"),
+    ("restart", {}, "restarting the pool element"),
+])
+def test_changing_actions_show_maintenance_while_they_run(harness, fake, action, params, text):
+    """juju status shows what the unit is doing while configure/reconfigure/restart run."""
+    seen = []
+    fake.results[action] = {}
+    fake.hooks[action] = lambda: seen.append(harness.model.unit.status)
+    fake.status_value = ("waiting", "running, not (yet) registered in CalcAppPool at 10.1.0.2")
+    harness.run_action(action, params)
+    assert [type(s).__name__ for s in seen] == ["MaintenanceStatus"] and seen[0].message == text
+    assert harness.model.unit.status.name == "waiting"

@@ -67,7 +67,20 @@ def test_configure_renders_the_generated_unit_from_the_settings_file(pe, vdu, tm
     assert results["changed"] == "yes" and results["restarted"] == "yes"
     assert results["command"] == " ".join(argv)
     assert vdu.restarts(SERVICE) == 1
-    assert pe.status() == ("active", "PE of CalcAppPool: 1000000 calc/s, 4 jobs, load increment 0.1")
+    vdu.hsdump_output = fixture_text("hsdump-source-format.txt")  # a registrar lists this PE
+    assert pe.status() == ("active", "PE of CalcAppPool registered at 10.1.0.2: 1000000 calc/s, 4 jobs, "
+                                     "load increment 0.1")
+
+
+def test_status_waits_for_day1_then_for_the_registration(pe, vdu):
+    """Waiting (not blocked) before OSM's configure; active only once a registrar lists the PE."""
+    assert pe.status() == ("waiting", "waiting for OSM's day-1 'configure' action")
+    pe.configure(dict(PARAMS, **{"local-address": "192.168.10.5"}))
+    vdu.hsdump_output = fixture_text("hsdump-source-format.txt")  # lists 10.1.0.5, not this PE
+    assert pe.status() == ("waiting", "running, not (yet) registered in CalcAppPool at 10.1.0.2")
+    vdu.hsdump_code, vdu.hsdump_stderr = 1, "Unable to connect to registrar: Connection refused"
+    kind, message = pe.status()
+    assert kind == "waiting" and message.startswith("running; registrars not reachable: 10.1.0.2:9901:")
 
 
 def test_second_identical_configure_changes_nothing(pe, vdu, tmp_path):

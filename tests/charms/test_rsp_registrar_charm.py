@@ -108,3 +108,17 @@ def test_unknown_action_params_are_rejected(harness, fake):
     with pytest.raises(ModelError, match='additional property "now" is not allowed'):
         harness.run_action("restart", {"now": True})
     assert fake.called("restart") == []
+
+
+def test_configure_and_restart_show_maintenance_while_they_run(monkeypatch):
+    fake = FakeWorkload(workload_module.RegistrarWorkload)
+    monkeypatch.setattr(module, "RegistrarWorkload", lambda: fake)
+    harness = charmtest.make_harness("rsp-registrar", module.RspRegistrarCharm)
+    harness.begin()
+    seen = []
+    for action, params in (("configure", {"address": "10.1.0.2"}), ("restart", {})):
+        fake.results[action] = {}
+        fake.hooks[action] = lambda: seen.append(harness.model.unit.status.message)
+        harness.run_action(action, params)
+    assert seen == ["configuring the registrar", "restarting the registrar"]
+    harness.cleanup()

@@ -146,7 +146,7 @@ def test_first_configure_that_does_not_start_leaves_no_unit(registrar, vdu, tmp_
     assert "no previous configuration, the new unit was removed" in str(caught.value)
     assert not (tmp_path / "units" / SERVICE).exists()
     assert not (tmp_path / "registrar.json").exists()
-    assert registrar.status() == ("blocked", "run the 'configure' action")
+    assert registrar.status() == ("waiting", "waiting for OSM's day-1 'configure' action")
 
 
 def test_restart_needs_configuration_and_checks_the_service(registrar, vdu):

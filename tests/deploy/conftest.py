@@ -32,13 +32,15 @@ def built(tmp_path_factory):
 
 
 @pytest.fixture
-def env(monkeypatch):
+def env(monkeypatch, tmp_path_factory):
     for key in ("OSM_CLI", "OPENSTACK_CLI", "OSM_HOSTNAME", "OSM_PASSWORD"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MECPOOL_EPC_K", K)
     monkeypatch.setenv("MECPOOL_EPC_OP", OP)
     monkeypatch.setenv("MECPOOL_MEC_PASSWORD", MEC_PASSWORD)
     monkeypatch.setenv("MECPOOL_PMC_PASSWORD", PMC_PASSWORD)
+    # The Juju client's files of this machine must not count: an empty directory of our own.
+    monkeypatch.setenv("JUJU_DATA", str(tmp_path_factory.mktemp("juju-data")))
     return monkeypatch
 
 

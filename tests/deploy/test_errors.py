@@ -25,7 +25,7 @@ def test_osm_missing_says_how_to_install(fakes, mecpool, env, tmp_path):
 
 def test_osm_failure_reports_command_exit_code_and_output(fakes, mecpool):
     mecpool("onboard", "--site", "site.yaml")  # no VIM account registered
-    result = mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", expect=1)
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", expect=1)
     assert ("command failed (exit code 1): osm ns-create --ns_name mec1 --nsd_name mec-offload --vim_account "
             "mec-openstack --config_file build/deploy/mec1/instantiate-config.yaml") in result.stderr
     assert "stdout:\n  ERROR: cannot find vim account 'mec-openstack'" in result.stderr
@@ -43,7 +43,7 @@ def test_hostname_and_password_are_passed_through(fakes, mecpool):
 def test_failed_instantiation_reports_osm_detail_and_undo(fakes, mecpool):
     detail = "FAILED Deploying at VIM: Error creating VM: Flavor mecpool-hss not found (HTTP 404)"
     deployed(fakes, mecpool, instantiate={"polls": 2, "result": "FAILED", "detail": detail})
-    result = mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait", *FAST, expect=1)
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST, expect=1)
     assert "instantiate mec1 FAILED in OSM" in result.stderr and detail in result.stderr
     assert "Already done:" in result.stderr and "NS mec1 created" in result.stderr
     assert "$ mecpool teardown mec1 --wait" in result.stderr
@@ -52,22 +52,22 @@ def test_failed_instantiation_reports_osm_detail_and_undo(fakes, mecpool):
 
 def test_timeout_says_osm_goes_on(fakes, mecpool):
     deployed(fakes, mecpool, instantiate={"polls": -1})
-    result = mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait", "--timeout", "1",
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", "--timeout", "1",
                      "--poll-interval", "0.2", expect=1)
     assert "still PROCESSING after 1 s (timeout)" in result.stderr and "osm ns-op-show" in result.stderr
 
 
 def test_existing_ns_name_is_refused(fakes, mecpool):
     deployed(fakes, mecpool)
-    mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1")
-    result = mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", expect=1)
+    mecpool("instantiate", "mec1", "--site", "site.yaml")
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", expect=1)
     assert "an NS instance named mec1 exists already" in result.stderr
     assert [c[0] for c in fakes.calls("osm")].count("ns-create") == 1
 
 
 def test_scaling_limits_are_refused_before_any_change(fakes, mecpool, workdir):
     deployed(fakes, mecpool)
-    mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait", *FAST)
+    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
     # gjovik: count 1, max_count 3
     mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "gjovik", "--out", "--wait", *FAST)
     mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "gjovik", "--out", "--wait", *FAST)
@@ -78,7 +78,7 @@ def test_scaling_limits_are_refused_before_any_change(fakes, mecpool, workdir):
     result = mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "tromso", "--in", expect=1)
     assert "refused: PE group tromso has 1 PE(s)" in result.stderr and "count (the floor) is 1" in result.stderr
     assert not [c for c in fakes.calls("osm") if c[0] == "vnf-scale"]
-    result = mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "nowhere", "--out", expect=1)
+    result = mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "nowhere", "--out", expect=2)
     assert "--group: no PE group 'nowhere'" in result.stderr
 
 
@@ -86,7 +86,7 @@ def test_shared_scale_counter_of_release_eight_is_checked(fakes, mecpool):
     """LCM R8 counts scale-outs per scaling-group name in the NS record (shared
     by every PE member): beyond the VNFD's max-instance-count it would fail."""
     deployed(fakes, mecpool)
-    mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait", *FAST)  # mec: 1 scale-out
+    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)  # mec: 1 scale-out
     state = fakes.osm_state()
     # the VNFD's max-instance-count: the sum of every group's own steps (max_count - 1)
     limit = sum(g.max_count - 1 for g in fakes.site.pool.pe_groups.values())
@@ -100,14 +100,14 @@ def test_shared_scale_counter_of_release_eight_is_checked(fakes, mecpool):
 
 def test_failed_pool_status_action_reports_detail(fakes, mecpool):
     deployed(fakes, mecpool, **{"pool-status": {"result": "FAILED", "detail": "rsp-registrar is not running"}})
-    mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait", *FAST)
+    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
     result = mecpool("pool-status", "mec1", "--site", "site.yaml", expect=1)
     assert "pool-status action on member 2 failed: rsp-registrar is not running" in result.stderr
 
 
 def test_missing_secret_stops_instantiate_before_any_call(fakes, mecpool, env):
     env.delenv("MECPOOL_EPC_OP")
-    result = mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", expect=1)
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", expect=2)
     assert "epc.op: environment variable MECPOOL_EPC_OP is not set" in result.stderr
     assert fakes.records() == []
 

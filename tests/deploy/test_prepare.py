@@ -10,8 +10,8 @@ from mecpool.deploy import prepare
 
 def ingress(fakes, auth_url):
     state = fakes.openstack_state()[auth_url]
-    return sorted((r["protocol"], r["port_range_min"], r["remote_ip_prefix"])
-                  for r in state["rules"] if r["direction"] == "ingress")
+    return sorted(((r["protocol"], r["port_range_min"], r["remote_ip_prefix"])
+                   for r in state["rules"] if r["direction"] == "ingress"), key=str)
 
 
 def test_prepare_is_idempotent_and_opens_exactly_what_is_needed(fakes, mecpool):
@@ -22,9 +22,10 @@ def test_prepare_is_idempotent_and_opens_exactly_what_is_needed(fakes, mecpool):
         ("sctp", 36412, "0.0.0.0/0"), ("udp", 2152, "0.0.0.0/0"), ("udp", 2123, "0.0.0.0/0"),
         ("udp", 8805, "0.0.0.0/0"), ("tcp", 3868, "0.0.0.0/0"), ("sctp", 3868, "0.0.0.0/0"),
         ("sctp", 3863, "0.0.0.0/0"), ("sctp", 9901, "0.0.0.0/0"), ("sctp", 9000, "0.0.0.0/0"),
-        ("tcp", 22, "192.168.100.0/24")])
+        ("tcp", 22, "192.168.100.0/24"), ("icmp", None, "192.168.100.0/24"),
+        ("tcp", 22, "10.0.0.5/32"), ("icmp", None, "10.0.0.5/32")], key=str)  # osm_sources of VIM mec
     pool_only = sorted([("sctp", 3863, "0.0.0.0/0"), ("sctp", 9901, "0.0.0.0/0"), ("sctp", 9000, "0.0.0.0/0"),
-                        ("tcp", 22, "192.168.100.0/24")])
+                        ("tcp", 22, "192.168.100.0/24"), ("icmp", None, "192.168.100.0/24")], key=str)
     assert ingress(fakes, lyb) == pool_only and ingress(fakes, svg) == pool_only
     state = fakes.openstack_state()
     assert sorted(f["name"] for f in state[mec]["flavors"]) == [
@@ -73,7 +74,7 @@ def test_prepare_refuses_a_flavor_of_another_size(fakes, mecpool):
 
 def test_missing_password_is_named_before_any_call(fakes, mecpool, env):
     env.delenv("MECPOOL_PMC_PASSWORD")
-    result = mecpool("openstack-prepare", "--site", "site.yaml", expect=1)
+    result = mecpool("openstack-prepare", "--site", "site.yaml", expect=2)
     assert "vims.longyearbyen.openstack.password_env: environment variable MECPOOL_PMC_PASSWORD is not set" \
         in result.stderr
     assert fakes.records() == []

@@ -48,7 +48,7 @@ def test_whole_workflow(fakes, mecpool, workdir):
 
     # Instantiation, wait, the scale-out of the MEC group (count 2) ------------------------
     fakes.reset_calls()
-    result = mecpool("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait", *FAST)
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
     config_file = "build/deploy/mec1/instantiate-config.yaml"
     assert config_file in result.stdout
     calls = osm_calls(fakes)
@@ -132,13 +132,17 @@ def test_onboard_twice_updates_without_duplicates(fakes, mecpool):
 
 
 def test_dry_runs_call_nothing(fakes, mecpool):
+    import os
+    from pathlib import Path
+    (Path(os.environ["JUJU_DATA"]) / "controllers.yaml").write_text("controllers: {}\n")
     outputs = {}
     for args in (("openstack-prepare", "--site", "site.yaml"), ("onboard", "--site", "site.yaml"),
-                 ("instantiate", "--site", "site.yaml", "--ns-name", "mec1", "--wait"),
+                 ("instantiate", "mec1", "--site", "site.yaml", "--wait"),
                  ("scale-pe", "mec1", "--site", "site.yaml", "--group", "mec", "--out", "--wait"),
                  ("pool-status", "mec1", "--site", "site.yaml"), ("status", "mec1"),
-                 ("teardown", "mec1", "--wait"), ("juju-status", "mec1"), ("failed-actions", "mec1")):
-        outputs[args[0]] = mecpool(*args, "--dry-run").stdout
+                 ("teardown", "mec1", "--wait"), ("juju-status", "mec1"), ("failed-actions", "mec1"),
+                 ("teardown", "mec1", "--all", "--site", "site.yaml")):
+        outputs[" ".join(args[:1] + (("--all",) if "--all" in args else ()))] = mecpool(*args, "--dry-run").stdout
     assert fakes.records() == []
     assert not (fakes.state / "osm.json").exists()
     assert "osm vim-create --name mec-openstack --user osm --password '****'" in outputs["openstack-prepare"]
@@ -152,3 +156,6 @@ def test_dry_runs_call_nothing(fakes, mecpool):
     assert "osm vnf-scale mec1 4 --scaling-group pe-scale --scale-out" in outputs["scale-pe"]
     assert "osm ns-delete mec1" in outputs["teardown"]
     assert "osm nfpkg-create build/vnf-packages/oai-epc.tar.gz" in outputs["onboard"]
+    assert "osm nspkg-delete '<_id of mec-offload>'" in outputs["teardown --all"]
+    assert "openstack security group delete '<id of mecpool-simula-mec>'" in outputs["teardown --all"]
+    assert "osm vim-delete pmc-haikou" in outputs["teardown --all"]

@@ -704,11 +704,12 @@ def test_pool_element_charm(built, run, unconfigured_host):
     status = run(charm, action="pe-status")
     assert (status.status, status.exit_code) == ("failed", 0)
     assert status.message == "not configured yet: run the 'configure' action first"
-    assert status.unit_status == jujustandin.Status("blocked", "run the 'configure' action")
+    # Before OSM's day-1 configure the pool charms wait (issue 12: waiting, not blocked).
+    assert status.unit_status == jujustandin.Status("waiting", "waiting for OSM's day-1 'configure' action")
     assert any("pe_status_action" in line.message for line in status.logs)
     for hook in ("update-status", "start"):
         outcome = run(charm, hook=hook)
-        assert outcome.ok and outcome.unit_status.status == "blocked", outcome.stderr
+        assert outcome.ok and outcome.unit_status.status == "waiting", outcome.stderr
 
 
 def test_registrar_charm(built, run, unconfigured_host):
@@ -720,7 +721,7 @@ def test_registrar_charm(built, run, unconfigured_host):
     assert not refused.dispatched and refused.message == 'option "loglevel" expected int, got "x"'
     good = run(charm, hook="config-changed", config={"loglevel": "3"})
     assert good.ok and good.unit_status == jujustandin.Status(
-        "blocked", "run the 'configure' action")
+        "waiting", "waiting for OSM's day-1 'configure' action")
     pool = run(charm, action="pool-status")
     assert pool.status == "failed" and pool.message.startswith("not configured yet")
     config = json.loads((run.state / hooktool.CONFIG_FILE).read_text())

@@ -27,9 +27,11 @@ class RspPoolElementCharm(WorkloadCharm):
     def actions(self):
         workload = self.workload
         return {
-            "configure": Action(dict, workload.configure, None),
-            "reconfigure": Action(dict, workload.reconfigure, None),
-            "restart": Action(None, workload.restart, None),
+            # Maintenance while they run; afterwards the workload's status (active only once
+            # a registrar lists the PE).
+            "configure": Action(dict, workload.configure, "configuring the pool element"),
+            "reconfigure": Action(dict, workload.reconfigure, "reconfiguring the pool element"),
+            "restart": Action(None, workload.restart, "restarting the pool element"),
             "pe-status": Action(None, workload.pe_status, None),
         }
 

@@ -30,6 +30,8 @@ PACKAGES = ("rsplib-tools",)
 SERVICE = POOL_ELEMENT_SERVICE
 HSDUMP_TIMEOUT = 20
 SETTLE_SECONDS = 3.0  # rspserver exits within a second when it cannot start
+# Before OSM runs the day-1 primitive the unit waits for it: nothing is wrong yet.
+AWAITING_DAY1 = "waiting for OSM's day-1 'configure' action"
 
 # action parameter -> settings key
 CONFIGURE_PARAMS = (("pool-handle", "pool_handle"), ("registrars", "registrars"),
@@ -70,15 +72,25 @@ class PoolElementWorkload(object):
         return self.service.settings()
 
     def status(self):
-        """(kind, message) for the unit status."""
+        """(kind, message) for the unit status: waiting before day 1, blocked when the service
+        is down, active only while a registrar lists this PE in its pool (asked each time: the
+        status follows the registration on every update-status)."""
         settings = self.settings()
         if settings is None:
-            return "blocked", "run the 'configure' action"
+            return "waiting", AWAITING_DAY1
         if not self.systemd.is_active(SERVICE):
             return "blocked", "{} is not running".format(SERVICE)
-        return "active", short("PE of {}: {} calc/s, {} jobs, load increment {}".format(
-            settings.get("pool_handle"), settings.get("capacity", 1000000),
-            settings.get("max_jobs", 4), settings.get("load_increment", 0.1)))
+        registration = self._registration(settings)
+        pool = settings.get("pool_handle")
+        if registration["registered"] == "yes":
+            return "active", short("PE of {} registered at {}: {} calc/s, {} jobs, load increment {}".format(
+                pool, registration["registrar"].split(":")[0], settings.get("capacity", 1000000),
+                settings.get("max_jobs", 4), settings.get("load_increment", 0.1)))
+        if registration["registered"] == "no":
+            return "waiting", short("running, not (yet) registered in {} at {}".format(
+                pool, registration["registrar"].split(":")[0]))
+        return "waiting", short("running; registrars not reachable: {}".format(
+            registration.get("registrar-error", "")))
 
     def resolve(self, destination):
         """The source address towards ``destination`` (local-address "auto")."""

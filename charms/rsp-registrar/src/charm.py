@@ -26,9 +26,10 @@ class RspRegistrarCharm(WorkloadCharm):
     def actions(self):
         workload = self.workload
         return {
+            # Maintenance while they run, then the workload's status.
             "configure": Action(dict, lambda params: workload.configure(params, dict(self.config)),
-                                None),
-            "restart": Action(None, workload.restart, None),
+                                "configuring the registrar"),
+            "restart": Action(None, workload.restart, "restarting the registrar"),
             "pool-status": Action(None, workload.pool_status, None),
         }
 

@@ -80,10 +80,11 @@ class RegistrarWorkload(object):
         return self.service.settings()
 
     def status(self):
-        """(kind, message) for the unit status: active, blocked or maintenance."""
+        """(kind, message) for the unit status: waiting (before day 1), active or blocked."""
         settings = self.settings()
         if settings is None:
-            return "blocked", "run the 'configure' action"
+            # Before OSM runs the day-1 primitive the unit waits for it: nothing is wrong yet.
+            return "waiting", "waiting for OSM's day-1 'configure' action"
         if not self.systemd.is_active(REGISTRAR_SERVICE):
             return "blocked", "{} is not running".format(REGISTRAR_SERVICE)
         peers = configure.split_list(settings.get("peers"))

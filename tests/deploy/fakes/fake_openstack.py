@@ -21,16 +21,16 @@ GLOBAL_VALUES = {"--os-cloud", "--os-region-name", "--os-interface", "--os-cacer
 FORMAT = {"-f", "--format", "-c", "--column"}
 # (subcommand words): (number of positionals, value options, flag options, required options)
 COMMANDS = {
-    ("image", "list"): (0, {"--name", "--status", "--property", "--limit"}, {"--public", "--private", "--shared",
+    ("image", "list"): (0, {"--name", "--status", "--property", "--limit", "--tag"}, {"--public", "--private", "--shared",
                                                                               "--long"}, set()),
     ("image", "create"): (1, {"--file", "--disk-format", "--container-format", "--min-disk", "--min-ram",
-                              "--property", "--project"}, {"--public", "--private", "--shared", "--community",
+                              "--property", "--project", "--tag"}, {"--public", "--private", "--shared", "--community",
                                                            "--protected", "--unprotected"}, set()),
     ("flavor", "list"): (0, {"--limit", "--marker"}, {"--all", "--public", "--private", "--long"}, set()),
     ("flavor", "create"): (1, {"--vcpus", "--ram", "--disk", "--ephemeral", "--swap", "--id", "--property",
                                "--project", "--description"}, {"--public", "--private"}, {"--vcpus", "--ram"}),
-    ("network", "list"): (0, {"--name", "--project"}, {"--external", "--internal", "--long"}, set()),
-    ("network", "create"): (1, {"--description", "--mtu", "--project", "--provider-network-type",
+    ("network", "list"): (0, {"--name", "--project", "--tags", "--any-tags"}, {"--external", "--internal", "--long"}, set()),
+    ("network", "create"): (1, {"--description", "--mtu", "--project", "--provider-network-type", "--tag",
                                 "--provider-physical-network", "--provider-segment"},
                             {"--enable-port-security", "--disable-port-security", "--internal", "--external",
                              "--share", "--no-share", "--enable", "--disable"}, set()),
@@ -48,6 +48,10 @@ COMMANDS = {
                                                   "--ethertype", "--description", "--icmp-type", "--icmp-code",
                                                   "--project"}, {"--ingress", "--egress"}, set()),
     ("security", "group", "rule", "delete"): (1, set(), set(), set()),
+    ("security", "group", "delete"): (1, set(), set(), set()),
+    ("image", "delete"): (1, set(), set(), set()),
+    ("flavor", "delete"): (1, set(), set(), set()),
+    ("network", "delete"): (1, set(), set(), set()),
 }
 
 
@@ -163,7 +167,8 @@ def rule_row(rule, long):
 def run(key, args, opts, state):
     if key == ("image", "list"):
         return [{"ID": i["id"], "Name": i["name"], "Status": i["status"]} for i in state["images"]
-                if value(opts, "--name") in (None, i["name"])]
+                if value(opts, "--name") in (None, i["name"])
+                and (value(opts, "--tag") is None or value(opts, "--tag") in i.get("tags", []))]
     if key == ("image", "create"):
         path = value(opts, "--file")
         if not path or not os.path.isfile(path):
@@ -172,7 +177,8 @@ def run(key, args, opts, state):
             raise Fail("disk format {} is not supported".format(value(opts, "--disk-format")))
         image = {"id": str(uuid.uuid4()), "name": args[0], "status": "active",
                  "disk_format": value(opts, "--disk-format"), "container_format": value(opts, "--container-format"),
-                 "checksum": hashlib.md5(open(path, "rb").read()).hexdigest()}
+                 "checksum": hashlib.md5(open(path, "rb").read()).hexdigest(),
+                 "tags": [value(opts, "--tag")] if value(opts, "--tag") else []}
         state["images"].append(image)
         return image
     if key == ("flavor", "list"):
@@ -188,9 +194,11 @@ def run(key, args, opts, state):
     if key == ("network", "list"):
         return [{"ID": n["id"], "Name": n["name"], "Subnets": [s["id"] for s in state["subnets"]
                                                             if s["network_id"] == n["id"]]}
-                for n in state["networks"] if value(opts, "--name") in (None, n["name"])]
+                for n in state["networks"] if value(opts, "--name") in (None, n["name"])
+                and (value(opts, "--tags") is None or value(opts, "--tags") in n.get("tags", []))]
     if key == ("network", "create"):
-        net = {"id": str(uuid.uuid4()), "name": args[0]}
+        net = {"id": str(uuid.uuid4()), "name": args[0],
+               "tags": [value(opts, "--tag")] if value(opts, "--tag") else []}
         state["networks"].append(net)
         return net
     if key == ("subnet", "list"):
@@ -249,7 +257,27 @@ def run(key, args, opts, state):
             raise Fail("Failed to delete rule with ID '{}': No SecurityGroupRule found".format(args[0]))
         state["rules"].remove(rule)
         return None
+    if key[-1] == "delete":
+        return delete(key, args[0], state)
     raise Fail("not implemented: {}".format(" ".join(key)))
+
+
+def delete(key, name, state):
+    """Neutron/Nova/Glance deletes: a network goes with its subnets (no ports here); a security group
+    with its rules."""
+    kind = {("image", "delete"): "images", ("flavor", "delete"): "flavors", ("network", "delete"): "networks",
+            ("security", "group", "delete"): "groups"}[key]
+    found = [item for item in state[kind] if name in (item["id"], item["name"])]
+    if len(found) != 1:
+        raise Fail("No {} found for {}".format(kind[:-1], name) if not found else
+                   "More than one {} exists with the name '{}'.".format(kind[:-1], name))
+    item = found[0]
+    state[kind].remove(item)
+    if kind == "networks":
+        state["subnets"] = [s for s in state["subnets"] if s["network_id"] != item["id"]]
+    if kind == "groups":
+        state["rules"] = [r for r in state["rules"] if r["group"] != item["id"]]
+    return None
 
 
 def main():

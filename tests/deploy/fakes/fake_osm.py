@@ -788,6 +788,12 @@ def answer(state, command, args, opts):
     elif command == "vim-show":
         vim = by_name_or_id(state["vims"], args[0], "vim")
         out.append(fakelib.pretty_table(["key", "attribute"], [[k, json.dumps(v)] for k, v in public(vim).items()]))
+    elif command == "vim-delete":
+        vim = by_name_or_id(state["vims"], args[0], "vim")
+        if not opts.get("--force") and any(n.get("datacenter") == vim["_id"] for n in state["nsrs"]):
+            raise Fail(http_error(409, "There is at least one NS using this VIM account"))
+        state["vims"].remove(vim)
+        out.append("Deleted")
     elif command == "ns-create":
         out.append(ns_create(state, opts))
     elif command == "ns-list":

@@ -1,0 +1,191 @@
+"""Day 0-2 as an OSM operator lives it (issue 12): tools in the venv, NS names, stale builds,
+teardown --all, the security group for OSM's VCA, dry runs that fail like runs, one grammar
+and error format, site errors with line numbers, group names in tables."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from mecpool.deploy.names import ns_name_problem
+from mecpool.deploy.openstack import find_openstack
+from mecpool.site import load_site
+from mecpool.site.buildinfo import stale_reason
+
+FAST = ("--poll-interval", "0")
+
+
+def edit_site(workdir, change):
+    data = yaml.safe_load((workdir / "site.yaml").read_text())
+    change(data)
+    (workdir / "site.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_openstack_client_is_found_next_to_mecpool_without_path():
+    venv_bin = Path(sys.executable).parent
+    assert (venv_bin / "openstack").exists(), "the test venv has python-openstackclient"
+    assert find_openstack({"PATH": "/nonexistent"}) == str(venv_bin / "openstack")
+
+
+def test_ns_names_follow_osm_and_stay_in_build(fakes, mecpool, workdir):
+    assert ns_name_problem("mec1") is None
+    assert "starts with '-'" in ns_name_problem("--wait")
+    assert "breaks OSM's rule" in ns_name_problem("a;b")
+    assert "no spaces or '/'" in ns_name_problem("../../tmp/x y")
+    result = mecpool("instantiate", "../../tmp/x y", "--site", "site.yaml", expect=2)
+    assert "no spaces or '/'" in result.stderr
+    result = mecpool("instantiate", "--site", "site.yaml", "--wait", expect=2)
+    assert "missing the NS instance name" in result.stderr
+    assert not (workdir / "build" / "deploy").exists() and fakes.records() == []
+    mecpool("status", "a(b", expect=2)
+
+
+def test_stale_build_is_refused_by_every_command_reading_it(fakes, mecpool, workdir):
+    edit_site(workdir, lambda d: d["pool"]["pe_groups"].update(
+        extra={"kind": "pmc", "vim": "haikou", "count": 1, "max_count": 2, "capacity": 1000,
+               "load_increment": 0.5}))
+    for args in (("onboard",), ("instantiate", "mec1"), ("scale-pe", "mec1", "--group", "extra", "--out"),
+                 ("pool-status", "mec1")):
+        for dry in ((), ("--dry-run",)):
+            result = mecpool(*args, "--site", "site.yaml", *dry, expect=2)
+            assert "stale build" in result.stderr and "run mecpool build --site site.yaml" in result.stderr
+    assert fakes.records() == []
+
+
+def test_stale_sources_are_named(tmp_path, built):
+    site = load_site(Path(__file__).resolve().parents[2] / "site.example.yaml")
+    sources = tmp_path / "src"
+    (sources / "charms").mkdir(parents=True)
+    (sources / "charms" / "x.py").write_text("a")
+    from mecpool.site.buildinfo import write_build_info
+    write_build_info(tmp_path, site, sources)
+    assert stale_reason(tmp_path, site, "site.yaml", sources) is None
+    (sources / "charms" / "x.py").write_text("b")
+    assert "package sources" in stale_reason(tmp_path, site, "site.yaml", sources)
+    (tmp_path / "build-info.json").unlink()
+    assert "is missing" in stale_reason(tmp_path, site, "site.yaml", sources)
+
+
+def test_teardown_all_removes_what_the_deployment_created(fakes, mecpool, workdir):
+    mecpool("openstack-prepare", "--site", "site.yaml")
+    mecpool("onboard", "--site", "site.yaml")
+    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
+    config = workdir / "build" / "deploy" / "mec1" / "instantiate-config.yaml"
+    assert config.exists()
+    # a network that was there before openstack-prepare is used and kept
+    mec = "https://mec.openstack.example.org:5000/v3"
+    fakes.reset_calls()
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    assert "teardown --all of NS mec1 and site simula-mec: done" in result.stdout
+    state = fakes.osm_state()
+    assert state["nsrs"] == [] and state["vnfds"] == [] and state["nsds"] == [] and state["vims"] == []
+    assert not config.parent.exists()
+    for url, vim in fakes.openstack_state().items():
+        assert vim["groups"] == [] and vim["flavors"] == [] and vim["images"] == [], url
+        assert [n["name"] for n in vim["networks"]] == ["mgmt"], url
+    # idempotent: a second run finds nothing and says so
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    assert "NS mec1: not in OSM" in result.stdout and "not onboarded" in result.stdout
+
+
+def test_teardown_all_keeps_networks_and_accounts_it_did_not_make(fakes, mecpool, workdir):
+    fakes.register_vims()  # accounts without the site's security group (made by someone else)
+    mec = "https://mec.openstack.example.org:5000/v3"
+    fakes.scenario({"openstack_seed": {mec: {"networks": {"mgmt": "192.168.100.0/24",
+                                                           "nornet-simula-s1c": "192.168.247.0/24"}}}})
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", expect=1)
+    assert "registered in OSM with security_groups None, not mecpool-simula-mec" in result.stderr
+    assert "osm vim-update mec-openstack --config '{security_groups: mecpool-simula-mec}'" in result.stderr
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    assert "VIM account mec-openstack kept" in result.stdout
+    assert "network nornet-simula-s1c kept (not tagged mecpool-simula-mec" in result.stdout
+    assert len(fakes.osm_state()["vims"]) == 6
+    assert "nornet-simula-s1c" in [n["name"] for n in fakes.openstack_state()[mec]["networks"]]
+
+
+def test_security_group_lets_the_vca_in(fakes, mecpool, workdir):
+    edit_site(workdir, lambda d: d["vims"]["gjovik"].update(osm_sources=["10.0.0.5"]))
+    # the site changed: openstack-prepare does not read build/, so it needs no rebuild
+    mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "gjovik")
+    url = "https://gjovik.nornet.example.org:5000/v3"
+    rules = {(r["protocol"], r["port_range_min"], r["remote_ip_prefix"])
+             for r in fakes.openstack_state()[url]["rules"] if r["direction"] == "ingress"}
+    assert {("tcp", 22, "10.0.0.5/32"), ("icmp", None, "10.0.0.5/32"), ("tcp", 22, "192.168.100.0/24"),
+            ("icmp", None, "192.168.100.0/24")} <= rules
+
+
+def test_dry_run_fails_like_the_run_and_prints_complete_commands(fakes, mecpool, workdir, env):
+    env.setenv("OSM_HOSTNAME", "10.0.0.9")
+    out = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", "--dry-run").stdout
+    assert "# OSM: 10.0.0.9 (OSM_HOSTNAME)" in out
+    assert "--disk-format qcow2" in out and "qcow2|raw" not in out
+    for var in ("OS_AUTH_URL", "OS_IDENTITY_API_VERSION", "OS_PROJECT_DOMAIN_NAME", "OS_REGION_NAME",
+                "OS_USERNAME", "OS_USER_DOMAIN_NAME", "OS_PASSWORD='****'"):
+        assert var in out
+    (workdir / "images" / "focal-server-cloudimg-amd64.img").unlink()
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", "--dry-run", expect=1)
+    assert "images.focal.file:" in result.stderr
+    env.delenv("MECPOOL_EPC_K")
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", "--dry-run", expect=2)
+    assert "epc.k: environment variable MECPOOL_EPC_K is not set" in result.stderr
+    env.delenv("MECPOOL_PMC_PASSWORD")
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--dry-run", expect=2)
+    assert "MECPOOL_PMC_PASSWORD is not set" in result.stderr
+    assert fakes.records() == []
+
+
+def test_one_grammar_and_error_format(fakes, mecpool, workdir):
+    for command in ("status", "teardown", "pool-status", "juju-status", "failed-actions", "scale-pe",
+                    "instantiate"):
+        assert "--site" in mecpool(command, "--help").stdout
+    assert "Seconds to wait for OSM" in mecpool("teardown", "--help").stdout
+    edit_site(workdir, lambda d: d["epc"].update(mcc=1))
+    for args in (("onboard",), ("instantiate", "mec1"), ("openstack-prepare",)):
+        result = mecpool(*args, "--site", "site.yaml", expect=2)
+        assert result.stderr.startswith("mecpool: invalid site file site.yaml")
+        assert "epc.mcc (line" in result.stderr and 'quoted string, e.g. "001"' in result.stderr
+
+
+def test_site_mistakes_an_operator_makes(workdir):
+    from mecpool.site import SiteError
+    import pytest
+    edit_site(workdir, lambda d: (d["pool"]["registrars"][0].update(address="10.101.0.1"),
+                                  d["epc"]["addresses"]["spgwu"].update(sgi="10.254.1.1")))
+    with pytest.raises(SiteError) as error:
+        load_site(workdir / "site.yaml")
+    text = str(error.value)
+    assert "pool.registrars[0].address (line" in text and "is the gateway of vims.mec.pool_network" in text
+    assert "epc.addresses.spgwu.sgi (line" in text and "is the gateway of networks.sgi" in text
+    edit_site(workdir, lambda d: d["pool"]["pe_groups"]["mec"].pop("kind"))
+    edit_site(workdir, lambda d: (d["pool"]["registrars"][0].update(address="10.101.0.10"),
+                                  d["epc"]["addresses"]["spgwu"].update(sgi="10.254.1.203")))
+    assert load_site(workdir / "site.yaml").pool.pe_groups["mec"].kind is None
+
+
+def test_juju_status_without_a_way_to_the_vca_says_what_to_add(fakes, mecpool, workdir):
+    result = mecpool("juju-status", "mec1", "--site", "site.yaml", expect=2)
+    assert "the site file has no vca: section" in result.stderr and "controllers.yaml does not exist" \
+        in result.stderr and "Traceback" not in result.stderr and "FileNotFoundError" not in result.stderr
+
+
+def test_vca_cacert_is_read_relative_to_the_site_file(fakes, mecpool, workdir, env, tmp_path):
+    site_dir = workdir / "conf"
+    site_dir.mkdir()
+    data = yaml.safe_load((workdir / "site.yaml").read_text())
+    data["vca"] = {"endpoint": "10.0.0.5:17070", "password_env": "VCA_PW", "cacert_file": "ca.pem"}
+    (site_dir / "site.yaml").write_text(yaml.safe_dump(data))
+    env.setenv("VCA_PW", "vca-secret")
+    from mecpool.deploy.cli import juju_connection
+    (site_dir / "ca.pem").write_text("CERT")
+    connection = juju_connection(load_site(site_dir / "site.yaml"), site_dir / "site.yaml", None)
+    assert connection.cacert == "CERT" and connection.endpoint == "10.0.0.5:17070"
+
+
+def test_status_names_members_by_group(fakes, mecpool):
+    fakes.register_vims()
+    mecpool("onboard", "--site", "site.yaml")
+    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
+    out = mecpool("status", "mec1", "--site", "site.yaml").stdout
+    assert "4 PE group mec (mec)" in out and "2 registrar pr-mec" in out and "1 EPC" in out

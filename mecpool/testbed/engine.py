@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import time
 from pathlib import Path
@@ -185,6 +186,11 @@ def update_latest(root, run_dir):
     os.replace(tmp, link)
 
 
+def _children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def execute(batch, on_line=None, cache_root=None, cpus=2):
     """Run a written batch; returns the engine timing (written to engine.json too)."""
     run_dir = batch.run_dir
@@ -197,6 +203,7 @@ def execute(batch, on_line=None, cache_root=None, cpus=2):
             on_line(text)
 
     started = time.monotonic()
+    cpu_before = _children_cpu_s()
     timeout = batch.expected_seconds() * 2 + 300
     timing = {"mode": batch.mode, "jobs": batch.jobs, "lanes": len(batch.lanes),
               "runs_per_lane": max(len(lane) for lane in batch.lanes),
@@ -213,6 +220,10 @@ def execute(batch, on_line=None, cache_root=None, cpus=2):
     finally:
         console.close()
     timing["total_s"] = round(time.monotonic() - started, 3)
+    # CPU the run's processes (QEMU, or the host's RSPLIB) used; summed over host cores.
+    # Only meaningful when this process ran one batch at a time.
+    timing["host_cpu_s"] = round(_children_cpu_s() - cpu_before, 1)
+    timing["host_cores"] = round(timing["host_cpu_s"] / max(timing["total_s"], 0.001), 2)
     clock = _read_clock(run_dir)
     failed = []
     for plan in batch.plans:

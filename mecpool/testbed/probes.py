@@ -23,6 +23,7 @@ outcome is saved as ``probe.json`` in the run directory.
 """
 
 import json
+import os
 import re
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,9 @@ from .scenario import RunSettings, Scenario, load
 FRESHNESS_LIMIT_S = 0.1
 DEFAULT_KEEPALIVE_MS = 5000     # RSPLIB's own default
 STRESS_KEEPALIVE_MS = 1000      # the stock workaround, which widens the race
+STRESS_PES = int(os.environ.get("MECPOOL_STRESS_PES", 2))
+STRESS_JOB_SIZE = float(os.environ.get("MECPOOL_STRESS_JOB_SIZE", 5000))
+STRESS_JOB_INTERVAL_S = float(os.environ.get("MECPOOL_STRESS_INTERVAL", 0.05))
 
 
 @dataclass
@@ -80,7 +84,7 @@ class ProbeSpec:
 PROBES = {
     "freshness": ProbeSpec("freshness", 1, 90.0, DEFAULT_KEEPALIVE_MS,
                            "load changes of one PE against every registrar's handlespace"),
-    "abort-stress": ProbeSpec("abort-stress", 16, 60.0, STRESS_KEEPALIVE_MS,
+    "abort-stress": ProbeSpec("abort-stress", int(os.environ.get("MECPOOL_STRESS_PUS", 32)), 60.0, STRESS_KEEPALIVE_MS,
                               "4 PEs, 16 PUs with short jobs: the timer.c:76 race"),
 }
 
@@ -103,9 +107,9 @@ def probe_scenario(base, name, variant, keepalive_ms=None):
         data["pool_users"] = {"site": mec["sites"][0], "registrars": [mec["registrars"][0]],
                               "job_size": 2000000, "job_interval_s": 6}
     else:
-        mec["per_site"] = 4
+        mec["per_site"] = STRESS_PES
         data["pool_users"] = {"site": mec["sites"][0], "registrars": [mec["registrars"][0]],
-                              "job_size": 20000, "job_interval_s": 0.2}
+                              "job_size": STRESS_JOB_SIZE, "job_interval_s": STRESS_JOB_INTERVAL_S}
     data["pool_elements"] = {"mec": mec}
     return Scenario(data, base.source)
 

@@ -24,4 +24,31 @@ def report(run_dir):
     click.echo(str(path))
 
 
-COMMANDS = [report]
+@click.command("compare")
+@click.argument("runs", nargs=-1, required=True, metavar="LABEL=RUN_DIR...")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the Markdown here (default: stdout).")
+def compare(runs, output):
+    """Compare testbed runs side by side with the reference, e.g.
+    `mecpool report-compare stock=build/testbed/A fixed=build/testbed/B -o compare.md`."""
+    from .compare import compare as make
+
+    pairs = []
+    for item in runs:
+        label, sep, path = item.partition("=")
+        if not sep or not label or not path:
+            raise click.BadParameter("{!r} is not LABEL=RUN_DIR".format(item), param_hint="RUNS")
+        pairs.append((label, Path(path)))
+    try:
+        text = make(pairs)
+    except (RunDirError, ResultFileError) as error:
+        raise click.ClickException(str(error))
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(str(output))
+    else:
+        click.echo(text)
+
+
+compare.name = "report-compare"
+COMMANDS = [report, compare]

@@ -189,3 +189,68 @@ def test_status_names_members_by_group(fakes, mecpool):
     mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
     out = mecpool("status", "mec1", "--site", "site.yaml").stdout
     assert "4 PE group mec (mec)" in out and "2 registrar pr-mec" in out and "1 EPC" in out
+
+
+def scaled_ns(fakes, mecpool):
+    """NS mec1 with PE group mec scaled out by one (two PE VDUs: count-index 0 with a charm, 1 without)."""
+    fakes.register_vims()
+    mecpool("onboard", "--site", "site.yaml")
+    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
+    mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "gjovik", "--out", "--wait", *FAST)
+
+
+def test_pool_status_names_the_group_and_vdu_of_every_pe(fakes, mecpool):
+    scaled_ns(fakes, mecpool)
+    out = mecpool("pool-status", "mec1", "--site", "site.yaml").stdout
+    rows = {line.split("│")[4].strip(): line.split("│")[5].strip() for line in out.splitlines()
+            if line.count("│") > 8 and "CalcAppPool" in line}
+    assert rows["10.101.0.100"] == "mec: mec1-4-pool-element-0"
+    assert rows["10.101.0.101"] == "mec: mec1-4-pool-element-1 (scaled out)"   # the example's mec count is 2
+    assert rows["10.103.0.100"] == "gjovik: mec1-6-pool-element-0"
+    assert rows["10.103.0.101"] == "gjovik: mec1-6-pool-element-1 (scaled out)"
+    assert len(rows) == 7
+
+
+def test_pe_action_reaches_the_charmed_vdu_and_names_the_scaled_out_ones(fakes, mecpool):
+    scaled_ns(fakes, mecpool)
+    fakes.reset_calls()
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "reconfigure", "capacity=2000",
+                  "load-increment=0.25").stdout
+    assert "reconfigure on PE group gjovik (member 6): 1 of 2 PE VDU(s) have a charm" in out
+    assert "  reached: mec1-6-pool-element-0 (10.103.0.100): COMPLETED" in out
+    assert "  not reached (scaled out: OSM Release EIGHT deployed no charm on it): mec1-6-pool-element-1 " \
+           "(10.103.0.101)" in out
+    assert "reconfigure reached 1 of 2 PE VDU(s) of group gjovik" in out
+    actions = [c for c in fakes.calls("osm") if c[0] == "ns-action"]
+    assert actions == [["ns-action", "mec1", "--vnf_name", "6", "--vdu_id", "pool-element", "--vdu_count", "0",
+                        "--action_name", "reconfigure", "--params", "{capacity: 2000, load-increment: '0.25'}",
+                        "--timeout", "1800", "--wait"]]
+    op = [o for o in fakes.osm_state()["ops"] if o["lcmOperationType"] == "action"][-1]
+    assert op["operationParams"]["primitive_params"] == {"capacity": 2000, "load-increment": "0.25"}
+    # the fake refuses an action on the scaled-out VDU as LCM v8.0 does (no execution environment)
+    import subprocess
+    done = subprocess.run([str(fakes.bin / "osm"), "ns-action", "mec1", "--vnf_name", "6", "--vdu_id",
+                           "pool-element", "--vdu_count", "1", "--action_name", "restart", "--wait"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "vdu_count_index=1 is not deployed" in done.stderr
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "haikou", "pe-status").stdout
+    assert "1 of 1 PE VDU(s) have a charm" in out and "summary: running, registered" in out
+    assert "not reached" not in out
+
+
+def test_pe_action_refuses_bad_input_before_any_call(fakes, mecpool):
+    cases = [(("--group", "nope", "restart"), "--group: no PE group 'nope'"),
+             (("--group", "mec", "reboot"), "no day-2 primitive 'reboot' (the VNFD offers: reconfigure, restart, "
+                                            "pe-status)"),
+             (("--group", "mec", "reconfigure", "capacity=lots"), "parameter 'capacity': 'lots' is not a whole"),
+             (("--group", "mec", "reconfigure", "colour=red"), "parameter 'colour': reconfigure has no such"),
+             (("--group", "mec", "restart", "now"), "parameter 'now': write KEY=VALUE")]
+    for args, message in cases:
+        for dry in ((), ("--dry-run",)):
+            result = mecpool("pe-action", "mec1", "--site", "site.yaml", *args, *dry, expect=2)
+            assert result.stderr.startswith("mecpool: ") and message in result.stderr, result.stderr
+    assert fakes.records() == []
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "mec", "restart", "--dry-run").stdout
+    assert "$ osm ns-action mec1 --vnf_name 4 --vdu_id pool-element --vdu_count 0 --action_name restart " \
+           "--timeout 1800 --wait" in out
+    assert "are not reached (scaled out" in out and fakes.records() == []

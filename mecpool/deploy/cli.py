@@ -1,7 +1,8 @@
 """The deployment commands of ``mecpool``: openstack-prepare, onboard,
 instantiate, scale-pe, pe-action, pool-status, status, teardown, juju-status,
 failed-actions.  Each has ``--dry-run`` (check the input as the run does,
-print the exact commands and files, call nothing).
+print the exact commands and files, change nothing; openstack-prepare's reads
+the VIMs as its run does, the others call nothing).
 
 One grammar: the NS instance is the first argument of every command that
 acts on one; ``--site`` is accepted everywhere.  One error format:
@@ -95,7 +96,7 @@ def osm_options(command):
         click.option("--password", help="OSM password (else OSM_PASSWORD); passed to osm in its environment."),
         click.option("--project", help="OSM project (else OSM_PROJECT)."),
         click.option("--dry-run", is_flag=True,
-                     help="Check the input as the run does, print the exact commands and files; call nothing."),
+                     help="Check the input as the run does, print the exact commands and files; change nothing."),
         click.option("--poll-interval", type=float, default=10.0, show_default=True, hidden=True,
                      help="Seconds between polls of OSM."),
     ]):
@@ -176,30 +177,33 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
             raise InputError(f"--vim: no VIM {name!r} in the site (VIMs: {', '.join(site.vims)})")
     plans = [prepare.plan_vim(site, name) for name in names]
     passwords = vim_passwords(site, [plan.name for plan in plans if plan.roles])
-    if dry_run:
-        for plan in plans:
-            openstack = OpenStack(runner, plan.name, site.vims[plan.name], MASK)
-            prepare.print_plan(site, path.parent, plan, openstack, osm, echo)
-        return
+    # A dry run makes the run's read-only calls (lists, shows) for real and prints the writes.
+    reader = Runner(echo, runner.masker) if dry_run else runner
+    reading_osm = Osm(reader, osm.options)
     registered = None
     done: list[str] = []
     for plan in plans:
         if not plan.roles:
-            echo(f"VIM {plan.name}: nothing of the NS is placed here; skipped")
+            echo(f"{'# ' if dry_run else ''}VIM {plan.name}: nothing of the NS is placed here; skipped")
             continue
-        echo(f"VIM {plan.name} ({', '.join(plan.roles)}):")
-        openstack = OpenStack(runner, plan.name, site.vims[plan.name], passwords[plan.name])
+        where = site.vims[plan.name].openstack.auth_url
+        echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {where}" if dry_run
+             else f"VIM {plan.name} ({', '.join(plan.roles)}):")
+        openstack = OpenStack(reader, plan.name, site.vims[plan.name], passwords[plan.name])
         try:
-            changes = prepare.Preparer(site, path.parent, plan, openstack, echo).run()
+            changes = prepare.Preparer(site, path.parent, plan, openstack, echo, dry_run=dry_run).run()
             if registered is None:
-                registered = {row["vim name"] for row in osm.table("vim-list")}
-            if prepare.register_vim(site, plan.name, osm, passwords[plan.name], registered, echo):
+                registered = {row["vim name"] for row in reading_osm.table("vim-list")}
+            if prepare.register_vim(site, plan.name, reading_osm, passwords[plan.name],
+                                    registered, echo, dry_run=dry_run):
                 changes.append(f"VIM account {site.vims[plan.name].osm_account} in OSM")
         except DeployError as error:
             raise error.with_progress(done, []) from None
         if not changes:
-            echo("  = nothing to change")
+            echo("# = nothing to change" if dry_run else "  = nothing to change")
         done += [f"{plan.name}: {c}" for c in changes]
+    if dry_run:
+        echo(f"# {len(done)} change(s) the run would make; nothing was changed")
 
 
 @click.command("onboard")

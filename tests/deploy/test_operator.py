@@ -133,7 +133,62 @@ def test_dry_run_fails_like_the_run_and_prints_complete_commands(fakes, mecpool,
     env.delenv("MECPOOL_PMC_PASSWORD")
     result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--dry-run", expect=2)
     assert "MECPOOL_PMC_PASSWORD is not set" in result.stderr
-    assert fakes.records() == []
+    assert fakes.calls() and all(is_read(argv) for argv in fakes.calls())   # openstack-prepare read, wrote nothing
+
+
+READS = {"list", "show", "vim-list", "vim-show"}
+
+
+def is_read(argv):
+    words = [w for w in argv if not w.startswith("-")]
+    return any(w in READS for w in words[:4])
+
+
+def test_prepare_dry_run_reads_the_vim_and_prints_what_the_run_will_do(fakes, mecpool, workdir):
+    mec = "https://mec.openstack.example.org:5000/v3"
+    fakes.scenario({"openstack_seed": {mec: {"networks": {"mgmt": "192.168.100.0/24",
+                                                           "nornet-simula-s1c": "192.168.247.0/24"}}}})
+    out = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", "--dry-run").stdout
+    assert fakes.calls() and all(is_read(argv) for argv in fakes.calls())
+    assert fakes.openstack_state()[mec]["flavors"] == [] and fakes.openstack_state()[mec]["groups"] == []
+    # real values: the mgmt subnet's CIDR as the source of SSH and ICMP, no placeholder
+    assert "# = management network mgmt: subnets 192.168.100.0/24" in out
+    assert "--protocol tcp --dst-port 22:22 --remote-ip 192.168.100.0/24" in out and "<CIDR" not in out
+    assert "# = network nornet-simula-s1c exists" in out and "network create nornet-simula-s1c" not in out
+    shown = [line.split(" openstack ", 1)[1].split("    #")[0] for line in out.splitlines()
+             if line.startswith("$ OS_AUTH_URL=")]
+    # the run executes exactly the commands the dry run printed (the group by id instead of its name)
+    fakes.reset_calls()
+    mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec")
+    group_id = fakes.openstack_state()[mec]["groups"][0]["id"]
+    import shlex
+    ran = [" ".join(shlex.quote(w) for w in argv).replace(group_id, "mecpool-simula-mec")
+           for argv in fakes.calls("openstack") if not is_read(argv)]
+    assert ran == shown and len(ran) > 10
+    # and a second dry run has nothing left to do
+    out = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", "--dry-run").stdout
+    assert "# = nothing to change" in out and "# 0 change(s) the run would make" in out
+
+
+def test_teardown_all_keeps_the_flavors_of_another_site_on_the_same_cloud(fakes, mecpool, workdir):
+    other = workdir / "other"
+    other.mkdir()
+    data = yaml.safe_load((workdir / "site.yaml").read_text())
+    data["name"] = "other-site"
+    for image in data["images"].values():
+        image["file"] = str(workdir / image["file"])
+    for vim in data["vims"].values():   # its own VIM accounts in OSM
+        vim["osm_account"] = "other-" + vim["osm_account"]
+    (other / "site.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "gjovik")
+    mecpool("openstack-prepare", "--site", str(other / "site.yaml"), "--vim", "gjovik")
+    url = "https://gjovik.nornet.example.org:5000/v3"
+    assert sorted(f["name"] for f in fakes.openstack_state()[url]["flavors"]) == [
+        "mecpool-other-site-pool-element", "mecpool-simula-mec-pool-element"]
+    create = [c for c in fakes.calls("openstack") if c[:2] == ["flavor", "create"]]
+    assert create[0][-4:-2] == ["--property", "mecpool:site=simula-mec"]
+    mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    assert [f["name"] for f in fakes.openstack_state()[url]["flavors"]] == ["mecpool-other-site-pool-element"]
 
 
 def test_one_grammar_and_error_format(fakes, mecpool, workdir):

@@ -666,7 +666,7 @@ def action_done(state, nsr, op):
             raise Fail("charm for member_vnf_index={} vdu_id={} vdu_count_index={} is not deployed".format(
                 params["member_vnf_index"], params["vdu_id"], index))
     if primitive == "pe-status":
-        return {"summary": "running, registered", "params": json.dumps(params["primitive_params"], sort_keys=True)}
+        return {"summary": "running, registered"}
     if primitive != "pool-status":
         return {"params": json.dumps(params["primitive_params"], sort_keys=True)} if params["primitive_params"] else {}
     handle = scenario().get("pool_handle", "CalcAppPool")

@@ -1,7 +1,8 @@
 """The deployment commands of ``mecpool``: openstack-prepare, onboard,
-instantiate, scale-pe, pool-status, status, teardown, juju-status,
+instantiate, scale-pe, pe-action, pool-status, status, teardown, juju-status,
 failed-actions.  Each has ``--dry-run`` (check the input as the run does,
-print the exact commands and files, call nothing).
+print the exact commands and files, change nothing; openstack-prepare's reads
+the VIMs as its run does, the others call nothing).
 
 One grammar: the NS instance is the first argument of every command that
 acts on one; ``--site`` is accepted everywhere.  One error format:
@@ -21,13 +22,14 @@ import click
 import yaml
 from rich.console import Console
 
-from mecpool.descriptors import REGISTRAR, ParamsError, member_for, members
+from mecpool.descriptors import PE_GROUP, REGISTRAR, ParamsError, member_for, members
 from mecpool.packaging.render import REPO_ROOT
 from mecpool.site import SiteError, find_site_file, load_site
 from mecpool.site.buildinfo import stale_reason
 
 from . import instantiate as inst
-from . import jujudebug, jujureport, onboard as onboarding, poolstatus, prepare, scale as scaling, status as ns_status
+from . import jujudebug, jujureport, onboard as onboarding, peaction, pevdus, poolstatus, prepare, scale as scaling
+from . import status as ns_status
 from . import teardown as teardown_mod
 from .errors import DeployError, InputError
 from .names import ns_name_problem
@@ -35,7 +37,7 @@ from .osmcli import Osm, OsmOptions
 from .openstack import OpenStack
 from .packages import BuiltPackages
 from .runner import MASK, Masker, Runner
-from .wait import Waiter, find_op
+from .wait import Waiter, find_op, op_detail
 
 DEFAULT_TIMEOUT = 7200
 
@@ -94,7 +96,7 @@ def osm_options(command):
         click.option("--password", help="OSM password (else OSM_PASSWORD); passed to osm in its environment."),
         click.option("--project", help="OSM project (else OSM_PROJECT)."),
         click.option("--dry-run", is_flag=True,
-                     help="Check the input as the run does, print the exact commands and files; call nothing."),
+                     help="Check the input as the run does, print the exact commands and files; change nothing."),
         click.option("--poll-interval", type=float, default=10.0, show_default=True, hidden=True,
                      help="Seconds between polls of OSM."),
     ]):
@@ -175,30 +177,33 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
             raise InputError(f"--vim: no VIM {name!r} in the site (VIMs: {', '.join(site.vims)})")
     plans = [prepare.plan_vim(site, name) for name in names]
     passwords = vim_passwords(site, [plan.name for plan in plans if plan.roles])
-    if dry_run:
-        for plan in plans:
-            openstack = OpenStack(runner, plan.name, site.vims[plan.name], MASK)
-            prepare.print_plan(site, path.parent, plan, openstack, osm, echo)
-        return
+    # A dry run makes the run's read-only calls (lists, shows) for real and prints the writes.
+    reader = Runner(echo, runner.masker) if dry_run else runner
+    reading_osm = Osm(reader, osm.options)
     registered = None
     done: list[str] = []
     for plan in plans:
         if not plan.roles:
-            echo(f"VIM {plan.name}: nothing of the NS is placed here; skipped")
+            echo(f"{'# ' if dry_run else ''}VIM {plan.name}: nothing of the NS is placed here; skipped")
             continue
-        echo(f"VIM {plan.name} ({', '.join(plan.roles)}):")
-        openstack = OpenStack(runner, plan.name, site.vims[plan.name], passwords[plan.name])
+        where = site.vims[plan.name].openstack.auth_url
+        echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {where}" if dry_run
+             else f"VIM {plan.name} ({', '.join(plan.roles)}):")
+        openstack = OpenStack(reader, plan.name, site.vims[plan.name], passwords[plan.name])
         try:
-            changes = prepare.Preparer(site, path.parent, plan, openstack, echo).run()
+            changes = prepare.Preparer(site, path.parent, plan, openstack, echo, dry_run=dry_run).run()
             if registered is None:
-                registered = {row["vim name"] for row in osm.table("vim-list")}
-            if prepare.register_vim(site, plan.name, osm, passwords[plan.name], registered, echo):
+                registered = {row["vim name"] for row in reading_osm.table("vim-list")}
+            if prepare.register_vim(site, plan.name, reading_osm, passwords[plan.name],
+                                    registered, echo, dry_run=dry_run):
                 changes.append(f"VIM account {site.vims[plan.name].osm_account} in OSM")
         except DeployError as error:
             raise error.with_progress(done, []) from None
         if not changes:
-            echo("  = nothing to change")
+            echo("# = nothing to change" if dry_run else "  = nothing to change")
         done += [f"{plan.name}: {c}" for c in changes]
+    if dry_run:
+        echo(f"# {len(done)} change(s) the run would make; nothing was changed")
 
 
 @click.command("onboard")
@@ -355,8 +360,27 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
     for address in addresses:
         after = scaling.wait_registered(osm, ns, registrar, vdu, address, site.pool.handle, timeout,
                                         poll_interval, echo)
-    out_console.print(poolstatus.table(before, f"pool before the scale-out ({len(poolstatus.addresses(before))} PEs)"))
-    out_console.print(poolstatus.table(after, f"pool after the scale-out ({len(poolstatus.addresses(after))} PEs)"))
+    owners = pe_owners(osm, site, packages, ns)
+    out_console.print(poolstatus.table(before, f"pool before the scale-out ({len(poolstatus.addresses(before))} PEs)",
+                                       owners))
+    out_console.print(poolstatus.table(after, f"pool after the scale-out ({len(poolstatus.addresses(after))} PEs)",
+                                       owners))
+
+
+def ns_pe_vdus(osm, site, packages, ns) -> list:
+    """The NS's PE VDUs with their group and charm (NS record + VNF records)."""
+    nsr = osm.ns_record(ns)
+    return pevdus.pe_vdus(site, nsr, osm.vnf_records(ns), packages.pe_vdu()["id"])
+
+
+def pe_owners(osm, site, packages, ns) -> dict[str, str]:
+    return pevdus.owners(ns_pe_vdus(osm, site, packages, ns))
+
+
+def show_pe_reads(osm, ns) -> None:
+    osm.show("ns-show", ns, "--literal", note="_admin.deployed.VCA: the PE VDUs with a charm")
+    osm.show("vnf-list", "--ns", ns)
+    osm.show("vnf-show", "<each vnf id>", "--literal", note="each PE VDU with its group and pool address")
 
 
 @click.command("pool-status")
@@ -381,12 +405,80 @@ def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, p
     if dry_run:
         osm.show(*poolstatus.action_args(ns, index, vdu))
         osm.show("ns-op-show", "<operation id printed above>", "--literal")
+        show_pe_reads(osm, ns)
         return
     parsed = poolstatus.pool_status(osm, ns, index, vdu)
+    owners = pe_owners(osm, site, packages, ns)
     out_console = console()
-    out_console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {index})"))
+    out_console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {index})", owners))
     out_console.print(f"{len(parsed['pools'])} pool(s), {len(poolstatus.addresses(parsed))} PE address(es); "
                   f"{len(parsed.get('peers') or [])} peer registrar(s)")
+
+
+@click.command("pe-action")
+@ns_argument
+@site_option()
+@build_option
+@click.option("--group", required=True, help="PE group of the site (pool.pe_groups).")
+@click.argument("action", metavar="ACTION")
+@click.argument("params", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--timeout", type=int, default=1800, show_default=True,
+              help="Seconds OSM may take for the action on each PE VDU (osm ns-action --timeout).")
+@osm_options
+@fails_cleanly
+def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname, user, password, project, dry_run,
+              poll_interval):
+    """Run a day-2 primitive of the PE charm (reconfigure, restart, pe-status) on PE group GROUP of NS, on
+    every PE VDU of the group that has a charm; say which PE VDUs it reached and which scaled-out ones it
+    did not (in Release EIGHT a scaled-out VDU gets no charm).  Parameters as KEY=VALUE, e.g.
+    `mecpool pe-action mec1 --group mec reconfigure capacity=2000`."""
+    path, site = load(site_file)
+    packages = built(build_dir, site, path)
+    if group not in site.pool.pe_groups:
+        raise InputError(f"--group: no PE group {group!r} in the site (groups: {', '.join(site.pool.pe_groups)})")
+    arguments = peaction.parse_params(packages.pe_primitives(), action, params)
+    member = member_for(site, PE_GROUP, group).index
+    vdu = packages.pe_vdu()
+    runner, osm = context(dry_run, hostname, user, password, project)
+    if dry_run:
+        show_pe_reads(osm, ns)
+        for index in range(int(vdu.get("count", 1))):
+            osm.show(*peaction.action_args(ns, member, vdu["id"], index, action, arguments, timeout),
+                     note=f"PE VDU count-index {index}: it has a charm (instantiated by OSM)")
+        osm.show("ns-op-show", "<each action operation id>", "--literal", note="the action's results")
+        echo(f"# scaled-out PE VDUs of group {group} (count-index >= {vdu.get('count', 1)}) are "
+             f"{peaction.NOT_REACHED}")
+        return
+    pes = [pe for pe in ns_pe_vdus(osm, site, packages, ns) if pe.group == group]
+    if not pes:
+        raise DeployError(f"NS {ns} has no PE VDU in group {group} (member {member}): mecpool status {ns}")
+    reached = [pe for pe in pes if pe.charmed]
+    echo(f"{action} on PE group {group} (member {member}): {len(reached)} of {len(pes)} PE VDU(s) have a charm")
+    done = []
+    for pe in reached:
+        args = peaction.action_args(ns, member, pe.vdu_id, pe.count_index, action, arguments, timeout)
+        try:
+            op_id = osm.last_line(*args)
+        except DeployError as error:
+            # With --wait a failed action exits 1 before printing its id: fetch OSM's detail.
+            try:
+                op = osm.literal("ns-op-show", find_op(osm, ns, "action", action))
+                detail = op_detail(op)
+            except DeployError:
+                detail = error.message
+            raise DeployError(f"{action} on PE VDU {pe.text()} failed: {detail}", done=done,
+                              undo=[f"see why: mecpool failed-actions {ns}; mecpool juju-status {ns}"]) from None
+        op = osm.literal("ns-op-show", op_id)
+        echo(f"  reached: {pe.text()}: {op.get('operationState', '?')} (operation {op_id})")
+        for line in peaction.result_lines(op.get("detailed-status")):
+            echo(f"    {line}")
+        done.append(f"{action} on {pe.text()}")
+    for pe in pes:
+        if not pe.charmed:
+            echo(f"  {peaction.NOT_REACHED}: {pe.text()}")
+    if len(reached) < len(pes):
+        echo(f"{action} reached {len(reached)} of {len(pes)} PE VDU(s) of group {group}; the others run as "
+             f"their cloud-init set them up (site values)")
 
 
 def optional_site(site_file):
@@ -563,5 +655,5 @@ juju_status = juju_command("juju-status", "Units of NS's Juju model on OSM's VCA
 failed_actions = juju_command("failed-actions", "Every failed Juju action of NS: parameters (secrets masked), "
                               "message, output.", _show_failed)
 
-COMMANDS = [openstack_prepare, onboard, instantiate, scale_pe, pool_status, status, teardown, juju_status,
-            failed_actions]
+COMMANDS = [openstack_prepare, onboard, instantiate, scale_pe, pe_action, pool_status, status, teardown,
+            juju_status, failed_actions]

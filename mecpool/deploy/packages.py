@@ -89,6 +89,19 @@ class BuiltPackages:
             raise DeployError(f"VNFD {POOL_ELEMENT_VNFD}: scaling group {group['name']} must scale one VDU")
         return group
 
+    def pe_vdu(self) -> dict:
+        """The PE VDU (the one the scaling group scales) of the pool-element VNFD."""
+        vdu_id = self.pe_scaling_group()["vdu"][0]["vdu-id-ref"]
+        for vdu in self.vnfd(POOL_ELEMENT_VNFD).get("vdu") or []:
+            if vdu["id"] == vdu_id:
+                return vdu
+        raise DeployError(f"VNFD {POOL_ELEMENT_VNFD}: the scaling group names VDU {vdu_id!r}, which it lacks")
+
+    def pe_primitives(self) -> dict[str, list[dict]]:
+        """The PE VDU's day-2 primitives (vdu-configuration config-primitive): name -> parameters."""
+        config = self.pe_vdu().get("vdu-configuration") or {}
+        return {p["name"]: list(p.get("parameter") or []) for p in config.get("config-primitive") or []}
+
     def registrar_vdu(self) -> str:
         vdus = self.vnfd(REGISTRAR_VNFD).get("vdu") or []
         if len(vdus) != 1:

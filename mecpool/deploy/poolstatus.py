@@ -69,15 +69,21 @@ def addresses(parsed: dict, handle: str | None = None) -> set[str]:
             for element in pool["elements"] for address in element["addresses"]}
 
 
-def table(parsed: dict, title: str) -> Table:
+def table(parsed: dict, title: str, owners: dict[str, str] | None = None) -> Table:
+    """``owners``: PE address -> its PE group and VDU (mecpool.deploy.pevdus.owners); an address
+    no PE VDU of the NS holds shows "not of this NS"."""
     out = Table(title=title)
-    for column in ("pool", "policy", "PE", "addresses", "port", "load", "load increment", "home PR"):
+    columns = ["pool", "policy", "PE", "addresses"] + (["PE group: VDU"] if owners is not None else [])
+    for column in columns + ["port", "load", "load increment", "home PR"]:
         out.add_column(column)
     for pool in parsed["pools"]:
         for element in pool["elements"]:
+            where = []
+            if owners is not None:
+                where = [", ".join(owners.get(a, "not of this NS") for a in element["addresses"]) or "-"]
             out.add_row(pool["handle"], pool["policy"], element["identifier"], ", ".join(element["addresses"]),
-                        str(element["port"]), f"{element['load']:.0%}", f"{element['load_increment']:.0%}",
+                        *where, str(element["port"]), f"{element['load']:.0%}", f"{element['load_increment']:.0%}",
                         element.get("home_registrar", ""))
         if not pool["elements"]:
-            out.add_row(pool["handle"], pool["policy"], "-", "-", "-", "-", "-", "-")
+            out.add_row(pool["handle"], pool["policy"], *["-"] * (len(columns) + 2))
     return out

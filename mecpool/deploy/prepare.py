@@ -13,8 +13,9 @@ debugging).  Ingress rules beyond these are removed (the group belongs to
 MEC-Pool).
 
 What it creates carries the site's mark, so that ``teardown --all`` removes
-exactly that: networks and images get the tag ``mecpool-<site>``, flavors and
-the security group are named ``mecpool-...``; networks and images that were
+exactly that: networks and images get the tag ``mecpool-<site>``, flavors are
+named ``mecpool-<site>-<role>`` (cloud-wide: the site's name keeps sites apart)
+and the security group ``mecpool-<site>``; networks and images that were
 there before are used as they are and never removed."""
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from .osmcli import Osm
 from .runner import MASK
 
 ANYWHERE = "0.0.0.0/0"
-MGMT_PLACEHOLDER = "<CIDR of each subnet of network {}>"
 
 EPC_FLAVORS = ("hss", "mme", "spgwc", "spgwu")
 
@@ -84,8 +84,11 @@ def security_group_name(site: Site) -> str:
     return f"mecpool-{site.name}"
 
 
-def flavor_name(key: str) -> str:
-    return "mecpool-" + key.replace("_", "-")
+def flavor_name(site: Site, key: str) -> str:
+    """Flavors are cloud-wide: the site's name in them keeps two sites on one cloud apart, so that
+    teardown --all of one never removes a flavor the other uses (OSM picks flavors by size, not name,
+    with use_existing_flavors)."""
+    return f"mecpool-{site.name}-" + key.replace("_", "-")
 
 
 def service_rules(site: Site, roles: list[str]) -> list[Rule]:
@@ -116,7 +119,7 @@ def plan_vim(site: Site, name: str) -> VimPlan:
         plan.images[site.epc.image] = (image.name, image.file)
         for key in EPC_FLAVORS:
             f = getattr(site.flavors, key)
-            plan.flavors[flavor_name(key)] = (f.vcpus, f.ram_mb, f.disk_gb)
+            plan.flavors[flavor_name(site, key)] = (f.vcpus, f.ram_mb, f.disk_gb)
         for key in ("s1c", "s1u", "sgi"):
             net = getattr(site.networks, key)
             plan.networks.append(Network(net.vim_network, net.subnet, net.gateway))
@@ -126,10 +129,10 @@ def plan_vim(site: Site, name: str) -> VimPlan:
         plan.networks.append(Network(vim.pool_network.name, vim.pool_network.subnet, vim.pool_network.gateway))
     if "registrar" in roles:
         f = site.flavors.registrar
-        plan.flavors[flavor_name("registrar")] = (f.vcpus, f.ram_mb, f.disk_gb)
+        plan.flavors[flavor_name(site, "registrar")] = (f.vcpus, f.ram_mb, f.disk_gb)
     if "pool-element" in roles:
         f = site.flavors.pool_element
-        plan.flavors[flavor_name("pool_element")] = (f.vcpus, f.ram_mb, f.disk_gb)
+        plan.flavors[flavor_name(site, "pool_element")] = (f.vcpus, f.ram_mb, f.disk_gb)
     plan.service_rules = service_rules(site, roles)
     return plan
 
@@ -173,9 +176,10 @@ def image_create_args(name: str, path: Path | str, fmt: str) -> list[str]:
     return ["image", "create", name, "--file", str(path), "--disk-format", fmt, "--container-format", "bare"]
 
 
-def flavor_create_args(name: str, size: tuple[int, int, int]) -> list[str]:
+def flavor_create_args(site: Site, name: str, size: tuple[int, int, int]) -> list[str]:
     vcpus, ram, disk = size
-    return ["flavor", "create", name, "--vcpus", str(vcpus), "--ram", str(ram), "--disk", str(disk)]
+    return ["flavor", "create", name, "--vcpus", str(vcpus), "--ram", str(ram), "--disk", str(disk),
+            "--property", f"mecpool:site={site.name}"]
 
 
 def subnet_create_args(net: Network) -> list[str]:
@@ -183,55 +187,39 @@ def subnet_create_args(net: Network) -> list[str]:
     return args + (["--gateway", net.gateway] if net.gateway else ["--gateway", "none"])
 
 
-# --- dry run -------------------------------------------------------------------------------
-
-def print_plan(site: Site, site_dir: Path, plan: VimPlan, openstack: OpenStack, osm: Osm, echo) -> None:
-    vim = site.vims[plan.name]
-    if not plan.roles:
-        echo(f"# VIM {plan.name}: nothing of the NS is placed here; skipped")
-        return
-    echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {vim.openstack.auth_url}")
-    for key, (name, file) in plan.images.items():
-        openstack.show("image", "list", "--name", name, note="check")
-        path = image_file(site_dir, file, key)  # the run fails on a missing file: so does the dry run
-        openstack.show(*image_create_args(name, path, disk_format(path)), "--tag", site_tag(site),
-                       note="only if missing")
-    openstack.show("flavor", "list", "--all", note="check")
-    for name, size in plan.flavors.items():
-        openstack.show(*flavor_create_args(name, size), note="only if missing")
-    openstack.show("network", "list", "--name", vim.mgmt_network, note="must exist (management network)")
-    openstack.show("subnet", "list", "--network", vim.mgmt_network, note="its CIDRs: sources of SSH and ICMP")
-    for net in plan.networks:
-        openstack.show("network", "list", "--name", net.name, note="check")
-        openstack.show("network", "create", net.name, "--tag", site_tag(site), note="only if missing")
-        openstack.show("subnet", "list", "--network", net.name, note="check")
-        openstack.show(*subnet_create_args(net), note=f"only if no {net.cidr} subnet")
-    sg = plan.security_group
-    openstack.show("security", "group", "list", "--project", vim.openstack.project, note="check")
-    openstack.show("security", "group", "create", sg, "--description", "MEC-Pool", note="only if missing")
-    openstack.show("security", "group", "rule", "list", sg, "--long", note="check")
-    for rule in plan.service_rules + access_rules(vim.osm_sources):
-        openstack.show(*rule.create_args(sg), note="only if missing")
-    for rule in access_rules([MGMT_PLACEHOLDER.format(vim.mgmt_network)]):
-        openstack.show(*rule.create_args(sg), note="for each subnet CIDR the subnet list above returns")
-    echo("#   ingress rules of the group beyond these are deleted (openstack security group rule delete ID)")
-    osm.show("vim-list", note="check")
-    osm.show(*vim_create_args(site, plan.name, MASK), note=f"only if {vim.osm_account} is not registered")
-    osm.show("vim-show", vim.osm_account, note=f"if it is: its config must have security_groups {sg}")
-
-
-# --- apply ---------------------------------------------------------------------------------
+# --- apply (or, in a dry run, read and show) -------------------------------------------------
 
 class Preparer:
-    """Brings one VIM to its plan; ``changes`` lists what it did."""
+    """Brings one VIM to its plan; ``changes`` lists what it did.
 
-    def __init__(self, site: Site, site_dir: Path, plan: VimPlan, openstack: OpenStack, echo) -> None:
+    In a dry run it makes the same read-only calls (list/show) as the run and prints, instead of
+    running them, the exact write commands the run would execute with what it read (the mgmt
+    subnets' CIDRs, which images/flavors/networks/rules exist), so the dry run shows real values."""
+
+    def __init__(self, site: Site, site_dir: Path, plan: VimPlan, openstack: OpenStack, echo,
+                 dry_run: bool = False) -> None:
         self.site, self.site_dir, self.plan, self.os, self.echo = site, site_dir, plan, openstack, echo
+        self.dry_run = dry_run
         self.changes: list[str] = []
 
     def change(self, text: str) -> None:
         self.changes.append(text)
         self.echo(f"  + {text}")
+
+    def write(self, text: str, *args: str, plain: bool = False):
+        """A write: run it (and report ``text``), or in a dry run show the command and return None."""
+        if self.dry_run:
+            (self.os.show_plain if plain else self.os.show)(*args, note=text)
+            self.changes.append(text)
+            return None
+        answer = self.os.run_plain(*args) if plain else self.os.call(*args)
+        self.change(text)
+        return answer
+
+    def same(self, text: str) -> None:
+        """Something that is there already (shown in a dry run, where no '+' lines tell the story)."""
+        if self.dry_run:
+            self.echo(f"# = {text}")
 
     def run(self) -> list[str]:
         self.mgmt_cidrs = self.management_subnets()
@@ -253,6 +241,7 @@ class Preparer:
         cidrs = sorted({row["Subnet"] for row in self.os.call("subnet", "list", "--network", name) or []})
         if not cidrs:
             raise DeployError(f"vims.{self.plan.name}.mgmt_network: network {name!r} has no subnet")
+        self.same(f"management network {name}: subnets {', '.join(cidrs)} (sources of SSH and ICMP)")
         return cidrs
 
     def images(self) -> None:
@@ -262,33 +251,38 @@ class Preparer:
                 status = found[0].get("Status", "active")
                 if status != "active":
                     self.echo(f"  ! image {name} exists but is {status}")
+                self.same(f"image {name} exists ({status})")
                 continue
             path = image_file(self.site_dir, file, key)
-            self.os.call(*image_create_args(name, path, disk_format(path)), "--tag", site_tag(self.site))
-            self.change(f"image {name} uploaded from {path}")
+            self.write(f"image {name} uploaded from {path}",
+                       *image_create_args(name, path, disk_format(path)), "--tag", site_tag(self.site))
 
     def flavors(self) -> None:
         existing = {row["Name"]: row for row in self.os.call("flavor", "list", "--all") or []}
         for name, size in self.plan.flavors.items():
             row = existing.get(name)
             if row is None:
-                self.os.call(*flavor_create_args(name, size))
-                self.change(f"flavor {name} ({size[0]} vCPU, {size[1]} MB, {size[2]} GB)")
+                self.write(f"flavor {name} ({size[0]} vCPU, {size[1]} MB, {size[2]} GB)",
+                           *flavor_create_args(self.site, name, size))
                 continue
             have = (int(row["VCPUs"]), int(row["RAM"]), int(row["Disk"]))
             if have != size:
                 raise DeployError(f"flavor {name} exists on VIM {self.plan.name} with vcpus/ram/disk {have}, the "
                                   f"site file wants {size}; flavors cannot be changed: delete it "
                                   f"(openstack flavor delete {name}) or fix the site's flavors")
+            self.same(f"flavor {name} exists")
 
     def network(self, net: Network) -> None:
         if not self.os.call("network", "list", "--name", net.name):
-            self.os.call("network", "create", net.name, "--tag", site_tag(self.site))
-            self.change(f"network {net.name} (tagged {site_tag(self.site)})")
-        subnets = self.os.call("subnet", "list", "--network", net.name) or []
+            self.write(f"network {net.name} (tagged {site_tag(self.site)})",
+                       "network", "create", net.name, "--tag", site_tag(self.site))
+            subnets = []
+        else:
+            self.same(f"network {net.name} exists")
+            subnets = self.os.call("subnet", "list", "--network", net.name) or []
         if not any(row["Subnet"] == net.cidr for row in subnets):
-            self.os.call(*subnet_create_args(net))
-            self.change(f"subnet {net.name}-subnet {net.cidr} (gateway {net.gateway or 'none'})")
+            self.write(f"subnet {net.name}-subnet {net.cidr} (gateway {net.gateway or 'none'})",
+                       *subnet_create_args(net))
 
     def security_group(self) -> None:
         sg = self.plan.security_group
@@ -297,15 +291,19 @@ class Preparer:
                   if g["Name"] == sg]
         if len(groups) > 1:
             raise DeployError(f"VIM {self.plan.name}: {len(groups)} security groups named {sg}; delete the extras")
+        rows = []
         if groups:
             group_id = groups[0]["ID"]
+            self.same(f"security group {sg} exists ({group_id})")
+            rows = self.os.call("security", "group", "rule", "list", group_id, "--long") or []
         else:
-            group_id = self.os.call("security", "group", "create", sg, "--description", "MEC-Pool")["id"]
-            self.change(f"security group {sg}")
+            created = self.write(f"security group {sg}", "security", "group", "create", sg, "--description",
+                                 "MEC-Pool")
+            group_id = created["id"] if created else sg   # a dry run: the name (unique in the project)
         wanted = set(self.plan.service_rules) | set(access_rules(self.access_cidrs()))
         have: dict[Rule, str] = {}
         extra: list[tuple[str, str]] = []
-        for row in self.os.call("security", "group", "rule", "list", group_id, "--long") or []:
+        for row in rows:
             if row.get("Direction") != "ingress":
                 continue
             rule = parse_rule(row)
@@ -313,12 +311,13 @@ class Preparer:
                 have[rule] = row["ID"]
             else:
                 extra.append((row["ID"], describe_row(row)))
+        if have:
+            self.same(f"{len(have)} of the {len(wanted)} ingress rules are in {sg}")
         for rule in sorted(wanted - set(have)):
-            self.os.call(*rule.create_args(group_id))
-            self.change(f"rule {rule.text()} in {sg}")
+            self.write(f"rule {rule.text()} in {sg}", *rule.create_args(group_id))
         for rule_id, text in extra:
-            self.os.run_plain("security", "group", "rule", "delete", rule_id)
-            self.change(f"removed ingress rule {text} from {sg} (not needed by MEC-Pool)")
+            self.write(f"removed ingress rule {text} from {sg} (not needed by MEC-Pool)",
+                       "security", "group", "rule", "delete", rule_id, plain=True)
 
 
 PROTOCOL_NAMES = {"1": "icmp", "6": "tcp", "17": "udp", "132": "sctp"}
@@ -354,7 +353,10 @@ def account_security_groups(osm: Osm, account: str) -> str | None:
     return config.get("security_groups") if isinstance(config, dict) else None
 
 
-def register_vim(site: Site, name: str, osm: Osm, password: str, registered: set[str], echo) -> bool:
+def register_vim(site: Site, name: str, osm: Osm, password: str, registered: set[str], echo,
+                 dry_run: bool = False) -> bool:
+    """osm vim-create unless the account is registered (then its security_groups must be ours).
+    A dry run reads the same and shows the vim-create (password masked) instead of running it."""
     account = site.vims[name].osm_account
     if account in registered:
         groups = account_security_groups(osm, account)
@@ -365,8 +367,11 @@ def register_vim(site: Site, name: str, osm: Osm, password: str, registered: set
                 f"would get none of MEC-Pool's rules (SCTP, SSH for the VCA). Fix it with:\n"
                 f"  osm vim-update {account} --config '{{security_groups: {wanted}}}'\n"
                 f"or remove it (osm vim-delete {account}) and run openstack-prepare again")
-        echo(f"  = VIM account {account} already registered in OSM (security_groups {wanted})")
+        echo(f"{'#' if dry_run else ' '} = VIM account {account} already registered in OSM (security_groups {wanted})")
         return False
+    if dry_run:
+        osm.show(*vim_create_args(site, name, MASK), note=f"VIM account {account} in OSM")
+        return True
     osm.call(*vim_create_args(site, name, password))
     echo(f"  + VIM account {account} registered in OSM")
     return True

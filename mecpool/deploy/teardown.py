@@ -4,7 +4,7 @@ follow the terminate operation until OSM has removed the NS record.
 ``--all`` then removes, in this order, what the other steps left: the
 instantiation config under build/deploy/<NS>/ (K and OP in clear text), the
 NS and VNF packages, the site's VIM accounts (those with the site's security
-group), and on each VIM the security group, the mecpool-* flavors and the
+group), and on each VIM the security group, the site's flavors (mecpool-<site>-*) and the
 networks and images openstack-prepare created (tagged mecpool-<site>).
 What was there before openstack-prepare is named and kept."""
 
@@ -119,7 +119,7 @@ def remove_vim_accounts(site: Site, osm: Osm, echo, dry_run: bool) -> list[str]:
 
 class VimCleaner:
     """Removes from one VIM what openstack-prepare created for the site: the security group,
-    the mecpool-* flavors, and the networks and images tagged mecpool-<site>."""
+    the site's flavors (mecpool-<site>-*), and the networks and images tagged mecpool-<site>."""
 
     def __init__(self, site: Site, plan: VimPlan, openstack: OpenStack, echo, dry_run: bool) -> None:
         self.site, self.plan, self.os, self.echo, self.dry_run = site, plan, openstack, echo, dry_run

@@ -133,7 +133,62 @@ def test_dry_run_fails_like_the_run_and_prints_complete_commands(fakes, mecpool,
     env.delenv("MECPOOL_PMC_PASSWORD")
     result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--dry-run", expect=2)
     assert "MECPOOL_PMC_PASSWORD is not set" in result.stderr
-    assert fakes.records() == []
+    assert fakes.calls() and all(is_read(argv) for argv in fakes.calls())   # openstack-prepare read, wrote nothing
+
+
+READS = {"list", "show", "vim-list", "vim-show"}
+
+
+def is_read(argv):
+    words = [w for w in argv if not w.startswith("-")]
+    return any(w in READS for w in words[:4])
+
+
+def test_prepare_dry_run_reads_the_vim_and_prints_what_the_run_will_do(fakes, mecpool, workdir):
+    mec = "https://mec.openstack.example.org:5000/v3"
+    fakes.scenario({"openstack_seed": {mec: {"networks": {"mgmt": "192.168.100.0/24",
+                                                           "nornet-simula-s1c": "192.168.247.0/24"}}}})
+    out = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", "--dry-run").stdout
+    assert fakes.calls() and all(is_read(argv) for argv in fakes.calls())
+    assert fakes.openstack_state()[mec]["flavors"] == [] and fakes.openstack_state()[mec]["groups"] == []
+    # real values: the mgmt subnet's CIDR as the source of SSH and ICMP, no placeholder
+    assert "# = management network mgmt: subnets 192.168.100.0/24" in out
+    assert "--protocol tcp --dst-port 22:22 --remote-ip 192.168.100.0/24" in out and "<CIDR" not in out
+    assert "# = network nornet-simula-s1c exists" in out and "network create nornet-simula-s1c" not in out
+    shown = [line.split(" openstack ", 1)[1].split("    #")[0] for line in out.splitlines()
+             if line.startswith("$ OS_AUTH_URL=")]
+    # the run executes exactly the commands the dry run printed (the group by id instead of its name)
+    fakes.reset_calls()
+    mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec")
+    group_id = fakes.openstack_state()[mec]["groups"][0]["id"]
+    import shlex
+    ran = [" ".join(shlex.quote(w) for w in argv).replace(group_id, "mecpool-simula-mec")
+           for argv in fakes.calls("openstack") if not is_read(argv)]
+    assert ran == shown and len(ran) > 10
+    # and a second dry run has nothing left to do
+    out = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", "--dry-run").stdout
+    assert "# = nothing to change" in out and "# 0 change(s) the run would make" in out
+
+
+def test_teardown_all_keeps_the_flavors_of_another_site_on_the_same_cloud(fakes, mecpool, workdir):
+    other = workdir / "other"
+    other.mkdir()
+    data = yaml.safe_load((workdir / "site.yaml").read_text())
+    data["name"] = "other-site"
+    for image in data["images"].values():
+        image["file"] = str(workdir / image["file"])
+    for vim in data["vims"].values():   # its own VIM accounts in OSM
+        vim["osm_account"] = "other-" + vim["osm_account"]
+    (other / "site.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "gjovik")
+    mecpool("openstack-prepare", "--site", str(other / "site.yaml"), "--vim", "gjovik")
+    url = "https://gjovik.nornet.example.org:5000/v3"
+    assert sorted(f["name"] for f in fakes.openstack_state()[url]["flavors"]) == [
+        "mecpool-other-site-pool-element", "mecpool-simula-mec-pool-element"]
+    create = [c for c in fakes.calls("openstack") if c[:2] == ["flavor", "create"]]
+    assert create[0][-4:-2] == ["--property", "mecpool:site=simula-mec"]
+    mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    assert [f["name"] for f in fakes.openstack_state()[url]["flavors"]] == ["mecpool-other-site-pool-element"]
 
 
 def test_one_grammar_and_error_format(fakes, mecpool, workdir):
@@ -189,3 +244,68 @@ def test_status_names_members_by_group(fakes, mecpool):
     mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
     out = mecpool("status", "mec1", "--site", "site.yaml").stdout
     assert "4 PE group mec (mec)" in out and "2 registrar pr-mec" in out and "1 EPC" in out
+
+
+def scaled_ns(fakes, mecpool):
+    """NS mec1 with PE group mec scaled out by one (two PE VDUs: count-index 0 with a charm, 1 without)."""
+    fakes.register_vims()
+    mecpool("onboard", "--site", "site.yaml")
+    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
+    mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "gjovik", "--out", "--wait", *FAST)
+
+
+def test_pool_status_names_the_group_and_vdu_of_every_pe(fakes, mecpool):
+    scaled_ns(fakes, mecpool)
+    out = mecpool("pool-status", "mec1", "--site", "site.yaml").stdout
+    rows = {line.split("│")[4].strip(): line.split("│")[5].strip() for line in out.splitlines()
+            if line.count("│") > 8 and "CalcAppPool" in line}
+    assert rows["10.101.0.100"] == "mec: mec1-4-pool-element-0"
+    assert rows["10.101.0.101"] == "mec: mec1-4-pool-element-1 (scaled out)"   # the example's mec count is 2
+    assert rows["10.103.0.100"] == "gjovik: mec1-6-pool-element-0"
+    assert rows["10.103.0.101"] == "gjovik: mec1-6-pool-element-1 (scaled out)"
+    assert len(rows) == 7
+
+
+def test_pe_action_reaches_the_charmed_vdu_and_names_the_scaled_out_ones(fakes, mecpool):
+    scaled_ns(fakes, mecpool)
+    fakes.reset_calls()
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "reconfigure", "capacity=2000",
+                  "load-increment=0.25").stdout
+    assert "reconfigure on PE group gjovik (member 6): 1 of 2 PE VDU(s) have a charm" in out
+    assert "  reached: mec1-6-pool-element-0 (10.103.0.100): COMPLETED" in out
+    assert "  not reached (scaled out: OSM Release EIGHT deployed no charm on it): mec1-6-pool-element-1 " \
+           "(10.103.0.101)" in out
+    assert "reconfigure reached 1 of 2 PE VDU(s) of group gjovik" in out
+    actions = [c for c in fakes.calls("osm") if c[0] == "ns-action"]
+    assert actions == [["ns-action", "mec1", "--vnf_name", "6", "--vdu_id", "pool-element", "--vdu_count", "0",
+                        "--action_name", "reconfigure", "--params", "{capacity: 2000, load-increment: '0.25'}",
+                        "--timeout", "1800", "--wait"]]
+    op = [o for o in fakes.osm_state()["ops"] if o["lcmOperationType"] == "action"][-1]
+    assert op["operationParams"]["primitive_params"] == {"capacity": 2000, "load-increment": "0.25"}
+    # the fake refuses an action on the scaled-out VDU as LCM v8.0 does (no execution environment)
+    import subprocess
+    done = subprocess.run([str(fakes.bin / "osm"), "ns-action", "mec1", "--vnf_name", "6", "--vdu_id",
+                           "pool-element", "--vdu_count", "1", "--action_name", "restart", "--wait"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "vdu_count_index=1 is not deployed" in done.stderr
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "haikou", "pe-status").stdout
+    assert "1 of 1 PE VDU(s) have a charm" in out and "summary: running, registered" in out
+    assert "not reached" not in out
+
+
+def test_pe_action_refuses_bad_input_before_any_call(fakes, mecpool):
+    cases = [(("--group", "nope", "restart"), "--group: no PE group 'nope'"),
+             (("--group", "mec", "reboot"), "no day-2 primitive 'reboot' (the VNFD offers: reconfigure, restart, "
+                                            "pe-status)"),
+             (("--group", "mec", "reconfigure", "capacity=lots"), "parameter 'capacity': 'lots' is not a whole"),
+             (("--group", "mec", "reconfigure", "colour=red"), "parameter 'colour': reconfigure has no such"),
+             (("--group", "mec", "restart", "now"), "parameter 'now': write KEY=VALUE")]
+    for args, message in cases:
+        for dry in ((), ("--dry-run",)):
+            result = mecpool("pe-action", "mec1", "--site", "site.yaml", *args, *dry, expect=2)
+            assert result.stderr.startswith("mecpool: ") and message in result.stderr, result.stderr
+    assert fakes.records() == []
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "mec", "restart", "--dry-run").stdout
+    assert "$ osm ns-action mec1 --vnf_name 4 --vdu_id pool-element --vdu_count 0 --action_name restart " \
+           "--timeout 1800 --wait" in out
+    assert "are not reached (scaled out" in out and fakes.records() == []

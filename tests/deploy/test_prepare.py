@@ -29,8 +29,9 @@ def test_prepare_is_idempotent_and_opens_exactly_what_is_needed(fakes, mecpool):
     assert ingress(fakes, lyb) == pool_only and ingress(fakes, svg) == pool_only
     state = fakes.openstack_state()
     assert sorted(f["name"] for f in state[mec]["flavors"]) == [
-        "mecpool-hss", "mecpool-mme", "mecpool-pool-element", "mecpool-registrar", "mecpool-spgwc", "mecpool-spgwu"]
-    assert [f["name"] for f in state[lyb]["flavors"]] == ["mecpool-pool-element"]
+        "mecpool-simula-mec-hss", "mecpool-simula-mec-mme", "mecpool-simula-mec-pool-element",
+        "mecpool-simula-mec-registrar", "mecpool-simula-mec-spgwc", "mecpool-simula-mec-spgwu"]
+    assert [f["name"] for f in state[lyb]["flavors"]] == ["mecpool-simula-mec-pool-element"]
     assert sorted(n["name"] for n in state[mec]["networks"]) == [
         "mgmt", "nornet-simula-s1c", "nornet-simula-s1u", "nornet-simula-sgi", "pool-mec"]
     assert {s["cidr"]: s["gateway_ip"] for s in state[svg]["subnets"]}["10.106.0.0/24"] == "10.106.0.1"
@@ -69,7 +70,7 @@ def test_prepare_refuses_a_flavor_of_another_size(fakes, mecpool):
     site["flavors"]["pool_element"]["vcpus"] = 4
     yaml.safe_dump(site, open("site.yaml", "w"))
     result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso", expect=1)
-    assert "flavor mecpool-pool-element exists on VIM tromso with vcpus/ram/disk (2, 2048, 10)" in result.stderr
+    assert "flavor mecpool-simula-mec-pool-element exists on VIM tromso with vcpus/ram/disk (2, 2048, 10)" in result.stderr
 
 
 def test_missing_password_is_named_before_any_call(fakes, mecpool, env):

@@ -131,7 +131,9 @@ def test_onboard_twice_updates_without_duplicates(fakes, mecpool):
     assert not [c for c in calls if c[0].endswith("-create") or c[0].endswith("-delete")]
 
 
-def test_dry_runs_call_nothing(fakes, mecpool):
+def test_dry_runs_change_nothing(fakes, mecpool):
+    """Dry runs call nothing, except openstack-prepare's, which reads the VIMs and OSM as its run does
+    (lists and shows only) to print the exact writes."""
     import os
     from pathlib import Path
     (Path(os.environ["JUJU_DATA"]) / "controllers.yaml").write_text("controllers: {}\n")
@@ -143,8 +145,13 @@ def test_dry_runs_call_nothing(fakes, mecpool):
                  ("teardown", "mec1", "--wait"), ("juju-status", "mec1"), ("failed-actions", "mec1"),
                  ("teardown", "mec1", "--all", "--site", "site.yaml")):
         outputs[" ".join(args[:1] + (("--all",) if "--all" in args else ()))] = mecpool(*args, "--dry-run").stdout
+        if args[0] == "openstack-prepare":
+            reads = fakes.calls()
+            assert reads and all(c[0] == "vim-list" or "list" in c[:3] for c in reads), reads
+            fakes.reset_calls()
     assert fakes.records() == []
-    assert not (fakes.state / "osm.json").exists()
+    osm = fakes.osm_state()
+    assert all(osm[key] == [] for key in ("vims", "vnfds", "nsds", "nsrs", "ops"))
     assert "osm vim-create --name mec-openstack --user osm --password '****'" in outputs["openstack-prepare"]
     assert ("openstack --insecure" not in outputs["openstack-prepare"]
             and "security group rule create mecpool-simula-mec --ingress --ethertype IPv4 --protocol sctp "

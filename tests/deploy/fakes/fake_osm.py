@@ -614,7 +614,8 @@ def instantiate_done(state, nsr):
                 vnfr["vdur"].append(vdur)
                 nsr["_admin"]["deployed"]["VCA"].append({
                     "application": "app-vnf-{}-vdu-{}-cnt-{}".format(vnfr["_id"][-12:], vdu["id"], n),
-                    "member-vnf-index": vnfr["member-vnf-index-ref"], "vdu_id": vdu["id"], "model": nsr["_id"]})
+                    "member-vnf-index": vnfr["member-vnf-index-ref"], "vdu_id": vdu["id"], "vdu_count_index": n,
+                    "model": nsr["_id"]})
         vnfr["ip-address"] = (vnfr["vdur"] or [{}])[0].get("ip-address")
     nsr.update({"nsState": "READY", "config-status": "configured", "operational-status": "running",
                 "detailed-status": "Done"})
@@ -655,9 +656,19 @@ def scale_done(state, nsr, op):
 
 
 def action_done(state, nsr, op):
-    primitive = op["operationParams"]["primitive"]
+    params = op["operationParams"]
+    primitive = params["primitive"]
+    if params.get("vdu_id") is not None:
+        # LCM v8.0 looks up the execution environment of (member, VDU, count index); a scaled-out VDU has none.
+        index = int(params.get("vdu_count_index") or 0)
+        if not any(v.get("member-vnf-index") == params["member_vnf_index"] and v.get("vdu_id") == params["vdu_id"]
+                   and v.get("vdu_count_index") == index for v in nsr["_admin"]["deployed"]["VCA"]):
+            raise Fail("charm for member_vnf_index={} vdu_id={} vdu_count_index={} is not deployed".format(
+                params["member_vnf_index"], params["vdu_id"], index))
+    if primitive == "pe-status":
+        return {"summary": "running, registered"}
     if primitive != "pool-status":
-        return {}
+        return {"params": json.dumps(params["primitive_params"], sort_keys=True)} if params["primitive_params"] else {}
     handle = scenario().get("pool_handle", "CalcAppPool")
     subnets = [ipaddress.IPv4Network(s) for s in scenario().get("subnets", {}).values()]
     elements = []
@@ -689,6 +700,8 @@ def ns_action(state, name, opts):
             "primitive_params": yaml.safe_load(opts["--params"]) if opts.get("--params") else {}}
     if opts.get("--vdu_id"):
         data["vdu_id"] = opts["--vdu_id"]
+    if opts.get("--vdu_count") is not None:
+        data["vdu_count_index"] = int(opts["--vdu_count"])
     vnfr = next((v for v in state["vnfrs"] if v["nsr-id-ref"] == nsr["_id"] and v["member-vnf-index-ref"] == index),
                 None)
     if vnfr is None:

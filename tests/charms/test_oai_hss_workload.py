@@ -105,7 +105,9 @@ def vdu(tmp_path):
     host.on_start = {"cassandra": [("tcp", S6A, 9042), ("tcp", S6A, 7000)],
                      "hss.service": [("tcp", S6A, 3868)]}
     host.binary = binary
-    host.workload = hss.HssWorkload(run=host.runner, root=host.root, mac_lookup=lambda a: None,
+    host.builds = epc_fakes.FakeBuildRunner(host, host.clock)
+    epc_fakes.install_templates(host.path(hss.SOURCE_DIR), "hss")
+    host.workload = hss.HssWorkload(build_runner=host.builds, run=host.runner, root=host.root, mac_lookup=lambda a: None,
                                     sleep=host.clock.sleep, clock=host.clock,
                                     cert_bits=1024)
     return host
@@ -165,7 +167,8 @@ def test_parse_provision():
 def test_configure_builds_configures_and_starts(vdu):
     results = configure(vdu)
     assert results == {"interface": "ens4", "commit": vdu.commit, "built": "true",
-                       "restarted": "true", "diameter": S6A + ":3868"}
+                       "restarted": "true", "diameter": S6A + ":3868",
+                       "layout": "hss-rel14-2020"}
     argvs = vdu.runner.argvs
     src = vdu.path(hss.SOURCE_DIR)
     steps = [(argv, kw["cwd"]) for argv, kw in vdu.runner.calls if argv[0].startswith("./build")]

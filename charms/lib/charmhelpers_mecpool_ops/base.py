@@ -149,6 +149,15 @@ class WorkloadCharm(CharmBase):
         self.unit.status = STATUS[kind](message)
 
 
+def build_actions(workload, parse_source, component):
+    """`build` (check out, check the layout, start the build) and `wait-build`
+    (watch it for one bounded step) of an OAI charm (docs/epc.md)."""
+    return {
+        "build": Action(parse_source, workload.build, "starting the build of " + component),
+        "wait-build": Action(None, workload.wait_build, "building " + component),
+    }
+
+
 class PeerWaitingCharm(WorkloadCharm):
     """A charm whose service starts only once a peer answers (the MME waits
     for the HSS, the SPGW-U for the SPGW-C).

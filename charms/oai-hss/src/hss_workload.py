@@ -18,6 +18,7 @@ from charmhelpers_mecpool.errors import CommandError, MecpoolError, NotFound, Va
 from charmhelpers_mecpool.hosts import ensure_hosts
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
 import subscribers as subs
@@ -35,6 +36,17 @@ BUILD_STEPS = [
     BuildStep(["./build_hss_rel14", "--check-installed-software", "--force"], "scripts"),
     BuildStep(["./build_hss_rel14", "--clean"], "scripts"),
 ]
+# One key layout of hss_rel14.json/.conf from 2020.w36 to v1.1.0 (docs/epc.md).
+LAYOUTS = (SupportedLayout("hss-rel14-2020", ("dreibh/cassandra-build-fix-22oct2020 (932f6f8d)",
+                                              "2020.w36", "v1.1.0"),
+                           (ConfigFile("hss_rel14.json.j2", "etc/hss_rel14.json", "json"),
+                            ConfigFile("hss_rel14.conf.j2", "etc/hss_rel14.conf", "libconfig")),
+                           {}),)
+# OAI's own example values (etc/hss_rel14.json, CI), for the layout check of `build`.
+SAMPLE_PARAMS = {"git-repository": "https://github.com/OPENAIRINTERFACE/openair-hss.git",
+                 "git-commit": "v1.1.0", "realm": "openair4G.eur", "s6a-address": "172.16.6.129",
+                 "mme-s6a-address": "172.16.6.2", "op": "11111111111111111111111111111111",
+                 "apn": "oai.ipv4", "apn2": "oai2.ipv4"}
 CONFIGURE_PARAMS = ("git-repository", "git-commit", "realm", "s6a-address", "mme-s6a-address",
                     "op", "apn", "apn2")
 PROVISION_PARAMS = ("imsi-first", "msisdn-first", "users", "k", "op")
@@ -74,10 +86,13 @@ class HssWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     START_SERVICES = (CASSANDRA_SERVICE, SERVICE)
+    BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, cassandra_timeout=300, listen_timeout=90, cert_bits=2048):
-        super(HssWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
+                 clock=time.monotonic, cassandra_timeout=300, listen_timeout=90, cert_bits=2048,
+                 **build):
+        super(HssWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
+                                          **build)
         self.cassandra_timeout = cassandra_timeout
         self.fd_dir = self.prefix + "/freeDiameter"
         self.json_path = self.prefix + "/hss_rel14.json"
@@ -99,6 +114,10 @@ class HssWorkload(OaiDaemon):
             "extension_dir": epc.FD_EXTENSION_DIR, "dictionaries": epc.FD_DICTIONARIES,
         }
 
+    def sample_context(self):
+        config = parse_configure(SAMPLE_PARAMS)
+        return self.context(config, config["op"])
+
     def unit(self):
         return epc.oai_unit(NAME, "OpenAirInterface HSS (Release 14)",
                             [BINARY, "-j", self.json_path], self.log_dir + "/hss.log",
@@ -113,8 +132,7 @@ class HssWorkload(OaiDaemon):
         self.install()
         address = config["s6a-address"]
         interface = self.network.ensure_address(address, mac_lookup=self.mac_lookup)
-        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
-                                  BUILD_STEPS, [self.binary])
+        build, _ = self.prepare_source(config, self.context(config, config["op"]))
         self.cassandra.ensure_java8()
         cassandra_changed = self.cassandra.configure(address)
         self.cassandra.ensure_running(address, cassandra_changed, self.cassandra_timeout)
@@ -141,9 +159,8 @@ class HssWorkload(OaiDaemon):
         changed |= self.settings.save(saved)
         restarted = self.systemd.ensure_running(SERVICE, changed or cassandra_changed)
         self._wait_listening(saved)
-        return {"interface": interface, "commit": build["commit"],
-                "built": epc.yes_no(build["built"]), "restarted": epc.yes_no(restarted),
-                "diameter": "{}:{}".format(address, DIAMETER_PORT)}
+        return dict(build, **{"interface": interface, "restarted": epc.yes_no(restarted),
+                              "diameter": "{}:{}".format(address, DIAMETER_PORT)})
 
     def _wait_listening(self, settings):
         address = settings["s6a-address"]
@@ -244,7 +261,7 @@ class HssWorkload(OaiDaemon):
                 result["subscribers"] = short("unknown ({})".format(error), 80)
         return result
 
-    def status(self):
+    def service_status(self):
         """(kind, message) for the unit status."""
         settings = self.settings.load()
         if not settings:

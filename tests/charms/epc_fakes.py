@@ -318,11 +318,11 @@ class FakeBuildRunner(object):
         steps = data["steps"]
         if data["result"] is None:
             if not self.alive:
-                return BuildStatus("interrupted", data["commit"], 1, steps, "", 0, None, None)
+                return BuildStatus("interrupted", data["commit"], 1, steps, "", data["started"], None, None)
             elapsed = self.clock() - data["started"]
             if elapsed < self.duration:
                 step = min(steps, 1 + int(elapsed * steps // max(self.duration, 1)))
-                return BuildStatus("running", data["commit"], step, steps, "", 0, None, None)
+                return BuildStatus("running", data["commit"], step, steps, "", data["started"], None, None)
             result = {"state": "succeeded", "step": steps, "code": 0}
             for number, (argv, cwd) in enumerate(zip(data["argvs"], data["cwds"]), 1):
                 if number == self.fail_at:

@@ -70,7 +70,7 @@ class OaiBuild(object):
 
     def _progress(self, state, commit, status=None):
         minutes = 0
-        if status is not None and status.started:
+        if status is not None and status.started is not None:
             minutes = int(max(0, self.wall_clock() - status.started) // 60)
         return BuildProgress(state, commit, status.step if status else 0,
                              status.steps if status else 0, minutes)
@@ -82,7 +82,8 @@ class OaiBuild(object):
         status = self.runner.status()
         if status.commit == commit and status.state == "running":
             return self._progress("running", commit, status)
-        if status.commit == commit and status.state == "succeeded":
+        if (status.commit == commit and status.state == "succeeded"
+                and all(os.path.isfile(b) for b in binaries)):
             return self._finish(repository, commit, binaries, status)
         self.runner.start(commit, steps, src_dir)
         return self._progress("started", commit, self.runner.status())

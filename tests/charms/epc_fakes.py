@@ -69,6 +69,48 @@ class FakeClock(object):
         self.now += seconds
 
 
+class RealNft(object):
+    """`nft` on a fake VDU, answered by the real nft binary in a network namespace
+    of its own (``unshare -rn``: no privileges, the host's rules untouched).
+
+    ``nft -f PATH`` (PATH as the VDU sees it, read under ``root``) loads the file
+    into a fresh namespace together with what was loaded before, so a file that
+    deletes and recreates its table must leave the same state; ``nft list table``
+    answers from that namespace.  ``loads`` counts the ``-f`` runs.
+    """
+
+    def __init__(self, root):
+        import shutil
+        self.root = str(root)
+        self.loaded = []      # rooted paths of the files loaded so far, in order
+        self.loads = 0
+        self.binary = shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin") \
+            or "/usr/sbin/nft"
+
+    def forget(self):
+        """Someone flushed the ruleset (or the VDU rebooted without the boot unit)."""
+        self.loaded = []
+
+    def __call__(self, argv, kwargs):
+        import os
+        import shlex
+        import subprocess
+        if argv[1:2] == ["-f"]:
+            self.loaded.append(os.path.join(self.root, argv[2].lstrip("/")))
+            self.loads += 1
+            script = " && ".join("{} -f {}".format(self.binary, shlex.quote(p))
+                                 for p in self.loaded)
+        else:
+            script = " && ".join(["{} -f {}".format(self.binary, shlex.quote(p))
+                                  for p in self.loaded]
+                                 + [" ".join([self.binary] + [shlex.quote(a) for a in argv[1:]])])
+        done = subprocess.run(["unshare", "-rn", "sh", "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        if done.returncode != 0 and argv[1:2] == ["-f"]:
+            self.loaded.pop()
+        return done.returncode, done.stdout, done.stderr
+
+
 def proc_hex(ip, port):
     """'172.16.6.129', 3868 -> the /proc/net/tcp form '810610AC:0F1C'."""
     import ipaddress
@@ -107,6 +149,8 @@ class FakeHost(object):
         self.runner.on(["git"], handler=self._git)
         for verb in ("is-active", "is-enabled", "restart", "start", "stop", "enable", "disable"):
             self.runner.on(["systemctl", verb], handler=self._systemctl)
+        self.nft = RealNft(self.root)
+        self.runner.on(["/usr/sbin/nft"], handler=self.nft)
         for binary in real:  # commands that run for real (e.g. openssl on temp files)
             self.runner.on([binary], handler=self._real(process.run))
         os.makedirs(os.path.join(self.root, "proc", "net", "sctp"), exist_ok=True)

@@ -18,6 +18,7 @@ from charmhelpers_mecpool.errors import CommandError, MecpoolError, NotFound, Va
 from charmhelpers_mecpool.hosts import ensure_hosts
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.portfilter import PortFilter, port_rule, unit_name
 from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
@@ -28,6 +29,13 @@ from cassandra_db import SERVICE as CASSANDRA_SERVICE
 NAME = "oai-hss"
 SERVICE = "hss.service"
 DIAMETER_PORT = 3868
+# oai_hss binds its REST/OSS listeners (9080-9082, hss_rel14.json's restport and
+# ossport among them) with Pistache::Ipv4::any() (src/hss_rel14/src/fdhss.cpp):
+# no option restricts them, so nftables closes them on every interface but lo
+# and the S6a one (docs/epc.md).
+REST_FIRST_PORT, REST_LAST_PORT = 9080, 9082
+REST_FILTER_TABLE = "mecpool_hss"
+REST_FILTER_UNIT = unit_name(REST_FILTER_TABLE)
 SOURCE_DIR = epc.SRC_ROOT + "/openair-hss"
 BINARY = epc.BIN_DIR + "/oai_hss"
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "templates")
@@ -85,8 +93,10 @@ def parse_provision(params):
 class HssWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
-    START_SERVICES = (CASSANDRA_SERVICE, SERVICE)
     BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
+    PACKAGES = epc.BASE_PACKAGES + ["nftables"]
+    # The REST ports' filter first: `start` after a reboot finds them closed.
+    START_SERVICES = (REST_FILTER_UNIT, CASSANDRA_SERVICE, SERVICE)
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, cassandra_timeout=300, listen_timeout=90, cert_bits=2048,
@@ -102,6 +112,14 @@ class HssWorkload(OaiDaemon):
         self.cassandra = Cassandra(run, self.systemd, root=root, sleep=sleep, clock=clock)
         self.certs = DiameterCerts(run=run, bits=cert_bits)
         self.provision_record = os.path.join(self.state_dir, NAME + "-subscribers.json")
+        self.rest_filter = PortFilter(NAME, self.systemd, self.apt, run=run, root=root,
+                                      before=[SERVICE])
+
+    @staticmethod
+    def rest_rule(s6a_interface):
+        """TCP 9080-9082 open on lo and the S6a interface only."""
+        return port_rule(REST_FILTER_TABLE, REST_FIRST_PORT, REST_LAST_PORT,
+                         ["lo", s6a_interface])
 
     # ---- configure ----------------------------------------------------------
     def context(self, config, op):
@@ -132,6 +150,10 @@ class HssWorkload(OaiDaemon):
         self.install()
         address = config["s6a-address"]
         interface = self.network.ensure_address(address, mac_lookup=self.mac_lookup)
+        # Before anything listens: the REST ports never see the management network.
+        # (nftables acts at once: a changed filter needs no HSS restart)
+        rest_rule = self.rest_rule(interface)
+        self.rest_filter.apply(rest_rule)
         build, _ = self.prepare_source(config, self.context(config, config["op"]))
         self.cassandra.ensure_java8()
         cassandra_changed = self.cassandra.configure(address)
@@ -156,11 +178,25 @@ class HssWorkload(OaiDaemon):
         changed |= self.systemd.install_unit(SERVICE, self.unit())
         saved = dict((k, val) for k, val in config.items() if k != "op")
         saved["commit"] = build["commit"]
+        saved["s6a-interface"] = interface
         changed |= self.settings.save(saved)
         restarted = self.systemd.ensure_running(SERVICE, changed or cassandra_changed)
         self._wait_listening(saved)
         return dict(build, **{"interface": interface, "restarted": epc.yes_no(restarted),
-                              "diameter": "{}:{}".format(address, DIAMETER_PORT)})
+                              "diameter": "{}:{}".format(address, DIAMETER_PORT),
+                              "rest-ports": self._rest_ports_text(rest_rule)})
+
+    @staticmethod
+    def _rest_ports_text(rule):
+        return "TCP {}-{} open on {} only".format(rule.first_port, rule.last_port,
+                                                  ", ".join(rule.interfaces))
+
+    def rest_filter_problem(self, settings):
+        """None when TCP 9080-9082 are closed beyond lo and S6a, else what is wrong."""
+        interface = settings.get("s6a-interface")
+        if not interface:
+            return "not installed yet (run configure)"
+        return self.rest_filter.problem(self.rest_rule(interface))
 
     def _wait_listening(self, settings):
         address = settings["s6a-address"]
@@ -253,6 +289,7 @@ class HssWorkload(OaiDaemon):
             "s6a-peers": ",".join("{}:{}".format(ip, port) for ip, port in peers) or "none",
             "realm": settings["realm"],
             "commit": settings.get("commit", ""),
+            "rest-ports-filter": self.rest_filter_problem(settings) or "ok",
         })
         if count_subscribers:
             try:
@@ -271,6 +308,11 @@ class HssWorkload(OaiDaemon):
             return "blocked", "cassandra is not active"
         if not self.systemd.is_active(SERVICE):
             return "blocked", "hss.service is not active"
+        problem = self.rest_filter_problem(settings)
+        if problem is not None:
+            return "blocked", short("HSS REST ports {}-{} not filtered: nftables table inet {} "
+                                    "{}".format(REST_FIRST_PORT, REST_LAST_PORT,
+                                                REST_FILTER_TABLE, problem))
         if not net.listening("tcp", DIAMETER_PORT, address, self.proc_root):
             return "waiting", "HSS not listening on {}:{} yet".format(address, DIAMETER_PORT)
         record = json.loads(files.read_text(self.provision_record, "{}") or "{}")

@@ -41,6 +41,10 @@ def _git(vdu):
 # at most, then configures and starts.  The counts bound a first build from
 # source on 4 vCPUs: HSS (Cassandra, freeDiameter, cpp-driver, pistache) longest.
 WAIT_BUILD_STEPS = {"hss": 7, "mme": 5, "spgwc": 4, "spgwu": 4}
+# OSM LCM v8.0 (osm_lcm/ns.py, NsLcm; branch v8.0 and tags v8.0.0, v8.0.1): what
+# one primitive may take in all, and without a change of its Juju action.
+LCM_TIMEOUT_PRIMITIVE = 30 * 60
+LCM_TIMEOUT_PROGRESS_PRIMITIVE = 10 * 60
 
 
 def _build_then(vdu, *rest):

@@ -544,3 +544,57 @@ def test_charm_start_after_reboot_runs_the_filter_unit_first(vdu, harness):
     harness.charm.on.start.emit()
     restarts = [a[2] for a in vdu.runner.argvs if a[:2] == ["systemctl", "restart"]]
     assert restarts == ["mecpool-hss-nftables.service", "cassandra", "hss.service"]
+
+
+# ---- the primitive's time budget (docs/epc.md) ------------------------------------
+def test_configure_fails_when_its_budget_runs_out_and_runs_again(vdu):
+    from charmhelpers_mecpool import budget
+    schema_time = budget.PRIMITIVE_BUDGET - budget.LISTEN_TIMEOUT // 2   # a slow cqlsh
+    quick = vdu.runner.rules[("cqlsh",)]
+
+    slow = [schema_time]
+
+    def slow_cqlsh(argv, kwargs):   # the first run (the schema) is slow, within its timeout
+        assert kwargs["timeout"] <= budget.PRIMITIVE_BUDGET
+        if slow:
+            vdu.clock.sleep(min(slow.pop(), kwargs["timeout"]))
+        return quick(argv, kwargs)
+    vdu.runner.on(["cqlsh"], handler=slow_cqlsh)
+    vdu.on_start["hss.service"] = []
+    before = vdu.clock()
+    with pytest.raises(budget.BudgetExhausted) as info:
+        configure(vdu)
+    message = str(info.value)
+    assert message.startswith("configure: its time budget of {} s".format(budget.PRIMITIVE_BUDGET))
+    assert "while waiting for HSS Diameter listener {}:3868".format(S6A) in message
+    assert "Cassandra CQL {}:9042 0 s".format(S6A) in message
+    assert message.endswith("running 'configure' again continues where it stopped")
+    assert vdu.clock() - before <= budget.PRIMITIVE_BUDGET + 2   # one poll interval at most
+    # run again (the schema is there now, cqlsh is quick): it finishes the job
+    vdu.runner.on(["cqlsh"], handler=quick)
+    vdu.listeners.append(("tcp", S6A, 3868))   # the HSS came up late
+    vdu.write_proc()
+    assert configure(vdu)["diameter"] == S6A + ":3868"
+
+
+def test_restart_reapplies_the_rest_filter_before_the_hss(vdu):
+    configure(vdu)
+    vdu.nft.forget()            # the ruleset was flushed
+    vdu.runner.calls.clear()
+    report = vdu.workload.restart()
+    argvs = vdu.runner.argvs
+    load = ["/usr/sbin/nft", "-f", "/etc/mecpool/nftables/mecpool_hss.nft"]
+    assert argvs.index(load) < argvs.index(["systemctl", "restart", "hss.service"])
+    assert report["rest-ports-filter"] == "ok"
+    assert vdu.workload.status()[0] == "active"
+
+
+def test_restart_without_a_recorded_s6a_interface_asks_for_configure(vdu):
+    configure(vdu)
+    settings = vdu.workload.settings.load()
+    del settings["s6a-interface"]
+    vdu.workload.settings.save(settings)
+    vdu.runner.calls.clear()
+    with pytest.raises(MecpoolError, match="run configure once"):
+        vdu.workload.restart()
+    assert ["systemctl", "restart", "hss.service"] not in vdu.runner.argvs

@@ -8,7 +8,7 @@ import pytest
 
 import charmtest
 import epc_fakes
-from charmhelpers_mecpool import configlayout
+from charmhelpers_mecpool import budget, configlayout
 from charmhelpers_mecpool.errors import WaitTimeout
 from charmhelpers_mecpool.sourcecheck import UnsupportedSource
 
@@ -78,21 +78,29 @@ def test_day1_sequence_with_a_slow_build(tmp_path):
                                    "git-commit": params["git-commit"]})
     assert started["build"] == "started" and started["layout"] == "spgwc-2020"
     assert host.workload.status()[0] == "maintenance"
-    assert host.workload.wait_build()["build"] == "running"       # 8 min
-    assert host.workload.wait_build()["build"] == "running"       # 16 min
+    steps = -(-20 * 60 // budget.BUILD_WAIT_STEP)   # the wait-build steps a 20-min build needs
+    for _ in range(steps - 1):
+        assert host.workload.wait_build()["build"] == "running"
+    assert host.workload.wait_build()["build"] == "built"
     host.on_start = {"spgwc.service": [("udp", "172.16.1.104", 2123),
                                        ("udp", "172.55.55.101", 8805)]}
     module = MODULES["spgwc"]
     result = host.workload.configure(module.parse_configure(params))
-    assert result["built"] == "true" and result["restarted"] == "true"
-    assert max(host.clock.sleeps) <= 8 * 60 and host.builds.starts == [host.commit]
+    # built by the last wait-build, so not by configure
+    assert result["built"] == "false" and result["restarted"] == "true"
+    assert max(host.clock.sleeps) <= budget.BUILD_WAIT_STEP
+    assert host.builds.starts == [host.commit]
 
 
-def test_configure_fails_waiting_when_the_build_outlasts_its_step(tmp_path):
+def test_configure_does_not_wait_for_a_running_build(tmp_path):
+    # the wait-build steps before it waited; configure must keep its budget for its own waits
     host = workload(tmp_path, "spgwc", duration=60 * 60)
+    before = host.clock()
     with pytest.raises(WaitTimeout) as info:
         host.workload.configure(MODULES["spgwc"].parse_configure(epc_fakes_params()))
-    assert "still running" in str(info.value) and "run configure again" in str(info.value)
+    assert "still running" in str(info.value)
+    assert "run wait-build until it reports built, then configure again" in str(info.value)
+    assert host.clock() - before < budget.BUILD_POLL_INTERVAL
 
 
 def epc_fakes_params():

@@ -15,13 +15,13 @@ from .buildrunner import SystemdBuildRunner
 from .buildstate import BuildState
 from .errors import MecpoolError, NotFound
 from .gitsource import GitSource
-from . import process
+from . import budget, process
 
 LOG_DIR = "/var/log/mecpool"
-# One wait inside an action: below LCM v8.0's 10 minutes without progress, so
+# One wait inside an action (wait-build): inside a primitive's time budget, so
 # no primitive of the day-1 sequence can time out the NS while a build runs.
-WAIT_STEP = 8 * 60
-POLL_INTERVAL = 15
+WAIT_STEP = budget.BUILD_WAIT_STEP
+POLL_INTERVAL = budget.BUILD_POLL_INTERVAL
 
 
 class BuildStep(object):

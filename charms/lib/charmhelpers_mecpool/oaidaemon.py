@@ -9,10 +9,13 @@ PACKAGES, START_SERVICES where they differ) and implements
 
 The day-1 sequence (docs/epc.md): ``build`` checks the source out, checks its
 configuration layout and starts the build in the background; ``wait-build``
-watches it for at most one WAIT_STEP; ``configure`` waits one more step at most
-and then writes the configuration and starts the daemon.
+watches it for at most one WAIT_STEP; ``configure`` does not wait for the build
+(the wait-build steps before it did): it finds it built, or fails at once.
+Every wait of a primitive draws from its ``budget.Budget``; ``WAITS`` lists the
+waits of each action, so the tests can add up the worst case.
 """
 
+from . import budget as budgets
 from . import epc, files, sourcecheck
 from .apt import Apt
 from .cloudmeta import metadata_mac_lookup
@@ -35,6 +38,13 @@ class OaiDaemon(object):
     PACKAGES = epc.BASE_PACKAGES
     # What `start` brings up, in order (None: just SERVICE).
     START_SERVICES = None
+    # action -> ((what, seconds), ...): every wait the action may make, at its longest.
+    # A workload adds its own actions (configure, restart, ...).
+    WAITS = {
+        "build": (),
+        "wait-build": (("the OAI build", budgets.BUILD_WAIT_STEP + budgets.BUILD_POLL_INTERVAL),),
+        "status": (),
+    }
 
     def __init__(self, run, root, mac_lookup, sleep, clock, listen_timeout, build_runner=None,
                  build_wait=WAIT_STEP):
@@ -67,6 +77,10 @@ class OaiDaemon(object):
 
     def path(self, path):
         return files.rooted(self.root, path)
+
+    def budget(self, primitive):
+        """The time budget of one run of ``primitive`` (budget.PRIMITIVE_BUDGET)."""
+        return budgets.Budget(primitive, sleep=self.sleep, clock=self.clock)
 
     def install(self):
         self.apt.install(self.PACKAGES)
@@ -118,25 +132,26 @@ class OaiDaemon(object):
         """The `wait-build` action: watch the build for at most one step; success
         while it runs, failure (with the log's tail) when it failed."""
         source = self._requested()
+        max_wait = self.budget("wait-build").allot("the OAI build", self.build_wait)
         progress = self.builder.wait(source["repository"], source["commit"], self.src_dir,
-                                     self.BUILD_STEPS, [self.binary], self.build_wait)
+                                     self.BUILD_STEPS, [self.binary], max_wait)
         layout = [l for l in self.LAYOUTS if l.name == source.get("layout")] or self.LAYOUTS[:1]
         return self._progress_results(progress, layout[0])
 
     def prepare_source(self, config, context):
         """configure's first steps: checkout, layout check with the values about to be
-        written, then wait (one step at most) for the build.  Returns (results, layout)."""
+        written, then the build's state (no wait: the wait-build steps before configure
+        waited; a build that is not done fails configure at once).  Returns (results, layout)."""
         repository, ref = config["git-repository"], config["git-commit"]
         commit, layout = self._checkout(repository, ref, context)
         was_built = self.builder.state.is_current(repository, commit, [self.binary])
         progress = self.builder.wait(repository, commit, self.src_dir, self.BUILD_STEPS,
-                                     [self.binary], self.build_wait)
+                                     [self.binary], max_wait=0)
         if progress.state != "built":
             raise WaitTimeout(
-                "the OAI build of {} is still running (step {}/{}, {} min); configure waits "
-                "{} min at a time: run configure again when it is done".format(
-                    commit[:12], progress.step, progress.steps, progress.minutes,
-                    self.build_wait // 60))
+                "the OAI build of {} is still running (step {}/{}, {} min); configure does not "
+                "wait for it: run wait-build until it reports built, then configure again".format(
+                    commit[:12], progress.step, progress.steps, progress.minutes))
         return {"commit": commit, "built": epc.yes_no(not was_built),
                 "layout": layout.name}, layout
 
@@ -186,12 +201,12 @@ class OaiDaemon(object):
             raise MecpoolError("not configured yet: run the 'configure' action first")
         return settings
 
-    def _start(self, settings):
-        """(Re)start, wait for the listeners, clear a pending start."""
+    def _start(self, settings, budget):
+        """(Re)start, wait for the listeners (within ``budget``), clear a pending start."""
         self.systemd.restart(self.SERVICE)
-        self._wait_listening(settings)
+        self._wait_listening(settings, budget)
         if settings.get("pending-start"):
             self.settings.save(dict(settings, **{"pending-start": False}))
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         raise NotImplementedError("each OAI workload knows its own listeners")

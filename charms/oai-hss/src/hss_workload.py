@@ -11,6 +11,7 @@ import json
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.certs import DiameterCerts
@@ -97,9 +98,18 @@ class HssWorkload(OaiDaemon):
     PACKAGES = epc.BASE_PACKAGES + ["nftables"]
     # The REST ports' filter first: `start` after a reboot finds them closed.
     START_SERVICES = (REST_FILTER_UNIT, CASSANDRA_SERVICE, SERVICE)
+    _CASSANDRA = ("Cassandra CQL", budgets.CASSANDRA_TIMEOUT)
+    _DIAMETER = ("HSS Diameter listener", budgets.LISTEN_TIMEOUT)
+    WAITS = dict(OaiDaemon.WAITS, **{
+        "configure": (_CASSANDRA, _DIAMETER),
+        # the Diameter wait only when hss_rel14.json changed (OP)
+        "provision-subscribers": (_CASSANDRA, _DIAMETER),
+        "restart": (_CASSANDRA, _DIAMETER),
+    })
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, cassandra_timeout=300, listen_timeout=90, cert_bits=2048,
+                 clock=time.monotonic, cassandra_timeout=budgets.CASSANDRA_TIMEOUT,
+                 listen_timeout=budgets.LISTEN_TIMEOUT, cert_bits=2048,
                  **build):
         super(HssWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
                                           **build)
@@ -147,6 +157,7 @@ class HssWorkload(OaiDaemon):
 
     def configure(self, config):
         """Bring the HSS up as ``config`` (from parse_configure) says; results dict."""
+        budget = self.budget("configure")
         self.install()
         address = config["s6a-address"]
         interface = self.network.ensure_address(address, mac_lookup=self.mac_lookup)
@@ -157,15 +168,17 @@ class HssWorkload(OaiDaemon):
         build, _ = self.prepare_source(config, self.context(config, config["op"]))
         self.cassandra.ensure_java8()
         cassandra_changed = self.cassandra.configure(address)
-        self.cassandra.ensure_running(address, cassandra_changed, self.cassandra_timeout)
+        self.cassandra.ensure_running(address, cassandra_changed, self.cassandra_timeout, budget)
         log = os.path.join(self.log_dir, "cqlsh.log")
         schema = self.src_dir + "/src/hss_rel14/db/oai_db.cql"
         if not os.path.isfile(schema):
             raise NotFound("the HSS sources have no {}".format(schema))
-        self.cassandra.run_file(address, schema, log)  # CREATE ... IF NOT EXISTS: idempotent
+        # CREATE ... IF NOT EXISTS: idempotent
+        self.cassandra.run_file(address, schema, log,
+                                timeout=budget.allot("cqlsh (HSS schema)", 1800))
         previous = self.settings.load() or {}
         if previous.get("realm") != config["realm"] or previous.get("s6a-address") != address:
-            self._run_cql(address, subs.mme_identity_statements(config["realm"]), log)
+            self._run_cql(address, subs.mme_identity_statements(config["realm"]), log, budget)
         changed = self.certs.ensure(self.fd_dir, "hss", "hss." + config["realm"])
         context = self.context(config, config["op"])
         changed |= self.render_json(config, config["op"])
@@ -181,7 +194,7 @@ class HssWorkload(OaiDaemon):
         saved["s6a-interface"] = interface
         changed |= self.settings.save(saved)
         restarted = self.systemd.ensure_running(SERVICE, changed or cassandra_changed)
-        self._wait_listening(saved)
+        self._wait_listening(saved, budget)
         return dict(build, **{"interface": interface, "restarted": epc.yes_no(restarted),
                               "diameter": "{}:{}".format(address, DIAMETER_PORT),
                               "rest-ports": self._rest_ports_text(rest_rule)})
@@ -198,19 +211,21 @@ class HssWorkload(OaiDaemon):
             return "not installed yet (run configure)"
         return self.rest_filter.problem(self.rest_rule(interface))
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         address = settings["s6a-address"]
-        net.wait_for(lambda: net.listening("tcp", DIAMETER_PORT, address, self.proc_root),
-                     "HSS Diameter listener {}:{}".format(address, DIAMETER_PORT),
-                     self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
+        budget.wait_for(lambda: net.listening("tcp", DIAMETER_PORT, address, self.proc_root),
+                        "HSS Diameter listener {}:{}".format(address, DIAMETER_PORT),
+                        self.listen_timeout, interval=2)
 
-    def _run_cql(self, address, statements, log, secrets=()):
-        """Run statements from a 0600 file that is deleted afterwards."""
+    def _run_cql(self, address, statements, log, budget, secrets=()):
+        """Run statements from a 0600 file that is deleted afterwards (cqlsh is cut
+        off where the primitive's budget ends)."""
         files.ensure_dir(self.state_dir, 0o700)
         path = os.path.join(self.state_dir, NAME + "-provision.cql")
         files.write_file(path, "\n".join(statements) + "\n", secret=True)
         try:
-            timeout = 600 + len(statements) // 20
+            timeout = budget.allot("cqlsh ({} statements)".format(len(statements)),
+                                   600 + len(statements) // 20)
             self.cassandra.run_file(address, path, log, secrets=secrets, timeout=timeout)
         finally:
             files.remove(path)
@@ -228,7 +243,8 @@ class HssWorkload(OaiDaemon):
         address = settings["s6a-address"]
         rng = request["subscribers"]
         secrets = [request["k"], request["op"]]
-        self.cassandra.wait_ready(address, self.cassandra_timeout)
+        budget = self.budget("provision-subscribers")
+        self.cassandra.wait_ready(address, self.cassandra_timeout, budget)
         record = json.loads(files.read_text(self.provision_record, "{}") or "{}")
         salt = record.get("salt") or os.urandom(16).hex()
         fingerprint = self._fingerprint(salt, settings, request)
@@ -244,9 +260,10 @@ class HssWorkload(OaiDaemon):
         files.ensure_dir(self.log_dir, 0o700)
         self._run_cql(address, subs.subscriber_statements(
             rng, request["k"], settings["realm"], settings["apn"], settings["apn2"]),
-            log, secrets=secrets)
+            log, budget, secrets=secrets)
         try:
-            self.run([self.binary, "-j", self.json_path, "--onlyloadkey"], timeout=1800,
+            self.run([self.binary, "-j", self.json_path, "--onlyloadkey"],
+                     timeout=budget.allot("oai_hss --onlyloadkey", 1800),
                      log_path=log, secrets=secrets)
         except CommandError as error:  # its output holds keys: point at the 0700 log only
             raise MecpoolError("computing OPc (oai_hss --onlyloadkey) failed ({}); see {}".format(
@@ -261,17 +278,25 @@ class HssWorkload(OaiDaemon):
             secret=True)
         if json_changed and self.systemd.is_active(SERVICE):
             self.systemd.restart(SERVICE)
-            self._wait_listening(settings)
+            self._wait_listening(settings, budget)
         results["changed"] = "true"
         return results
 
     # ---- day 2 ------------------------------------------------------------------
     def restart(self):
+        """Reapply the REST ports' filter, bring Cassandra up, restart the HSS."""
         settings = self._configured()
+        budget = self.budget("restart")
+        interface = settings.get("s6a-interface")
+        if not interface:
+            raise MecpoolError("the HSS was configured before the REST port filter existed: "
+                               "run configure once so that restart can reapply it")
+        # Before the HSS (re)opens its REST ports: a flushed ruleset is restored first.
+        self.rest_filter.apply(self.rest_rule(interface))
         if not self.systemd.is_active(CASSANDRA_SERVICE):
             self.systemd.restart(CASSANDRA_SERVICE)
-        self.cassandra.wait_ready(settings["s6a-address"], self.cassandra_timeout)
-        self._start(settings)
+        self.cassandra.wait_ready(settings["s6a-address"], self.cassandra_timeout, budget)
+        self._start(settings, budget)
         return self.report(count_subscribers=False)
 
     def report(self, count_subscribers=True):

@@ -8,6 +8,7 @@ enabled but stopped, and update-status starts it as soon as the HSS answers.
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.certs import DiameterCerts
@@ -86,9 +87,14 @@ class MmeWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
+    # peer-timeout at its largest (PeerWaitingCharm refuses more), then S1-MME.
+    _PEER_THEN_LISTEN = (("HSS Diameter (peer-timeout)", budgets.PEER_TIMEOUT_MAX),
+                         ("MME S1-MME listener", budgets.LISTEN_TIMEOUT))
+    WAITS = dict(OaiDaemon.WAITS, configure=_PEER_THEN_LISTEN, restart=_PEER_THEN_LISTEN)
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, probe=net.tcp_probe, listen_timeout=90, cert_bits=2048,
+                 clock=time.monotonic, probe=net.tcp_probe, listen_timeout=budgets.LISTEN_TIMEOUT,
+                 cert_bits=2048,
                  **build):
         super(MmeWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
                                           **build)
@@ -123,6 +129,7 @@ class MmeWorkload(OaiDaemon):
                             exec_start_pre=["-/sbin/modprobe sctp"])
 
     def configure(self, config, peer_timeout):
+        budget = self.budget("configure")
         self.install()
         s1c = self._interface(config["s1c-address"])
         s11 = self._interface(config["s11-address"])
@@ -151,20 +158,19 @@ class MmeWorkload(OaiDaemon):
             return results  # same configuration, already running: nothing to do
         hss = config["hss-s6a-address"]
         try:
-            net.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
-                         "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5,
-                         sleep=self.sleep, clock=self.clock)
+            budget.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
+                            "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5)
         except WaitTimeout as error:
-            raise WaitTimeout("{}; mme.service will start when the HSS answers".format(error))
-        self._start(saved)
+            raise type(error)("{}; mme.service will start when the HSS answers".format(error))
+        self._start(saved, budget)
         results["restarted"] = "true"
         return results
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         s1c = settings["s1c-address"].split("/")[0]
-        net.wait_for(lambda: net.listening("sctp", S1_MME_PORT, s1c, self.proc_root),
-                     "MME S1-MME listener (SCTP) {}:{}".format(s1c, S1_MME_PORT),
-                     self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
+        budget.wait_for(lambda: net.listening("sctp", S1_MME_PORT, s1c, self.proc_root),
+                        "MME S1-MME listener (SCTP) {}:{}".format(s1c, S1_MME_PORT),
+                        self.listen_timeout, interval=2)
 
     def resume(self):
         """update-status: start a service whose start waited for the HSS."""
@@ -175,16 +181,16 @@ class MmeWorkload(OaiDaemon):
             self.probe(settings["hss-s6a-address"], HSS_DIAMETER_PORT)
         except OSError:
             return False
-        self._start(settings)
+        self._start(settings, self.budget("update-status"))
         return True
 
     def restart(self, peer_timeout):
         settings = self._configured()
         hss = settings["hss-s6a-address"]
-        net.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
-                     "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5,
-                     sleep=self.sleep, clock=self.clock)
-        self._start(settings)
+        budget = self.budget("restart")
+        budget.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
+                        "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5)
+        self._start(settings, budget)
         return self.report()
 
     def report(self):

@@ -9,6 +9,7 @@ import ipaddress
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.errors import ValidationError
@@ -79,9 +80,11 @@ class SpgwcWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
+    _LISTEN = (("SPGW-C sockets", budgets.LISTEN_TIMEOUT),)
+    WAITS = dict(OaiDaemon.WAITS, configure=_LISTEN, restart=_LISTEN)
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, listen_timeout=90, **build):
+                 clock=time.monotonic, listen_timeout=budgets.LISTEN_TIMEOUT, **build):
         super(SpgwcWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
                                             **build)
         self.conf_path = self.prefix + "/spgw_c.conf"
@@ -104,6 +107,7 @@ class SpgwcWorkload(OaiDaemon):
         return self.context(parse_configure(SAMPLE_PARAMS), "ens5", "ens4")
 
     def configure(self, config):
+        budget = self.budget("configure")
         self.install()
         s11 = self._interface(config["s11-address"])
         sx = self._interface(config["sx-address"])
@@ -119,7 +123,7 @@ class SpgwcWorkload(OaiDaemon):
         saved.update({"s11-interface": s11, "sx-interface": sx})
         self.settings.save(saved)
         restarted = self.systemd.ensure_running(SERVICE, changed)
-        self._wait_listening(saved)
+        self._wait_listening(saved, budget)
         return dict(build, **{
                 "s11-interface": s11, "sx-interface": sx, "restarted": epc.yes_no(restarted),
                 "ue-pools": ",".join("{}-{}".format(*p) for p in ue_pools(
@@ -128,18 +132,17 @@ class SpgwcWorkload(OaiDaemon):
     def _addresses(self, settings):
         return settings["s11-address"].split("/")[0], settings["sx-address"].split("/")[0]
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         s11, sx = self._addresses(settings)
 
         def ready():
             return (net.listening("udp", GTPV2C_PORT, s11, self.proc_root)
                     and net.listening("udp", PFCP_PORT, sx, self.proc_root))
-        net.wait_for(ready, "SPGW-C sockets (GTPv2-C {}:{}, PFCP {}:{})".format(
-            s11, GTPV2C_PORT, sx, PFCP_PORT), self.listen_timeout, interval=2,
-            sleep=self.sleep, clock=self.clock)
+        budget.wait_for(ready, "SPGW-C sockets (GTPv2-C {}:{}, PFCP {}:{})".format(
+            s11, GTPV2C_PORT, sx, PFCP_PORT), self.listen_timeout, interval=2)
 
     def restart(self):
-        self._start(self._configured())
+        self._start(self._configured(), self.budget("restart"))
         report = self.report()
         # The SPGW-U associates only once at its start-up: it must be restarted too.
         report["note"] = "restart the SPGW-U so that it associates again"

@@ -9,6 +9,7 @@ import ipaddress
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.errors import ValidationError, WaitTimeout
@@ -86,9 +87,14 @@ class SpgwuWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     PACKAGES, BUILD_STEPS, LAYOUTS = PACKAGES, BUILD_STEPS, LAYOUTS
+    # peer-timeout at its largest (for all SPGW-Cs together), then the sockets.
+    _PEER_THEN_LISTEN = (("SPGW-C PFCP heartbeats (peer-timeout)", budgets.PEER_TIMEOUT_MAX),
+                         ("SPGW-U sockets", budgets.LISTEN_TIMEOUT))
+    WAITS = dict(OaiDaemon.WAITS, configure=_PEER_THEN_LISTEN, restart=_PEER_THEN_LISTEN)
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, heartbeat=pfcp.heartbeat, listen_timeout=90, **build):
+                 clock=time.monotonic, heartbeat=pfcp.heartbeat,
+                 listen_timeout=budgets.LISTEN_TIMEOUT, **build):
         super(SpgwuWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
                                             **build)
         self.heartbeat = heartbeat
@@ -127,6 +133,7 @@ class SpgwuWorkload(OaiDaemon):
         return changed
 
     def configure(self, config, peer_timeout):
+        budget = self.budget("configure")
         self.install()
         s1u = self._interface(config["s1u-address"])
         sx = self._interface(config["sx-address"])
@@ -148,10 +155,10 @@ class SpgwuWorkload(OaiDaemon):
         if not needs_start:
             return results
         try:
-            self.wait_for_spgwc(saved, peer_timeout)
+            self.wait_for_spgwc(saved, peer_timeout, budget)
         except WaitTimeout as error:
-            raise WaitTimeout("{}; spgwu.service will start when it answers".format(error))
-        self._start(saved)
+            raise type(error)("{}; spgwu.service will start when it answers".format(error))
+        self._start(saved, budget)
         results["restarted"] = "true"
         return results
 
@@ -159,24 +166,24 @@ class SpgwuWorkload(OaiDaemon):
         source = settings["sx-address"].split("/")[0]
         return self.heartbeat(spgwc, source=source) is not None
 
-    def wait_for_spgwc(self, settings, timeout):
+    def wait_for_spgwc(self, settings, timeout, budget):
+        """Every SPGW-C answers, within ``timeout`` s for all of them together."""
         deadline = self.clock() + timeout
         for spgwc in settings["spgwc-list"]:
             remaining = max(0, deadline - self.clock())
-            net.wait_for(lambda: self._probe(settings, spgwc),
-                         "SPGW-C PFCP {}:{}".format(spgwc, pfcp.PFCP_PORT), remaining,
-                         interval=5, sleep=self.sleep, clock=self.clock)
+            budget.wait_for(lambda: self._probe(settings, spgwc),
+                            "SPGW-C PFCP {}:{}".format(spgwc, pfcp.PFCP_PORT), remaining,
+                            interval=5)
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         s1u = settings["s1u-address"].split("/")[0]
         sx = settings["sx-address"].split("/")[0]
 
         def ready():
             return (net.listening("udp", GTPU_PORT, s1u, self.proc_root)
                     and net.listening("udp", pfcp.PFCP_PORT, sx, self.proc_root))
-        net.wait_for(ready, "SPGW-U sockets (GTP-U {}:{}, PFCP {}:{})".format(
-            s1u, GTPU_PORT, sx, pfcp.PFCP_PORT), self.listen_timeout, interval=2,
-            sleep=self.sleep, clock=self.clock)
+        budget.wait_for(ready, "SPGW-U sockets (GTP-U {}:{}, PFCP {}:{})".format(
+            s1u, GTPU_PORT, sx, pfcp.PFCP_PORT), self.listen_timeout, interval=2)
 
     def resume(self):
         """update-status: start a service whose start waited for the SPGW-C."""
@@ -188,13 +195,14 @@ class SpgwuWorkload(OaiDaemon):
                 self._probe(settings, spgwc)
             except OSError:
                 return False
-        self._start(settings)
+        self._start(settings, self.budget("update-status"))
         return True
 
     def restart(self, peer_timeout):
         settings = self._configured()
-        self.wait_for_spgwc(settings, peer_timeout)
-        self._start(settings)
+        budget = self.budget("restart")
+        self.wait_for_spgwc(settings, peer_timeout, budget)
+        self._start(settings, budget)
         return self.report()
 
     def _pdn_up(self, settings):

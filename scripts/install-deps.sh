@@ -42,6 +42,7 @@ APT_PACKAGES=(
   genisoimage
   dnsmasq-base
   openssh-client
+  nftables  # tests parse the HSS charm's REST-port ruleset with the real nft (in unshare -rn)
 )
 
 if [ "${1:-}" = "--deploy" ]; then

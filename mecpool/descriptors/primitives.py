@@ -35,6 +35,26 @@ def _git(vdu):
             _p("git-commit", STRING, vdu + "_git_commit")]
 
 
+# The OAI day-1 sequence (docs/epc.md): `build` starts the build as a service and
+# returns; each `wait-build` watches it for at most 7 minutes (the charms' budget
+# module: BUILD_WAIT_STEP inside a 9-minute primitive budget, below LCM v8.0's 10
+# minutes without progress); `configure` does not wait for the build, only for
+# its own services.  The counts bound a first build from source on 4 vCPUs
+# (HSS: Cassandra, freeDiameter, cpp-driver, pistache, longest): 70, 49, 42, 42 min.
+WAIT_BUILD_STEPS = {"hss": 10, "mme": 7, "spgwc": 6, "spgwu": 6}
+# OSM LCM v8.0 (osm_lcm/ns.py, NsLcm; branch v8.0 and tags v8.0.0, v8.0.1): what
+# one primitive may take in all, and without a change of its Juju action.
+LCM_TIMEOUT_PRIMITIVE = 30 * 60
+LCM_TIMEOUT_PROGRESS_PRIMITIVE = 10 * 60
+
+
+def _build_then(vdu, *rest):
+    """build, wait-build x N, then the VDU's own day-1 primitives."""
+    build = Primitive("build", _git(vdu))
+    waits = [Primitive("wait-build", []) for _ in range(WAIT_BUILD_STEPS[vdu])]
+    return [build] + waits + list(rest)
+
+
 _HSS_CONFIGURE = Primitive("configure", _git("hss") + [
     _p("realm", STRING, "realm"),
     _p("s6a-address", STRING, "hss_s6a_address"),
@@ -109,11 +129,14 @@ def _plain(*names):
 
 
 CHARMS = {
-    "oai-hss": CharmPrimitives([_HSS_CONFIGURE, _HSS_PROVISION],
-                               _plain("restart", "status") + [_HSS_PROVISION]),
-    "oai-mme": CharmPrimitives([_MME_CONFIGURE], _plain("restart", "status")),
-    "oai-spgwc": CharmPrimitives([_SPGWC_CONFIGURE], _plain("restart", "status")),
-    "oai-spgwu": CharmPrimitives([_SPGWU_CONFIGURE], _plain("restart", "status")),
+    "oai-hss": CharmPrimitives(_build_then("hss", _HSS_CONFIGURE, _HSS_PROVISION),
+                               _plain("restart", "status", "wait-build") + [_HSS_PROVISION]),
+    "oai-mme": CharmPrimitives(_build_then("mme", _MME_CONFIGURE),
+                               _plain("restart", "status", "wait-build")),
+    "oai-spgwc": CharmPrimitives(_build_then("spgwc", _SPGWC_CONFIGURE),
+                                 _plain("restart", "status", "wait-build")),
+    "oai-spgwu": CharmPrimitives(_build_then("spgwu", _SPGWU_CONFIGURE),
+                                 _plain("restart", "status", "wait-build")),
     "rsp-registrar": CharmPrimitives([_PR_CONFIG, _PR_CONFIGURE], _plain("restart", "pool-status")),
     "rsp-pool-element": CharmPrimitives([_PE_CONFIGURE],
                                         [_PE_RECONFIGURE] + _plain("restart", "pe-status")),

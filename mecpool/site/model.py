@@ -181,8 +181,40 @@ class Networks(Strict):
 
 
 class GitSource(Strict):
-    repository: Annotated[str, StringConstraints(pattern=r"^(https://|git://|ssh://)[A-Za-z0-9._~:/@%+-]+$")]
-    commit: GitRef
+    repository: str
+    commit: str
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not re.fullmatch(r"(https://|git://|ssh://)[A-Za-z0-9._~:/@%+-]+", value):
+            raise ValueError(f"{value!r} is not a git URL: expected https://, git:// or ssh:// "
+                             "and a path, e.g. https://github.com/OPENAIRINTERFACE/openair-mme.git")
+        return value
+
+    @field_validator("commit")
+    @classmethod
+    def _commit(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}", value) or ".." in value:
+            raise ValueError(f"{value!r} is not a commit hash, tag or branch name (letters, digits "
+                             "and . _ / -, e.g. v1.1.0 or dreibh/asn1c-url-fix-14Oct2020)")
+        return value
+
+
+_DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+
+def apn_problem(value: str) -> str | None:
+    """What is wrong with an APN network identifier (TS 23.003 9.1.1), in words."""
+    labels = value.split(".")
+    if not value or not all(re.fullmatch(_DNS_LABEL, label) for label in labels):
+        return ("expected dot-separated labels of letters, digits and inner hyphens, such as "
+                "internet or oai.ipv4")
+    if sum(len(label) + 1 for label in labels) > 63:
+        return "longer than the 63 octets an APN network identifier may have"
+    if value.lower().startswith(("rac", "lac", "sgsn", "rnc")) or value.lower().endswith(".gprs"):
+        return "may not start with rac, lac, sgsn or rnc, nor end in .gprs (TS 23.003 9.1.1)"
+    return None
 
 
 class EpcGit(Strict):
@@ -231,8 +263,7 @@ class EpcAddresses(Strict):
 class Epc(Strict):
     vim: Name
     image: Name
-    realm: Annotated[str, StringConstraints(
-        max_length=200, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")]
+    realm: str
     mcc: str
     mnc: str
     tac: Annotated[int, Field(ge=1, le=65533)] = 600
@@ -240,12 +271,12 @@ class Epc(Strict):
     k_env: EnvName | None = None
     op: SecretStr | None = None
     op_env: EnvName | None = None
-    imsi_first: Annotated[str, StringConstraints(pattern=r"^[0-9]{15}$")]
-    msisdn_first: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,15}$")]
+    imsi_first: str
+    msisdn_first: str
     users: Annotated[int, Field(ge=1, le=100000)]
     dns: Annotated[list[str], Field(min_length=1, max_length=2)]
-    apn: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = "default"
-    apn2: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = "internet"
+    apn: str = "default"
+    apn2: str = "internet"
     ue_pool: str
     nat: bool = True
     git: EpcGit
@@ -258,6 +289,46 @@ class Epc(Strict):
         if isinstance(value, int) and not isinstance(value, bool):
             raise ValueError(f"got the number {value}: write the digits as a quoted string, e.g. \"001\" "
                              "(YAML drops leading zeros of unquoted numbers)")
+        return value
+
+    @field_validator("realm")
+    @classmethod
+    def _realm(cls, value: str) -> str:
+        """A Diameter realm (RFC 6733: a DNS name).  Diameter compares identities
+        without case, OAI's HSS stores them as text: written lower-case everywhere,
+        so hss.REALM and mme.REALM agree on every VDU ("openair4G.eur" works)."""
+        labels = value.rstrip(".").split(".")
+        if (len(value) > 200 or len(labels) < 2
+                or not all(re.fullmatch(_DNS_LABEL, label) for label in labels)):
+            raise ValueError(f"{value!r} is not a realm: expected a DNS name of two or more "
+                             "labels of letters, digits and inner hyphens, such as example.org "
+                             "or openair4G.eur")
+        return value.rstrip(".").lower()
+
+    @field_validator("apn", "apn2")
+    @classmethod
+    def _apn(cls, value: str) -> str:
+        """An APN network identifier (3GPP TS 23.003, 9.1): dot-separated labels
+        ("internet", OAI's "oai.ipv4"), at most 63 octets encoded, case kept."""
+        problem = apn_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} is not an APN: {problem}")
+        return value
+
+    @field_validator("imsi_first")
+    @classmethod
+    def _imsi(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9]{15}", value):
+            raise ValueError(f"{value!r} is not an IMSI: expected 15 digits as a string "
+                             "(quote it in YAML), such as \"208930000000001\"")
+        return value
+
+    @field_validator("msisdn_first")
+    @classmethod
+    def _msisdn(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9]{6,15}", value):
+            raise ValueError(f"{value!r} is not an MSISDN: expected 6 to 15 digits as a string "
+                             "(quote it in YAML), such as \"33638060010\"")
         return value
 
     @field_validator("mcc")

@@ -69,6 +69,48 @@ class FakeClock(object):
         self.now += seconds
 
 
+class RealNft(object):
+    """`nft` on a fake VDU, answered by the real nft binary in a network namespace
+    of its own (``unshare -rn``: no privileges, the host's rules untouched).
+
+    ``nft -f PATH`` (PATH as the VDU sees it, read under ``root``) loads the file
+    into a fresh namespace together with what was loaded before, so a file that
+    deletes and recreates its table must leave the same state; ``nft list table``
+    answers from that namespace.  ``loads`` counts the ``-f`` runs.
+    """
+
+    def __init__(self, root):
+        import shutil
+        self.root = str(root)
+        self.loaded = []      # rooted paths of the files loaded so far, in order
+        self.loads = 0
+        self.binary = shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin") \
+            or "/usr/sbin/nft"
+
+    def forget(self):
+        """Someone flushed the ruleset (or the VDU rebooted without the boot unit)."""
+        self.loaded = []
+
+    def __call__(self, argv, kwargs):
+        import os
+        import shlex
+        import subprocess
+        if argv[1:2] == ["-f"]:
+            self.loaded.append(os.path.join(self.root, argv[2].lstrip("/")))
+            self.loads += 1
+            script = " && ".join("{} -f {}".format(self.binary, shlex.quote(p))
+                                 for p in self.loaded)
+        else:
+            script = " && ".join(["{} -f {}".format(self.binary, shlex.quote(p))
+                                  for p in self.loaded]
+                                 + [" ".join([self.binary] + [shlex.quote(a) for a in argv[1:]])])
+        done = subprocess.run(["unshare", "-rn", "sh", "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        if done.returncode != 0 and argv[1:2] == ["-f"]:
+            self.loaded.pop()
+        return done.returncode, done.stdout, done.stderr
+
+
 def proc_hex(ip, port):
     """'172.16.6.129', 3868 -> the /proc/net/tcp form '810610AC:0F1C'."""
     import ipaddress
@@ -107,6 +149,8 @@ class FakeHost(object):
         self.runner.on(["git"], handler=self._git)
         for verb in ("is-active", "is-enabled", "restart", "start", "stop", "enable", "disable"):
             self.runner.on(["systemctl", verb], handler=self._systemctl)
+        self.nft = RealNft(self.root)
+        self.runner.on(["/usr/sbin/nft"], handler=self.nft)
         for binary in real:  # commands that run for real (e.g. openssl on temp files)
             self.runner.on([binary], handler=self._real(process.run))
         os.makedirs(os.path.join(self.root, "proc", "net", "sctp"), exist_ok=True)
@@ -193,3 +237,149 @@ class FakeHost(object):
         with open(path, "w") as handle:
             handle.write(text)
         return path
+
+
+# ---- OAI sources: upstream templates from key-layout fixtures, a build runner ----
+
+LAYOUTS = ROOT / "tests" / "charms" / "fixtures" / "oai-layouts"
+# The pinned refs of site.example.yaml: (fixture stem, path in the checkout) per VDU.
+PINNED = {
+    "hss": [("hss-932f6f8d-hss_rel14.json", "etc/hss_rel14.json"),
+            ("hss-932f6f8d-hss_rel14.conf", "etc/hss_rel14.conf")],
+    "mme": [("mme-3bda02cd-mme.conf", "etc/mme.conf")],
+    "spgwc": [("spgwc-4b4c60ac-spgw_c.conf", "etc/spgw_c.conf")],
+    "spgwu": [("spgwu-fa782bbf-spgw_u.conf", "etc/spgw_u.conf")],
+}
+
+
+def template_from_layout(stem):
+    """A template text with exactly the key layout of fixture ``stem``: placeholders
+    (``@ANY@``) where the upstream file has unquoted ones, and list items twice
+    (all keys; only the keys every item has) so optional keys stay optional."""
+    import json
+    data = json.loads((LAYOUTS / (stem + ".json")).read_text())
+    kinds, optional = data["kinds"], set(data["optional"])
+    scalars = {"string": "x", "integer": 1, "float": 1.5, "boolean": True, "any": "@@ANY@@"}
+
+    def build(prefix, keep_optional=True):
+        node = {}
+        for path, kind in kinds.items():
+            if not path.startswith(prefix) or path == prefix.rstrip("."):
+                continue
+            rest = path[len(prefix):]
+            if "." in rest.replace("[]", "", 0) and rest.split(".")[0] != rest:
+                continue
+            if not keep_optional and path in optional:
+                continue
+            if "." in rest or "[]" in rest:
+                continue
+            node[rest] = value(path, kind)
+        return node
+
+    def value(path, kind):
+        if kind in scalars:
+            return scalars[kind]
+        if kind == "group":
+            return build(path + ".")
+        items = [p for p in kinds if p.startswith(path + "[].")]
+        if kind == "array" and not items:
+            return ["x"]
+        if not items:
+            return ()
+        full, required = build(path + "[]."), build(path + "[].", keep_optional=False)
+        return (full, required) if full != required else (full,)
+
+    tree = build("")
+    if data["parser"] == "json":
+        text = json.dumps(tree, default=lambda t: list(t))
+    else:
+        import libconf
+        text = libconf.dumps(tree)
+    return text.replace('"@@ANY@@"', "@ANY@")
+
+
+def install_templates(src_dir, vdu, stems=None):
+    """Put the pinned ref's templates (or ``stems``) into a checkout."""
+    import os
+    for stem, relative in (stems or PINNED[vdu]):
+        path = os.path.join(str(src_dir), relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(template_from_layout(stem))
+
+
+class FakeBuildRunner(object):
+    """buildrunner.SystemdBuildRunner's seam: a build that takes ``duration``
+    seconds of the fake clock, then runs its steps through the host's runner
+    (whose handlers make the binaries) or fails at step ``fail_at``.
+    ``restarted()`` is the same VDU after the charm's machine restarted mid-build:
+    the state on disk says running, the build process is gone."""
+
+    def __init__(self, host, clock, duration=0, fail_at=None):
+        import os
+        self.host = host
+        self.clock = clock
+        self.duration = duration
+        self.fail_at = fail_at
+        self.path = os.path.join(host.root, "fake-build.json")
+        self.starts = []
+        self.alive = False
+
+    def _save(self, data):
+        import json
+        with open(self.path, "w") as handle:
+            json.dump(data, handle)
+
+    def _load(self):
+        import json
+        import os
+        if not os.path.exists(self.path):
+            return None
+        with open(self.path) as handle:
+            return json.load(handle)
+
+    def start(self, commit, steps, src_dir):
+        self.starts.append(commit)
+        self.alive = True
+        self._save({"commit": commit, "started": self.clock(), "steps": len(steps),
+                    "argvs": [s.argv for s in steps], "cwds": [s.cwd for s in steps],
+                    "src": src_dir, "result": None})
+
+    def stop(self):
+        self.alive = False
+
+    def restarted(self):
+        """A new runner for the same disk (the old process is gone)."""
+        twin = FakeBuildRunner(self.host, self.clock, self.duration, self.fail_at)
+        return twin
+
+    def status(self):
+        import os
+        from charmhelpers_mecpool.buildrunner import NO_BUILD, BuildStatus
+        data = self._load()
+        if data is None:
+            return NO_BUILD
+        steps = data["steps"]
+        if data["result"] is None:
+            if not self.alive:
+                return BuildStatus("interrupted", data["commit"], 1, steps, "", data["started"], None, None)
+            elapsed = self.clock() - data["started"]
+            if elapsed < self.duration:
+                step = min(steps, 1 + int(elapsed * steps // max(self.duration, 1)))
+                return BuildStatus("running", data["commit"], step, steps, "", data["started"], None, None)
+            result = {"state": "succeeded", "step": steps, "code": 0}
+            for number, (argv, cwd) in enumerate(zip(data["argvs"], data["cwds"]), 1):
+                if number == self.fail_at:
+                    result = {"state": "failed", "step": number, "code": 2}
+                    self.log = "compiling...\nerror: asn1c not found\n"
+                    break
+                self.host.runner(argv, cwd=os.path.join(data["src"], cwd))
+            data["result"] = result
+            self._save(data)
+            self.alive = False
+        result = data["result"]
+        return BuildStatus(result["state"], data["commit"], result["step"], steps,
+                           " ".join(data["argvs"][result["step"] - 1]), 0, 1, result["code"])
+
+    def log_tail(self, lines=8):
+        return getattr(self, "log", "").splitlines()[-lines:]

@@ -80,7 +80,7 @@ def test_peer_waiting_charm_blocks_on_a_bad_peer_timeout():
     harness = demo_harness(PeerWaitingCharm)
     harness.update_config({"peer-timeout": -5})
     assert harness.model.unit.status == BlockedStatus(
-        "peer-timeout: must be a non-negative integer")
+        "peer-timeout: must be a non-negative integer (seconds)")
     assert harness.charm.workload.called("status") == []
     harness.update_config({"peer-timeout": 0})
     assert harness.model.unit.status == ActiveStatus("demo ready")

@@ -89,7 +89,7 @@ def test_bad_peer_timeout_blocks_naming_it(charm, monkeypatch):
     harness, fake = setup(charm, monkeypatch)
     harness.update_config({"peer-timeout": -5})
     assert harness.model.unit.status == BlockedStatus(
-        "peer-timeout: must be a non-negative integer")
+        "peer-timeout: must be a non-negative integer (seconds)")
     harness.cleanup()
 
 

@@ -12,6 +12,7 @@ CONTRACT = {
         "provision-subscribers": {"imsi-first": "string", "msisdn-first": "string",
                                   "users": "integer", "k": "string", "op": "string"},
         "restart": {}, "status": {},
+        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
     },
     "oai-mme": {
         "configure": {"git-repository": "string", "git-commit": "string", "realm": "string",
@@ -20,6 +21,7 @@ CONTRACT = {
                       "s6a-address": "string", "hss-s6a-address": "string",
                       "spgwc-s11-address": "string"},
         "restart": {}, "status": {},
+        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
     },
     "oai-spgwc": {
         "configure": {"git-repository": "string", "git-commit": "string", "realm": "string",
@@ -27,6 +29,7 @@ CONTRACT = {
                       "sx-address": "string", "ue-pool": "string", "apn": "string",
                       "apn2": "string"},
         "restart": {}, "status": {},
+        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
     },
     "oai-spgwu": {
         "configure": {"git-repository": "string", "git-commit": "string",
@@ -34,6 +37,7 @@ CONTRACT = {
                       "sgi-gateway": "string", "spgwc-list": "string", "pdn-network": "string",
                       "nat": "boolean"},
         "restart": {}, "status": {},
+        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
     },
 }
 

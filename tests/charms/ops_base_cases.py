@@ -29,7 +29,7 @@ status:
 """
 CONFIG = """\
 options:
-  peer-timeout: {type: int, default: 900, description: seconds to wait for a peer}
+  peer-timeout: {type: int, default: 300, description: seconds to wait for a peer}
 """
 KEY = "8BAF473F2F8FD09487CCCBD7097C6862"
 

@@ -8,7 +8,7 @@ import epc_fakes
 from charmhelpers_mecpool import process
 from charmhelpers_mecpool.certs import DiameterCerts
 from charmhelpers_mecpool.errors import CommandError, NotFound
-from charmhelpers_mecpool.oaibuild import BuildStep, OaiBuild
+from charmhelpers_mecpool.oaibuild import BuildFailed, BuildStep, OaiBuild
 
 
 def mode(path):
@@ -47,57 +47,74 @@ def test_diameter_certs_failure_is_reported(tmp_path):
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def make_build(tmp_path, binary, fail_step=False):
-    def step(argv, kwargs):
-        if fail_step:
-            return 2, "", "compile error"
-        binary.write_text("elf")
-        return 0, "", ""
+URL = "https://example.org/mme.git"
+
+
+def make_build(tmp_path, binary, fail_at=None, duration=0):
     src = str(tmp_path / "src")
-    run = (epc_fakes.FakeRunner()
-           .on(["git", "-C", src, "rev-parse"], stdout=COMMIT + "\n")
-           .on(["./build_mme"], handler=step))
-    build = OaiBuild("oai-mme", run=run, state_dir=str(tmp_path / "state"),
-                     log_dir=str(tmp_path / "log"), jobs=4)
+    host = epc_fakes.FakeHost(tmp_path / "root", commit=COMMIT)
+    host.runner.on(["./build_mme"], handler=lambda argv, kw: (binary.write_text("elf"), (0, "", ""))[1])
+    clock = epc_fakes.FakeClock()
+    runner = epc_fakes.FakeBuildRunner(host, clock, duration=duration, fail_at=fail_at)
+    build = OaiBuild("oai-mme", run=host.runner, state_dir=str(tmp_path / "state"),
+                     log_dir=str(tmp_path / "log"), runner=runner, sleep=clock.sleep, clock=clock,
+                     wall_clock=clock)
     steps = [BuildStep(["./build_mme", "--check-installed-software", "--force"], "scripts"),
              BuildStep(["./build_mme", "--clean"], "scripts")]
-    return run, build, src, steps
+    return host, runner, build, src, steps
 
 
-def test_build_runs_steps_once_per_commit(tmp_path):
+def test_build_runs_in_the_runner_once_per_commit(tmp_path):
     binary = tmp_path / "mme"
-    run, build, src, steps = make_build(tmp_path, binary)
-    result = build.ensure("https://example.org/mme.git", "v1.1.0", src, steps, [str(binary)])
-    assert result == {"commit": COMMIT, "built": True}
-    step_calls = [(argv, kw) for argv, kw in run.calls if argv[0] == "./build_mme"]
-    assert [argv for argv, _ in step_calls] == [
-        ["./build_mme", "--check-installed-software", "--force"], ["./build_mme", "--clean"]]
-    for _, kw in step_calls:
-        assert kw["cwd"] == os.path.join(src, "scripts")
-        assert kw["env"] == {"MAKEFLAGS": "-j4"}
-        assert kw["log_path"] == str(tmp_path / "log" / "oai-mme-build.log")
-    run.calls.clear()
-    # HEAD now is the commit (rev-parse answers it), record matches, binary exists: no build.
-    again = build.ensure("https://example.org/mme.git", "v1.1.0", src, steps, [str(binary)])
-    assert again == {"commit": COMMIT, "built": False}
-    assert not any(argv[0] == "./build_mme" for argv in run.argvs)
-    # Binary deleted: rebuilt.
-    binary.unlink()
-    assert build.ensure("https://example.org/mme.git", "v1.1.0", src, steps,
-                        [str(binary)])["built"] is True
+    host, runner, build, src, steps = make_build(tmp_path, binary)
+    assert build.start(URL, COMMIT, src, steps, [str(binary)]).state == "started"
+    assert build.wait(URL, COMMIT, src, steps, [str(binary)]).state == "built"
+    assert [kw["cwd"] for argv, kw in host.runner.calls if argv[0] == "./build_mme"] == [
+        os.path.join(src, "scripts")] * 2
+    assert build.start(URL, COMMIT, src, steps, [str(binary)]).state == "built"
+    assert runner.starts == [COMMIT]
+    binary.unlink()  # the binary gone: built again
+    assert build.start(URL, COMMIT, src, steps, [str(binary)]).state == "started"
 
 
-def test_build_failure_and_missing_binary(tmp_path):
+def test_slow_build_waits_one_step_then_reports_running(tmp_path):
     binary = tmp_path / "mme"
-    run, build, src, steps = make_build(tmp_path, binary, fail_step=True)
-    with pytest.raises(CommandError) as info:
-        build.ensure("https://example.org/mme.git", "v1.1.0", src, steps, [str(binary)])
-    assert info.value.returncode == 2
+    host, runner, build, src, steps = make_build(tmp_path, binary, duration=1500)
+    first = build.wait(URL, COMMIT, src, steps, [str(binary)], max_wait=480)
+    assert first.state == "running" and first.minutes == 8
+    assert build.wait(URL, COMMIT, src, steps, [str(binary)], max_wait=480).state == "running"
+    assert build.wait(URL, COMMIT, src, steps, [str(binary)], max_wait=480).state == "running"
+    assert build.wait(URL, COMMIT, src, steps, [str(binary)], max_wait=480).state == "built"
+    assert runner.starts == [COMMIT]
+
+
+def test_failed_build_names_the_step_and_the_log_tail(tmp_path):
+    binary = tmp_path / "mme"
+    host, runner, build, src, steps = make_build(tmp_path, binary, fail_at=1)
+    with pytest.raises(BuildFailed) as info:
+        build.wait(URL, COMMIT, src, steps, [str(binary)])
+    text = str(info.value)
+    assert "step 1/2" in text and "asn1c not found" in text and "exit code 2" in text
     assert not (tmp_path / "state" / "oai-mme-build.json").exists()
-    run, build, src, _ = make_build(tmp_path, binary)
+
+
+def test_build_cut_off_is_started_again(tmp_path):
+    binary = tmp_path / "mme"
+    host, runner, build, src, steps = make_build(tmp_path, binary, duration=600)
+    assert build.wait(URL, COMMIT, src, steps, [str(binary)], max_wait=60).state == "running"
+    # The machine restarted mid-build: a new charm process, the build process gone.
+    twin = runner.restarted()
+    assert twin.status().state == "interrupted"
+    build.runner = twin
+    assert build.wait(URL, COMMIT, src, steps, [str(binary)], max_wait=900).state == "built"
+    assert twin.starts == [COMMIT]
+
+
+def test_missing_binary_after_build(tmp_path):
+    binary = tmp_path / "mme"
+    host, runner, build, src, _ = make_build(tmp_path, binary)
     with pytest.raises(NotFound) as info:
-        build.ensure("https://example.org/mme.git", "v1.1.0", src,
-                     [BuildStep(["true"])], [str(binary)])
+        build.wait(URL, COMMIT, src, [BuildStep(["true"])], [str(binary)])
     assert "missing" in str(info.value)
 
 

@@ -11,6 +11,7 @@ from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingSta
 from ops.testing import ActionFailed
 
 import charmtest
+from charmhelpers_mecpool import budget
 from charmhelpers_mecpool.errors import CommandError, MecpoolError, WaitTimeout
 from charmhelpers_mecpool_ops.base import PeerWaitingCharm, WorkloadCharm
 from ops_base_cases import KEY, demo_harness
@@ -153,23 +154,23 @@ def test_bad_peer_timeout_fails_the_action_that_needs_it():
     harness.update_config({"peer-timeout": -1})
     with pytest.raises(ActionFailed) as caught:
         harness.run_action("restart")
-    assert caught.value.message == "peer-timeout: must be a non-negative integer"
+    assert caught.value.message == "peer-timeout: must be a non-negative integer (seconds)"
     assert harness.charm.workload.called("restart") == []
     harness.cleanup()
 
 
-@pytest.mark.parametrize("value, valid", [(0, True), (900, True), (-1, False), (True, False),
-                                          ("60", False), (1.5, False)])
+@pytest.mark.parametrize("value, valid", [(0, True), (budget.PEER_TIMEOUT_MAX, True), (-1, False),
+                                          (True, False), ("60", False), (1.5, False)])
 def test_peer_timeout_accepts_only_non_negative_integers(value, valid):
     # Juju hands over whatever the option holds; Harness refuses non-int values, so
     # the check is called with a stand-in charm.
     class Stand(object):
-        PEER_TIMEOUT_DEFAULT = 900
+        PEER_TIMEOUT_DEFAULT = budget.PEER_TIMEOUT_DEFAULT
         config = {"peer-timeout": value}
     if valid:
         assert PeerWaitingCharm.peer_timeout(Stand()) == value
     else:
-        with pytest.raises(MecpoolError, match="^peer-timeout: must be a non-negative integer$"):
+        with pytest.raises(MecpoolError, match=r"^peer-timeout: must be a non-negative integer \(seconds\)$"):
             PeerWaitingCharm.peer_timeout(Stand())
 
 

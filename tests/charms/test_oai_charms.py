@@ -9,6 +9,7 @@ from ops.model import ActiveStatus, BlockedStatus, WaitingStatus
 from ops.testing import ActionFailed
 
 import charmtest
+from charmhelpers_mecpool import budget
 from charmhelpers_mecpool.errors import CommandError, MecpoolError, WaitTimeout
 from oai_charm_cases import BAD, CLASSES, CONTRACT, GOOD, K, OP
 from rsp_fakes import FakeWorkload
@@ -71,7 +72,7 @@ def test_configure_passes_validated_params_and_returns_results(case):
     assert len(calls) == 1
     assert calls[0][0] == workload_module.parse_configure(dict(GOOD[charm]))
     if CLASSES[charm][3]:
-        assert calls[0][1] == 900  # the peer-timeout default
+        assert calls[0][1] == budget.PEER_TIMEOUT_DEFAULT  # config.yaml's default
     assert output.results == {"commit": "abc", "restarted": "true"}
     assert harness.model.unit.status == ActiveStatus("ready")
 

@@ -105,7 +105,9 @@ def vdu(tmp_path):
     host.on_start = {"cassandra": [("tcp", S6A, 9042), ("tcp", S6A, 7000)],
                      "hss.service": [("tcp", S6A, 3868)]}
     host.binary = binary
-    host.workload = hss.HssWorkload(run=host.runner, root=host.root, mac_lookup=lambda a: None,
+    host.builds = epc_fakes.FakeBuildRunner(host, host.clock)
+    epc_fakes.install_templates(host.path(hss.SOURCE_DIR), "hss")
+    host.workload = hss.HssWorkload(build_runner=host.builds, run=host.runner, root=host.root, mac_lookup=lambda a: None,
                                     sleep=host.clock.sleep, clock=host.clock,
                                     cert_bits=1024)
     return host
@@ -165,7 +167,9 @@ def test_parse_provision():
 def test_configure_builds_configures_and_starts(vdu):
     results = configure(vdu)
     assert results == {"interface": "ens4", "commit": vdu.commit, "built": "true",
-                       "restarted": "true", "diameter": S6A + ":3868"}
+                       "restarted": "true", "diameter": S6A + ":3868",
+                       "layout": "hss-rel14-2020",
+                       "rest-ports": "TCP 9080-9082 open on lo, ens4 only"}
     argvs = vdu.runner.argvs
     src = vdu.path(hss.SOURCE_DIR)
     steps = [(argv, kw["cwd"]) for argv, kw in vdu.runner.calls if argv[0].startswith("./build")]
@@ -230,7 +234,57 @@ def test_configure_builds_configures_and_starts(vdu):
     assert stat.S_IMODE(os.stat(vdu.path("/var/lib/mecpool")).st_mode) == 0o700
     settings = json.load(open(vdu.path("/var/lib/mecpool/oai-hss.json")))
     assert "op" not in settings and OP not in json.dumps(settings)
-    assert settings["s6a-address"] == S6A
+    assert settings["s6a-address"] == S6A and settings["s6a-interface"] == "ens4"
+
+
+def test_configure_closes_rest_ports_before_anything_starts(vdu):
+    configure(vdu)
+    argvs = vdu.runner.argvs
+    load = ["/usr/sbin/nft", "-f", "/etc/mecpool/nftables/mecpool_hss.nft"]
+    assert ["dpkg-query", "-W", "-f", "${Package} ${Status}\\n", "git", "ca-certificates",
+            "openssl", "iproute2", "netplan.io", "nftables"] in argvs
+    # loaded (by the real nft) before the build, Cassandra and the HSS start
+    first_build = [a for a in argvs if a[0].startswith("./build")][0]
+    assert argvs.index(load) < argvs.index(first_build)
+    assert argvs.index(load) < argvs.index(["systemctl", "restart", "cassandra"])
+    assert argvs.index(load) < argvs.index(["systemctl", "restart", "hss.service"])
+    listed = vdu.runner(["/usr/sbin/nft", "list", "table", "inet", "mecpool_hss"]).stdout
+    rules = [" ".join(line.split()) for line in listed.splitlines()]
+    assert rules[rules.index("chain input {") + 2:rules.index("chain input {") + 5] == [
+        'iifname "lo" tcp dport 9080-9082 accept',
+        'iifname "ens4" tcp dport 9080-9082 accept',
+        "tcp dport 9080-9082 drop"]
+    # the management interface ens3 is nowhere allowed
+    assert "ens3" not in listed
+    unit = open(vdu.path("/etc/systemd/system/mecpool-hss-nftables.service")).read()
+    assert "ExecStart=/usr/sbin/nft -f /etc/mecpool/nftables/mecpool_hss.nft" in unit
+    assert "Before=network-pre.target shutdown.target hss.service" in unit
+    assert "mecpool-hss-nftables.service" in vdu.enabled
+    # configured again: nothing reloaded
+    loads = vdu.nft.loads
+    configure(vdu)
+    assert vdu.nft.loads == loads
+
+
+def test_configure_on_another_s6a_interface_moves_the_filter(vdu):
+    configure(vdu)
+    vdu.interfaces = {"ens3": ["10.0.0.5/24"], "ens5": [S6A + "/24"]}
+    results = configure(vdu)
+    assert results["interface"] == "ens5"
+    assert results["rest-ports"] == "TCP 9080-9082 open on lo, ens5 only"
+    listed = vdu.runner(["/usr/sbin/nft", "list", "table", "inet", "mecpool_hss"]).stdout
+    assert 'iifname "ens5"' in listed and 'iifname "ens4"' not in listed
+    assert vdu.workload.report()["rest-ports-filter"] == "ok"
+
+
+def test_configure_fails_when_nft_refuses_the_rules(vdu):
+    vdu.runner.on(["/usr/sbin/nft", "-f"], returncode=1,
+                  stderr="Error: Could not process rule: No such file or directory")
+    with pytest.raises(MecpoolError) as info:
+        configure(vdu)
+    assert "nft" in str(info.value) and "No such file or directory" in str(info.value)
+    assert not any(a[0].startswith("./build") for a in vdu.runner.argvs)
+    assert ["systemctl", "restart", "hss.service"] not in vdu.runner.argvs
 
 
 def test_configure_twice_changes_nothing(vdu):
@@ -411,9 +465,20 @@ def test_status_report_and_unit_status(vdu):
     assert report == {"service": "active", "enabled": "true", "cassandra": "active",
                       "cassandra-cql-listening": "true", "diameter-listening": "true",
                       "diameter-address": S6A + ":3868", "s6a-peers": MME + ":41394",
-                      "realm": "simula.nornet", "commit": vdu.commit, "subscribers": "5"}
+                      "realm": "simula.nornet", "commit": vdu.commit, "subscribers": "5",
+                      "rest-ports-filter": "ok"}
     kind, message = vdu.workload.status()
     assert kind == "active" and "5 subscribers" in message and "1 S6a peer" in message
+    # someone flushes the ruleset: the unit says the REST ports are open
+    vdu.nft.forget()
+    kind, message = vdu.workload.status()
+    assert kind == "blocked"
+    assert message == ("HSS REST ports 9080-9082 not filtered: nftables table inet "
+                       "mecpool_hss is not loaded")
+    assert vdu.workload.report()["rest-ports-filter"] == "is not loaded"
+    # configure puts it back
+    configure(vdu)
+    assert vdu.workload.status()[0] == "active"
     vdu.active.discard("hss.service")
     assert vdu.workload.status() == ("blocked", "hss.service is not active")
     vdu.active.discard("cassandra")
@@ -439,5 +504,97 @@ def test_start_brings_enabled_services_up(vdu):
     vdu.active.clear()
     vdu.runner.calls.clear()
     vdu.workload.start()
-    assert ["systemctl", "restart", "cassandra"] in vdu.runner.argvs
-    assert ["systemctl", "restart", "hss.service"] in vdu.runner.argvs
+    argvs = vdu.runner.argvs
+    assert argvs.index(["systemctl", "restart", "mecpool-hss-nftables.service"]) < \
+        argvs.index(["systemctl", "restart", "cassandra"]) < \
+        argvs.index(["systemctl", "restart", "hss.service"])
+
+
+# ---- the charm on this VDU: the REST-port filter through events and actions -----------
+@pytest.fixture
+def harness(vdu, monkeypatch):
+    module = charmtest.load_charm_module("oai-hss")
+    monkeypatch.setattr(module, "HssWorkload", lambda: vdu.workload)
+    harness = charmtest.make_harness("oai-hss", module.OaiHssCharm)
+    harness.begin()
+    yield harness
+    harness.cleanup()
+
+
+def test_charm_configure_action_reports_the_rest_filter(vdu, harness):
+    output = harness.run_action("configure", dict(PARAMS))
+    assert output.results["rest-ports"] == "TCP 9080-9082 open on lo, ens4 only"
+    assert harness.run_action("status").results["rest-ports-filter"] == "ok"
+    assert harness.model.unit.status.name == "active"
+
+
+def test_charm_update_status_blocks_when_the_filter_is_gone(vdu, harness):
+    from ops.model import BlockedStatus
+    harness.run_action("configure", dict(PARAMS))
+    vdu.nft.forget()
+    harness.charm.on.update_status.emit()
+    assert harness.model.unit.status == BlockedStatus(
+        "HSS REST ports 9080-9082 not filtered: nftables table inet mecpool_hss is not loaded")
+
+
+def test_charm_start_after_reboot_runs_the_filter_unit_first(vdu, harness):
+    harness.run_action("configure", dict(PARAMS))
+    vdu.active.clear()   # a reboot: the units are enabled, nothing runs yet
+    vdu.runner.calls.clear()
+    harness.charm.on.start.emit()
+    restarts = [a[2] for a in vdu.runner.argvs if a[:2] == ["systemctl", "restart"]]
+    assert restarts == ["mecpool-hss-nftables.service", "cassandra", "hss.service"]
+
+
+# ---- the primitive's time budget (docs/epc.md) ------------------------------------
+def test_configure_fails_when_its_budget_runs_out_and_runs_again(vdu):
+    from charmhelpers_mecpool import budget
+    schema_time = budget.PRIMITIVE_BUDGET - budget.LISTEN_TIMEOUT // 2   # a slow cqlsh
+    quick = vdu.runner.rules[("cqlsh",)]
+
+    slow = [schema_time]
+
+    def slow_cqlsh(argv, kwargs):   # the first run (the schema) is slow, within its timeout
+        assert kwargs["timeout"] <= budget.PRIMITIVE_BUDGET
+        if slow:
+            vdu.clock.sleep(min(slow.pop(), kwargs["timeout"]))
+        return quick(argv, kwargs)
+    vdu.runner.on(["cqlsh"], handler=slow_cqlsh)
+    vdu.on_start["hss.service"] = []
+    before = vdu.clock()
+    with pytest.raises(budget.BudgetExhausted) as info:
+        configure(vdu)
+    message = str(info.value)
+    assert message.startswith("configure: its time budget of {} s".format(budget.PRIMITIVE_BUDGET))
+    assert "while waiting for HSS Diameter listener {}:3868".format(S6A) in message
+    assert "Cassandra CQL {}:9042 0 s".format(S6A) in message
+    assert message.endswith("running 'configure' again continues where it stopped")
+    assert vdu.clock() - before <= budget.PRIMITIVE_BUDGET + 2   # one poll interval at most
+    # run again (the schema is there now, cqlsh is quick): it finishes the job
+    vdu.runner.on(["cqlsh"], handler=quick)
+    vdu.listeners.append(("tcp", S6A, 3868))   # the HSS came up late
+    vdu.write_proc()
+    assert configure(vdu)["diameter"] == S6A + ":3868"
+
+
+def test_restart_reapplies_the_rest_filter_before_the_hss(vdu):
+    configure(vdu)
+    vdu.nft.forget()            # the ruleset was flushed
+    vdu.runner.calls.clear()
+    report = vdu.workload.restart()
+    argvs = vdu.runner.argvs
+    load = ["/usr/sbin/nft", "-f", "/etc/mecpool/nftables/mecpool_hss.nft"]
+    assert argvs.index(load) < argvs.index(["systemctl", "restart", "hss.service"])
+    assert report["rest-ports-filter"] == "ok"
+    assert vdu.workload.status()[0] == "active"
+
+
+def test_restart_without_a_recorded_s6a_interface_asks_for_configure(vdu):
+    configure(vdu)
+    settings = vdu.workload.settings.load()
+    del settings["s6a-interface"]
+    vdu.workload.settings.save(settings)
+    vdu.runner.calls.clear()
+    with pytest.raises(MecpoolError, match="run configure once"):
+        vdu.workload.restart()
+    assert ["systemctl", "restart", "hss.service"] not in vdu.runner.argvs

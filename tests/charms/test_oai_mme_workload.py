@@ -49,7 +49,9 @@ def vdu(tmp_path):
     host.on_start = {"mme.service": [("sctp", "192.168.247.102", 36412),
                                      ("udp", "172.16.1.102", 2123),
                                      ("tcp", "172.16.6.2", 3870)]}
-    host.workload = mme.MmeWorkload(run=host.runner, root=host.root, mac_lookup=lambda a: None,
+    host.builds = epc_fakes.FakeBuildRunner(host, host.clock)
+    epc_fakes.install_templates(host.path(mme.SOURCE_DIR), "mme")
+    host.workload = mme.MmeWorkload(build_runner=host.builds, run=host.runner, root=host.root, mac_lookup=lambda a: None,
                                     sleep=host.clock.sleep, clock=host.clock, probe=host.hss,
                                     cert_bits=1024)
     return host
@@ -83,7 +85,8 @@ def test_configure_renders_mme_conf_with_strings_and_starts(vdu):
     results = configure(vdu)
     assert results == {"s1c-interface": "ens6", "s11-interface": "ens5", "s6a-interface": "ens4",
                        "commit": vdu.commit, "built": "true", "restarted": "true",
-                       "sgw-selection": "tac-lb58.tac-hb02.tac.epc.mnc001.mcc242.3gppnetwork.org"}
+                       "sgw-selection": "tac-lb58.tac-hb02.tac.epc.mnc001.mcc242.3gppnetwork.org",
+                       "layout": "mme-2020"}
     prefix = vdu.path("/usr/local/etc/oai")
     with open(prefix + "/mme.conf") as handle:
         conf = libconf.load(handle)["MME"]

@@ -31,7 +31,9 @@ def vdu(tmp_path):
     host.runner.on(["./build_spgwc", "-c"], handler=build)
     host.on_start = {"spgwc.service": [("udp", "172.16.1.104", 2123),
                                        ("udp", "172.55.55.101", 8805)]}
-    host.workload = spgwc.SpgwcWorkload(run=host.runner, root=host.root,
+    host.builds = epc_fakes.FakeBuildRunner(host, host.clock)
+    epc_fakes.install_templates(host.path(spgwc.SOURCE_DIR), "spgwc")
+    host.workload = spgwc.SpgwcWorkload(build_runner=host.builds, run=host.runner, root=host.root,
                                         mac_lookup=lambda a: None, sleep=host.clock.sleep,
                                         clock=host.clock)
     return host
@@ -62,7 +64,8 @@ def test_configure_renders_and_starts(vdu):
     results = configure(vdu)
     assert results == {"s11-interface": "ens5", "sx-interface": "ens4", "commit": vdu.commit,
                        "built": "true", "restarted": "true",
-                       "ue-pools": "12.1.1.2-12.1.1.128,12.1.1.129-12.1.1.254"}
+                       "ue-pools": "12.1.1.2-12.1.1.128,12.1.1.129-12.1.1.254",
+                       "layout": "spgwc-2020"}
     steps = [(a, kw["cwd"]) for a, kw in vdu.runner.calls if a[0] == "./build_spgwc"]
     src = vdu.path(spgwc.SOURCE_DIR) + "/build/scripts"
     assert steps == [(["./build_spgwc", "-I", "-f"], src),
@@ -83,7 +86,7 @@ def test_configure_renders_and_starts(vdu):
         {"APN_NI": "internet", "PDN_TYPE": "IPv4", "IPV4_POOL": 1, "IPV6_POOL": -1}]
     assert pgw["DEFAULT_DNS_IPV4_ADDRESS"] == "8.8.8.8"
     assert pgw["DEFAULT_DNS_SEC_IPV4_ADDRESS"] == "8.8.4.4"
-    assert pgw["UE_MTU"] == 1500 and pgw["PCEF"]["APN_AMBR_UL"] == 500000
+    assert "UE_MTU" not in pgw and pgw["PCEF"]["APN_AMBR_UL"] == 500000  # not in the template
     for name, cidr in (("s5s8-sgw", "172.58.58.102/24"), ("s5s8-pgw", "172.58.58.101/24")):
         doc = yaml.safe_load(open(vdu.path("/etc/netplan/60-mecpool-{}.yaml".format(name))))
         assert doc["network"]["bridges"][name]["addresses"] == [cidr]

@@ -50,7 +50,9 @@ def vdu(tmp_path):
     host.runner.on(["./build_spgwu", "-c"], handler=build)
     host.on_start = {"spgwu.service": [("udp", "192.168.248.159", 2152),
                                        ("udp", "172.55.55.102", 8805)]}
-    host.workload = spgwu.SpgwuWorkload(run=host.runner, root=host.root,
+    host.builds = epc_fakes.FakeBuildRunner(host, host.clock)
+    epc_fakes.install_templates(host.path(spgwu.SOURCE_DIR), "spgwu")
+    host.workload = spgwu.SpgwuWorkload(build_runner=host.builds, run=host.runner, root=host.root,
                                         mac_lookup=lambda a: None, sleep=host.clock.sleep,
                                         clock=host.clock, heartbeat=host.peers)
     return host
@@ -80,7 +82,8 @@ def test_parse_configure_accepts_string_booleans_and_lists():
 def test_configure_renders_routes_and_starts_after_pfcp(vdu):
     results = configure(vdu)
     assert results == {"s1u-interface": "ens5", "sx-interface": "ens4", "sgi-interface": "ens6",
-                       "commit": vdu.commit, "built": "true", "restarted": "true"}
+                       "commit": vdu.commit, "built": "true", "restarted": "true",
+                       "layout": "pdn-device"}
     with open(vdu.path("/usr/local/etc/oai/spgw_u.conf")) as handle:
         conf = libconf.load(handle)["SPGW-U"]
     assert conf["INTERFACES"]["S1U_S12_S4_UP"] == {"INTERFACE_NAME": "ens5",
@@ -194,7 +197,7 @@ def test_report_and_restart(vdu):
         "service": "active", "enabled": "true", "pending-start": "false",
         "s1u-listening": "true", "s1u-address": "192.168.248.159:2152",
         "sx-listening": "true", "sx-address": "172.55.55.102:8805", "spgwc-list": SPGWC,
-        "pdn-up": "true", "pdn-network": "12.1.1.0/24", "nat": "true", "snat-rule": "true",
+        "pdn-device": "pdn", "pdn-up": "true", "pdn-network": "12.1.1.0/24", "nat": "true", "snat-rule": "true",
         "ip-forward": "true", "commit": vdu.commit}
     vdu.runner.calls.clear()
     vdu.workload.restart(30)

@@ -82,7 +82,7 @@ def test_epc_values(example):
     assert p["spgwc_s11_address"] == "172.16.1.104" and p["spgwc_s11_cidr"] == "172.16.1.104/24"
     assert p["spgwc_list"] == example.epc.addresses.spgwc.sxab
     assert p["sgi_gateway"] == "10.254.1.1" and p["nat"] is True
-    assert p["hss_git_commit"] == "dreibh/cassandra-build-fix-v1.1.1"
+    assert p["hss_git_commit"] == "932f6f8d952d474349f46b550939eab370557ff4"
     for key, value in p.items():
         if key.endswith("_cidr"):
             ipaddress.IPv4Interface(value)

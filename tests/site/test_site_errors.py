@@ -31,6 +31,15 @@ def test_example_is_valid():
     assert parse_site(copy.deepcopy(EXAMPLE)).name == "simula-mec"
 
 
+def test_oai_default_realm_and_apn_are_accepted():
+    """OAI's own defaults: realm openair4G.eur (written lower-case, as every charm
+    writes it) and the dotted APN oai.ipv4 (case kept)."""
+    site = parse_site(edited(lambda d: d["epc"].update(realm="openair4G.eur", apn="oai.ipv4",
+                                                        apn2="Internet.Example")))
+    assert site.epc.realm == "openair4g.eur"
+    assert (site.epc.apn, site.epc.apn2) == ("oai.ipv4", "Internet.Example")
+
+
 def set_(path, value):
     """A change setting dotted ``path`` (list indexes as ints) to ``value``."""
     def change(data):
@@ -100,7 +109,9 @@ CASES = [
      "vims.haikou.pool_network.gateway", "required"),
     ("k and k_env", set_(("epc", "k"), "449C4B91AEACD0ACE182CF3A5A72BFA1"), "epc", "exactly one of k or k_env"),
     ("k not hex", lambda d: (d["epc"].pop("k_env"), d["epc"].update(k="nothex")), "epc", "32 hexadecimal"),
-    ("bad realm", set_(("epc", "realm"), "Not A Realm"), "epc.realm", "pattern"),
+    ("bad realm", set_(("epc", "realm"), "Not A Realm"), "epc.realm", "a DNS name"),
+    ("bad apn", set_(("epc", "apn"), "oai..ipv4"), "epc.apn", "dot-separated labels"),
+    ("bad imsi", set_(("epc", "imsi_first"), "24288"), "epc.imsi_first", "15 digits"),
     ("bad name", set_(("name",), "Bad Name!"), "name", "pattern"),
     ("vim password twice", set_(("vims", "mec", "openstack", "password"), "secret"), "vims.mec.openstack",
      "exactly one of password"),

@@ -23,11 +23,12 @@ class GitSource(object):
         result = self._git(dest, "rev-parse", "--verify", "HEAD^{commit}", check=False)
         return result.stdout.strip() if result.returncode == 0 else None
 
-    def checkout(self, url, ref, dest):
+    def checkout(self, url, ref, dest, before_change=None):
         """Make ``dest`` a clean checkout of ``ref`` from ``url``; return the commit hash.
 
         A full commit hash that is already checked out needs no network; a
-        branch or tag is fetched each time (it may have moved).
+        branch or tag is fetched each time (it may have moved).  ``before_change``
+        is called before the tree is replaced (e.g. to stop a build running in it).
         """
         current = self.head(dest)
         if current is not None and _FULL_HASH.match(ref.lower()) and current == ref.lower():
@@ -46,6 +47,8 @@ class GitSource(object):
         commit = self.resolve(dest, ref)
         if commit == current:
             return commit  # already there: leave the tree (and its build outputs) alone
+        if before_change is not None:
+            before_change(commit)
         self._git(dest, "checkout", "--force", "--detach", commit)
         self._git(dest, "clean", "-ffdx", "--exclude=build/", "--exclude=logs/")
         return commit

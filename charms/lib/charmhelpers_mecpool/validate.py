@@ -180,17 +180,34 @@ def hostname(param, value):
 
 
 def realm(param, value):
-    """A Diameter realm: a DNS name with at least two labels."""
-    text = hostname(param, value)
+    """A Diameter realm: a DNS name with at least two labels, lower-cased (Diameter
+    compares identities without case; OAI's HSS stores them as text, so every
+    charm writes hss.REALM and mme.REALM alike, e.g. openair4G.eur -> openair4g.eur)."""
+    text = _text(param, value).rstrip(".")
+    if len(text) > 253 or not all(_LABEL.match(label) for label in text.split(".")):
+        raise ValidationError(param, "{!r} is not a realm: expected a DNS name such as "
+                                     "example.org".format(text))
     if "." not in text:
         raise ValidationError(param, "{!r} needs at least two labels (e.g. example.org)".format(
             text))
-    return text
+    return text.lower()
 
 
 def apn(param, value):
-    """An APN network identifier: DNS labels (letters, digits, hyphens)."""
-    return hostname(param, value)
+    """An APN network identifier (3GPP TS 23.003 9.1): dot-separated labels of
+    letters, digits and inner hyphens, at most 63 octets encoded; case is kept."""
+    text = _text(param, value)
+    labels = text.split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        raise ValidationError(param, "{!r} is not an APN: expected dot-separated labels such "
+                                     "as internet or oai.ipv4".format(text))
+    if sum(len(label) + 1 for label in labels) > 63:
+        raise ValidationError(param, "{!r} is longer than the 63 octets of an APN".format(text))
+    lowered = text.lower()
+    if lowered.startswith(("rac", "lac", "sgsn", "rnc")) or lowered.endswith(".gprs"):
+        raise ValidationError(param, "{!r}: an APN may not start with rac, lac, sgsn or rnc, "
+                                     "nor end in .gprs".format(text))
+    return text
 
 
 def address_list(param, value, minimum=1):
@@ -222,6 +239,12 @@ def required(params, names):
     for name in names:
         if params.get(name) in (None, ""):
             raise ValidationError(name, "is required")
+
+
+def build_source(params):
+    """The `build` action's parameters: the repository and the ref to build."""
+    required(params, ("git-repository", "git-commit"))
+    return git_source(params)
 
 
 def git_source(params):

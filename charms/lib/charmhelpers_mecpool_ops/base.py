@@ -24,6 +24,7 @@ import logging
 from ops.charm import CharmBase
 from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
 
+from charmhelpers_mecpool import budget
 from charmhelpers_mecpool.errors import MecpoolError, WaitTimeout
 from charmhelpers_mecpool.status import MAX_LEN, error_message
 
@@ -149,22 +150,30 @@ class WorkloadCharm(CharmBase):
         self.unit.status = STATUS[kind](message)
 
 
+def build_actions(workload, parse_source, component):
+    """`build` (check out, check the layout, start the build) and `wait-build`
+    (watch it for one bounded step) of an OAI charm (docs/epc.md)."""
+    return {
+        "build": Action(parse_source, workload.build, "starting the build of " + component),
+        "wait-build": Action(None, workload.wait_build, "building " + component),
+    }
+
+
 class PeerWaitingCharm(WorkloadCharm):
     """A charm whose service starts only once a peer answers (the MME waits
     for the HSS, the SPGW-U for the SPGW-C).
 
-    The wait is bounded by the ``peer-timeout`` option; a timeout leaves the
-    unit Waiting, not Blocked, and update-status starts the service once the
-    peer is there (``workload.resume()``).
+    The wait is bounded by the ``peer-timeout`` option, at most
+    budget.PEER_TIMEOUT_MAX so that the wait and the service's start fit one
+    primitive's time budget; a timeout leaves the unit Waiting, not Blocked, and
+    update-status starts the service once the peer is there (``workload.resume()``).
     """
 
-    PEER_TIMEOUT_DEFAULT = 900
+    PEER_TIMEOUT_DEFAULT = budget.PEER_TIMEOUT_DEFAULT
 
     def peer_timeout(self):
         value = self.config.get("peer-timeout", self.PEER_TIMEOUT_DEFAULT)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise MecpoolError("peer-timeout: must be a non-negative integer")
-        return value
+        return budget.check_wait("peer-timeout", value, budget.PEER_TIMEOUT_MAX)
 
     def peer_actions(self, parse_configure, component):
         """configure, restart and status of a service that waits for its peer:

@@ -93,15 +93,15 @@ class Cassandra(object):
             wanted, default_flow_style=False), mode=0o644)
         return True
 
-    def ensure_running(self, address, changed, timeout):
+    def ensure_running(self, address, changed, timeout, budget):
         self.systemd.ensure_running(SERVICE, changed)
-        self.wait_ready(address, timeout)
+        self.wait_ready(address, timeout, budget)
 
-    def wait_ready(self, address, timeout):
-        """Wait until Cassandra's CQL port listens on ``address`` (it is local)."""
-        net.wait_for(lambda: net.listening("tcp", CQL_PORT, address, self.proc_root),
-                     "Cassandra CQL {}:{}".format(address, CQL_PORT), timeout, interval=3,
-                     **self.wait_kwargs)
+    def wait_ready(self, address, timeout, budget):
+        """Wait until Cassandra's CQL port listens on ``address`` (it is local), for
+        ``timeout`` s at most and within the primitive's ``budget``."""
+        budget.wait_for(lambda: net.listening("tcp", CQL_PORT, address, self.proc_root),
+                        "Cassandra CQL {}:{}".format(address, CQL_PORT), timeout, interval=3)
 
     def run_file(self, address, path, log_path, secrets=(), timeout=1800):
         """cqlsh --file; on failure the message points at the log (it may hold secrets)."""

@@ -11,6 +11,7 @@ import json
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.certs import DiameterCerts
@@ -18,6 +19,8 @@ from charmhelpers_mecpool.errors import CommandError, MecpoolError, NotFound, Va
 from charmhelpers_mecpool.hosts import ensure_hosts
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.portfilter import PortFilter, port_rule, unit_name
+from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
 import subscribers as subs
@@ -27,6 +30,13 @@ from cassandra_db import SERVICE as CASSANDRA_SERVICE
 NAME = "oai-hss"
 SERVICE = "hss.service"
 DIAMETER_PORT = 3868
+# oai_hss binds its REST/OSS listeners (9080-9082, hss_rel14.json's restport and
+# ossport among them) with Pistache::Ipv4::any() (src/hss_rel14/src/fdhss.cpp):
+# no option restricts them, so nftables closes them on every interface but lo
+# and the S6a one (docs/epc.md).
+REST_FIRST_PORT, REST_LAST_PORT = 9080, 9082
+REST_FILTER_TABLE = "mecpool_hss"
+REST_FILTER_UNIT = unit_name(REST_FILTER_TABLE)
 SOURCE_DIR = epc.SRC_ROOT + "/openair-hss"
 BINARY = epc.BIN_DIR + "/oai_hss"
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "templates")
@@ -35,6 +45,17 @@ BUILD_STEPS = [
     BuildStep(["./build_hss_rel14", "--check-installed-software", "--force"], "scripts"),
     BuildStep(["./build_hss_rel14", "--clean"], "scripts"),
 ]
+# One key layout of hss_rel14.json/.conf from 2020.w36 to v1.1.0 (docs/epc.md).
+LAYOUTS = (SupportedLayout("hss-rel14-2020", ("dreibh/cassandra-build-fix-22oct2020 (932f6f8d)",
+                                              "2020.w36", "v1.1.0"),
+                           (ConfigFile("hss_rel14.json.j2", "etc/hss_rel14.json", "json"),
+                            ConfigFile("hss_rel14.conf.j2", "etc/hss_rel14.conf", "libconfig")),
+                           {}),)
+# OAI's own example values (etc/hss_rel14.json, CI), for the layout check of `build`.
+SAMPLE_PARAMS = {"git-repository": "https://github.com/OPENAIRINTERFACE/openair-hss.git",
+                 "git-commit": "v1.1.0", "realm": "openair4G.eur", "s6a-address": "172.16.6.129",
+                 "mme-s6a-address": "172.16.6.2", "op": "11111111111111111111111111111111",
+                 "apn": "oai.ipv4", "apn2": "oai2.ipv4"}
 CONFIGURE_PARAMS = ("git-repository", "git-commit", "realm", "s6a-address", "mme-s6a-address",
                     "op", "apn", "apn2")
 PROVISION_PARAMS = ("imsi-first", "msisdn-first", "users", "k", "op")
@@ -73,11 +94,25 @@ def parse_provision(params):
 class HssWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
-    START_SERVICES = (CASSANDRA_SERVICE, SERVICE)
+    BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
+    PACKAGES = epc.BASE_PACKAGES + ["nftables"]
+    # The REST ports' filter first: `start` after a reboot finds them closed.
+    START_SERVICES = (REST_FILTER_UNIT, CASSANDRA_SERVICE, SERVICE)
+    _CASSANDRA = ("Cassandra CQL", budgets.CASSANDRA_TIMEOUT)
+    _DIAMETER = ("HSS Diameter listener", budgets.LISTEN_TIMEOUT)
+    WAITS = dict(OaiDaemon.WAITS, **{
+        "configure": (_CASSANDRA, _DIAMETER),
+        # the Diameter wait only when hss_rel14.json changed (OP)
+        "provision-subscribers": (_CASSANDRA, _DIAMETER),
+        "restart": (_CASSANDRA, _DIAMETER),
+    })
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, cassandra_timeout=300, listen_timeout=90, cert_bits=2048):
-        super(HssWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
+                 clock=time.monotonic, cassandra_timeout=budgets.CASSANDRA_TIMEOUT,
+                 listen_timeout=budgets.LISTEN_TIMEOUT, cert_bits=2048,
+                 **build):
+        super(HssWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
+                                          **build)
         self.cassandra_timeout = cassandra_timeout
         self.fd_dir = self.prefix + "/freeDiameter"
         self.json_path = self.prefix + "/hss_rel14.json"
@@ -87,6 +122,14 @@ class HssWorkload(OaiDaemon):
         self.cassandra = Cassandra(run, self.systemd, root=root, sleep=sleep, clock=clock)
         self.certs = DiameterCerts(run=run, bits=cert_bits)
         self.provision_record = os.path.join(self.state_dir, NAME + "-subscribers.json")
+        self.rest_filter = PortFilter(NAME, self.systemd, self.apt, run=run, root=root,
+                                      before=[SERVICE])
+
+    @staticmethod
+    def rest_rule(s6a_interface):
+        """TCP 9080-9082 open on lo and the S6a interface only."""
+        return port_rule(REST_FILTER_TABLE, REST_FIRST_PORT, REST_LAST_PORT,
+                         ["lo", s6a_interface])
 
     # ---- configure ----------------------------------------------------------
     def context(self, config, op):
@@ -99,6 +142,10 @@ class HssWorkload(OaiDaemon):
             "extension_dir": epc.FD_EXTENSION_DIR, "dictionaries": epc.FD_DICTIONARIES,
         }
 
+    def sample_context(self):
+        config = parse_configure(SAMPLE_PARAMS)
+        return self.context(config, config["op"])
+
     def unit(self):
         return epc.oai_unit(NAME, "OpenAirInterface HSS (Release 14)",
                             [BINARY, "-j", self.json_path], self.log_dir + "/hss.log",
@@ -110,22 +157,28 @@ class HssWorkload(OaiDaemon):
 
     def configure(self, config):
         """Bring the HSS up as ``config`` (from parse_configure) says; results dict."""
+        budget = self.budget("configure")
         self.install()
         address = config["s6a-address"]
         interface = self.network.ensure_address(address, mac_lookup=self.mac_lookup)
-        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
-                                  BUILD_STEPS, [self.binary])
+        # Before anything listens: the REST ports never see the management network.
+        # (nftables acts at once: a changed filter needs no HSS restart)
+        rest_rule = self.rest_rule(interface)
+        self.rest_filter.apply(rest_rule)
+        build, _ = self.prepare_source(config, self.context(config, config["op"]))
         self.cassandra.ensure_java8()
         cassandra_changed = self.cassandra.configure(address)
-        self.cassandra.ensure_running(address, cassandra_changed, self.cassandra_timeout)
+        self.cassandra.ensure_running(address, cassandra_changed, self.cassandra_timeout, budget)
         log = os.path.join(self.log_dir, "cqlsh.log")
         schema = self.src_dir + "/src/hss_rel14/db/oai_db.cql"
         if not os.path.isfile(schema):
             raise NotFound("the HSS sources have no {}".format(schema))
-        self.cassandra.run_file(address, schema, log)  # CREATE ... IF NOT EXISTS: idempotent
+        # CREATE ... IF NOT EXISTS: idempotent
+        self.cassandra.run_file(address, schema, log,
+                                timeout=budget.allot("cqlsh (HSS schema)", 1800))
         previous = self.settings.load() or {}
         if previous.get("realm") != config["realm"] or previous.get("s6a-address") != address:
-            self._run_cql(address, subs.mme_identity_statements(config["realm"]), log)
+            self._run_cql(address, subs.mme_identity_statements(config["realm"]), log, budget)
         changed = self.certs.ensure(self.fd_dir, "hss", "hss." + config["realm"])
         context = self.context(config, config["op"])
         changed |= self.render_json(config, config["op"])
@@ -138,26 +191,41 @@ class HssWorkload(OaiDaemon):
         changed |= self.systemd.install_unit(SERVICE, self.unit())
         saved = dict((k, val) for k, val in config.items() if k != "op")
         saved["commit"] = build["commit"]
+        saved["s6a-interface"] = interface
         changed |= self.settings.save(saved)
         restarted = self.systemd.ensure_running(SERVICE, changed or cassandra_changed)
-        self._wait_listening(saved)
-        return {"interface": interface, "commit": build["commit"],
-                "built": epc.yes_no(build["built"]), "restarted": epc.yes_no(restarted),
-                "diameter": "{}:{}".format(address, DIAMETER_PORT)}
+        self._wait_listening(saved, budget)
+        return dict(build, **{"interface": interface, "restarted": epc.yes_no(restarted),
+                              "diameter": "{}:{}".format(address, DIAMETER_PORT),
+                              "rest-ports": self._rest_ports_text(rest_rule)})
 
-    def _wait_listening(self, settings):
+    @staticmethod
+    def _rest_ports_text(rule):
+        return "TCP {}-{} open on {} only".format(rule.first_port, rule.last_port,
+                                                  ", ".join(rule.interfaces))
+
+    def rest_filter_problem(self, settings):
+        """None when TCP 9080-9082 are closed beyond lo and S6a, else what is wrong."""
+        interface = settings.get("s6a-interface")
+        if not interface:
+            return "not installed yet (run configure)"
+        return self.rest_filter.problem(self.rest_rule(interface))
+
+    def _wait_listening(self, settings, budget):
         address = settings["s6a-address"]
-        net.wait_for(lambda: net.listening("tcp", DIAMETER_PORT, address, self.proc_root),
-                     "HSS Diameter listener {}:{}".format(address, DIAMETER_PORT),
-                     self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
+        budget.wait_for(lambda: net.listening("tcp", DIAMETER_PORT, address, self.proc_root),
+                        "HSS Diameter listener {}:{}".format(address, DIAMETER_PORT),
+                        self.listen_timeout, interval=2)
 
-    def _run_cql(self, address, statements, log, secrets=()):
-        """Run statements from a 0600 file that is deleted afterwards."""
+    def _run_cql(self, address, statements, log, budget, secrets=()):
+        """Run statements from a 0600 file that is deleted afterwards (cqlsh is cut
+        off where the primitive's budget ends)."""
         files.ensure_dir(self.state_dir, 0o700)
         path = os.path.join(self.state_dir, NAME + "-provision.cql")
         files.write_file(path, "\n".join(statements) + "\n", secret=True)
         try:
-            timeout = 600 + len(statements) // 20
+            timeout = budget.allot("cqlsh ({} statements)".format(len(statements)),
+                                   600 + len(statements) // 20)
             self.cassandra.run_file(address, path, log, secrets=secrets, timeout=timeout)
         finally:
             files.remove(path)
@@ -175,7 +243,8 @@ class HssWorkload(OaiDaemon):
         address = settings["s6a-address"]
         rng = request["subscribers"]
         secrets = [request["k"], request["op"]]
-        self.cassandra.wait_ready(address, self.cassandra_timeout)
+        budget = self.budget("provision-subscribers")
+        self.cassandra.wait_ready(address, self.cassandra_timeout, budget)
         record = json.loads(files.read_text(self.provision_record, "{}") or "{}")
         salt = record.get("salt") or os.urandom(16).hex()
         fingerprint = self._fingerprint(salt, settings, request)
@@ -191,9 +260,10 @@ class HssWorkload(OaiDaemon):
         files.ensure_dir(self.log_dir, 0o700)
         self._run_cql(address, subs.subscriber_statements(
             rng, request["k"], settings["realm"], settings["apn"], settings["apn2"]),
-            log, secrets=secrets)
+            log, budget, secrets=secrets)
         try:
-            self.run([self.binary, "-j", self.json_path, "--onlyloadkey"], timeout=1800,
+            self.run([self.binary, "-j", self.json_path, "--onlyloadkey"],
+                     timeout=budget.allot("oai_hss --onlyloadkey", 1800),
                      log_path=log, secrets=secrets)
         except CommandError as error:  # its output holds keys: point at the 0700 log only
             raise MecpoolError("computing OPc (oai_hss --onlyloadkey) failed ({}); see {}".format(
@@ -208,17 +278,25 @@ class HssWorkload(OaiDaemon):
             secret=True)
         if json_changed and self.systemd.is_active(SERVICE):
             self.systemd.restart(SERVICE)
-            self._wait_listening(settings)
+            self._wait_listening(settings, budget)
         results["changed"] = "true"
         return results
 
     # ---- day 2 ------------------------------------------------------------------
     def restart(self):
+        """Reapply the REST ports' filter, bring Cassandra up, restart the HSS."""
         settings = self._configured()
+        budget = self.budget("restart")
+        interface = settings.get("s6a-interface")
+        if not interface:
+            raise MecpoolError("the HSS was configured before the REST port filter existed: "
+                               "run configure once so that restart can reapply it")
+        # Before the HSS (re)opens its REST ports: a flushed ruleset is restored first.
+        self.rest_filter.apply(self.rest_rule(interface))
         if not self.systemd.is_active(CASSANDRA_SERVICE):
             self.systemd.restart(CASSANDRA_SERVICE)
-        self.cassandra.wait_ready(settings["s6a-address"], self.cassandra_timeout)
-        self._start(settings)
+        self.cassandra.wait_ready(settings["s6a-address"], self.cassandra_timeout, budget)
+        self._start(settings, budget)
         return self.report(count_subscribers=False)
 
     def report(self, count_subscribers=True):
@@ -236,6 +314,7 @@ class HssWorkload(OaiDaemon):
             "s6a-peers": ",".join("{}:{}".format(ip, port) for ip, port in peers) or "none",
             "realm": settings["realm"],
             "commit": settings.get("commit", ""),
+            "rest-ports-filter": self.rest_filter_problem(settings) or "ok",
         })
         if count_subscribers:
             try:
@@ -244,7 +323,7 @@ class HssWorkload(OaiDaemon):
                 result["subscribers"] = short("unknown ({})".format(error), 80)
         return result
 
-    def status(self):
+    def service_status(self):
         """(kind, message) for the unit status."""
         settings = self.settings.load()
         if not settings:
@@ -254,6 +333,11 @@ class HssWorkload(OaiDaemon):
             return "blocked", "cassandra is not active"
         if not self.systemd.is_active(SERVICE):
             return "blocked", "hss.service is not active"
+        problem = self.rest_filter_problem(settings)
+        if problem is not None:
+            return "blocked", short("HSS REST ports {}-{} not filtered: nftables table inet {} "
+                                    "{}".format(REST_FIRST_PORT, REST_LAST_PORT,
+                                                REST_FILTER_TABLE, problem))
         if not net.listening("tcp", DIAMETER_PORT, address, self.proc_root):
             return "waiting", "HSS not listening on {}:{} yet".format(address, DIAMETER_PORT)
         record = json.loads(files.read_text(self.provision_record, "{}") or "{}")

@@ -7,18 +7,23 @@ The MME starts only once the HSS answers: PeerWaitingCharm's rules
 
 from ops.main import main
 
-from charmhelpers_mecpool_ops.base import PeerWaitingCharm
+from charmhelpers_mecpool import validate
+from charmhelpers_mecpool_ops.base import build_actions, PeerWaitingCharm
 from mme_workload import MmeWorkload, parse_configure
 
 
 class OaiMmeCharm(PeerWaitingCharm):
     INSTALL_ACTIVITY = "installing base packages"
+    # Messages name the repository, ref and differing keys, or the build log's tail.
+    ACTION_MESSAGE_LIMIT = 1000
 
     def make_workload(self):
         return MmeWorkload()
 
     def actions(self):
-        return self.peer_actions(parse_configure, "the MME")
+        actions = self.peer_actions(parse_configure, "the MME")
+        actions.update(build_actions(self.workload, validate.build_source, "the MME"))
+        return actions
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ enabled but stopped, and update-status starts it as soon as the HSS answers.
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.certs import DiameterCerts
@@ -15,6 +16,7 @@ from charmhelpers_mecpool.errors import ValidationError, WaitTimeout
 from charmhelpers_mecpool.hosts import ensure_hosts
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
 NAME = "oai-mme"
@@ -26,6 +28,17 @@ BUILD_STEPS = [
     BuildStep(["./build_mme", "--check-installed-software", "--force"], "scripts"),
     BuildStep(["./build_mme", "--clean"], "scripts"),
 ]
+# One key layout of mme.conf from 2020.w36 to v1.1.0; v1.1.0 itself clones asn1c
+# from gitlab.eurecom.fr, which the fork's branch replaced by GitHub (docs/epc.md).
+LAYOUTS = (SupportedLayout("mme-2020", ("dreibh/asn1c-url-fix-14Oct2020 (3bda02cd)",
+                                        "2020.w36", "v1.1.0"),
+                           (ConfigFile("mme.conf.j2", "etc/mme.conf", "libconfig"),), {}),)
+# OAI's own example values (etc/mme.conf, CI), for the layout check of `build`.
+SAMPLE_PARAMS = {"git-repository": "https://github.com/OPENAIRINTERFACE/openair-mme.git",
+                 "git-commit": "v1.1.0", "realm": "openair4G.eur", "mcc": "208", "mnc": "93",
+                 "tac": 1, "s1c-address": "192.168.247.102/24", "s11-address": "172.16.1.102/24",
+                 "s6a-address": "172.16.6.2", "hss-s6a-address": "172.16.6.129",
+                 "spgwc-s11-address": "172.16.1.104"}
 S1_MME_PORT = 36412
 GTPV2C_PORT = 2123
 HSS_DIAMETER_PORT = 3868
@@ -73,10 +86,18 @@ def parse_configure(params):
 class MmeWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
+    BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
+    # peer-timeout at its largest (PeerWaitingCharm refuses more), then S1-MME.
+    _PEER_THEN_LISTEN = (("HSS Diameter (peer-timeout)", budgets.PEER_TIMEOUT_MAX),
+                         ("MME S1-MME listener", budgets.LISTEN_TIMEOUT))
+    WAITS = dict(OaiDaemon.WAITS, configure=_PEER_THEN_LISTEN, restart=_PEER_THEN_LISTEN)
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, probe=net.tcp_probe, listen_timeout=90, cert_bits=2048):
-        super(MmeWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
+                 clock=time.monotonic, probe=net.tcp_probe, listen_timeout=budgets.LISTEN_TIMEOUT,
+                 cert_bits=2048,
+                 **build):
+        super(MmeWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
+                                          **build)
         self.probe = probe
         self.fd_dir = self.prefix + "/freeDiameter"
         self.conf_path = self.prefix + "/mme.conf"
@@ -99,23 +120,26 @@ class MmeWorkload(OaiDaemon):
             "extension_dir": epc.FD_EXTENSION_DIR, "dictionaries": epc.FD_DICTIONARIES,
         }
 
+    def sample_context(self):
+        return self.context(parse_configure(SAMPLE_PARAMS), "ens6", "ens5")
+
     def unit(self):
         return epc.oai_unit(NAME, "OpenAirInterface MME", [BINARY, "-c", self.conf_path],
                             self.log_dir + "/mme.log", self.state_dir,
                             exec_start_pre=["-/sbin/modprobe sctp"])
 
     def configure(self, config, peer_timeout):
+        budget = self.budget("configure")
         self.install()
         s1c = self._interface(config["s1c-address"])
         s11 = self._interface(config["s11-address"])
         s6a = self.network.ensure_address(config["s6a-address"], mac_lookup=self.mac_lookup)
         self.network.ensure_bridge(S10_BRIDGE, [S10_CIDR])
-        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
-                                  BUILD_STEPS, [self.binary])
+        context = self.context(config, s1c, s11)
+        build, _ = self.prepare_source(config, context)
         realm = config["realm"]
         changed = self.certs.ensure(self.fd_dir, "mme", "mme." + realm,
                                     ca_name="mme.cacert.pem")
-        context = self.context(config, s1c, s11)
         changed |= self.renderer.render_to("mme.conf.j2", self.conf_path, context)
         changed |= self.renderer.render_to("mme_fd.conf.j2", self.fd_conf, context)
         ensure_hosts([(config["s6a-address"], ["mme." + realm, "mme"]),
@@ -127,27 +151,26 @@ class MmeWorkload(OaiDaemon):
         saved.update({"commit": build["commit"], "s1c-interface": s1c, "s11-interface": s11,
                       "s6a-interface": s6a, "pending-start": needs_start})
         self.settings.save(saved)
-        results = {"s1c-interface": s1c, "s11-interface": s11, "s6a-interface": s6a,
-                   "commit": build["commit"], "built": epc.yes_no(build["built"]),
-                   "sgw-selection": context["wrr_id"], "restarted": "false"}
+        results = dict(build, **{"s1c-interface": s1c, "s11-interface": s11,
+                                 "s6a-interface": s6a, "sgw-selection": context["wrr_id"],
+                                 "restarted": "false"})
         if not needs_start:
             return results  # same configuration, already running: nothing to do
         hss = config["hss-s6a-address"]
         try:
-            net.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
-                         "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5,
-                         sleep=self.sleep, clock=self.clock)
+            budget.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
+                            "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5)
         except WaitTimeout as error:
-            raise WaitTimeout("{}; mme.service will start when the HSS answers".format(error))
-        self._start(saved)
+            raise type(error)("{}; mme.service will start when the HSS answers".format(error))
+        self._start(saved, budget)
         results["restarted"] = "true"
         return results
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         s1c = settings["s1c-address"].split("/")[0]
-        net.wait_for(lambda: net.listening("sctp", S1_MME_PORT, s1c, self.proc_root),
-                     "MME S1-MME listener (SCTP) {}:{}".format(s1c, S1_MME_PORT),
-                     self.listen_timeout, interval=2, sleep=self.sleep, clock=self.clock)
+        budget.wait_for(lambda: net.listening("sctp", S1_MME_PORT, s1c, self.proc_root),
+                        "MME S1-MME listener (SCTP) {}:{}".format(s1c, S1_MME_PORT),
+                        self.listen_timeout, interval=2)
 
     def resume(self):
         """update-status: start a service whose start waited for the HSS."""
@@ -158,16 +181,16 @@ class MmeWorkload(OaiDaemon):
             self.probe(settings["hss-s6a-address"], HSS_DIAMETER_PORT)
         except OSError:
             return False
-        self._start(settings)
+        self._start(settings, self.budget("update-status"))
         return True
 
     def restart(self, peer_timeout):
         settings = self._configured()
         hss = settings["hss-s6a-address"]
-        net.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
-                     "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5,
-                     sleep=self.sleep, clock=self.clock)
-        self._start(settings)
+        budget = self.budget("restart")
+        budget.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
+                        "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5)
+        self._start(settings, budget)
         return self.report()
 
     def report(self):
@@ -191,7 +214,7 @@ class MmeWorkload(OaiDaemon):
             "commit": settings.get("commit", ""),
         })
 
-    def status(self):
+    def service_status(self):
         settings = self.settings.load()
         if not settings:
             return "blocked", "run the 'configure' action"

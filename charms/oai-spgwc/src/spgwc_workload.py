@@ -9,12 +9,14 @@ import ipaddress
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.errors import ValidationError
 from charmhelpers_mecpool.hosts import ensure_hosts
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
 NAME = "oai-spgwc"
@@ -29,7 +31,16 @@ BUILD_STEPS = [
 GTPV2C_PORT = 2123
 PFCP_PORT = 8805
 S5S8_BRIDGES = (("s5s8-sgw", "172.58.58.102/24"), ("s5s8-pgw", "172.58.58.101/24"))
-UE_MTU = 1500
+# One key layout of spgw_c.conf from 2020.w36 to v1.1.0 (docs/epc.md).  UE_MTU is
+# read by the code but is not in the template: left out, its default is 1500.
+LAYOUTS = (SupportedLayout("spgwc-2020", ("2020.w36 (4b4c60ac)", "v1.1.0"),
+                           (ConfigFile("spgw_c.conf.j2", "etc/spgw_c.conf", "libconfig"),), {}),)
+# OAI's own example values (etc/spgw_c.conf, CI), for the layout check of `build`.
+SAMPLE_PARAMS = {"git-repository": "https://github.com/OPENAIRINTERFACE/openair-spgwc.git",
+                 "git-commit": "v1.1.0", "realm": "openair4G.eur", "dns1": "8.8.8.8",
+                 "dns2": "8.8.4.4", "s11-address": "172.16.1.104/24",
+                 "sx-address": "172.55.55.101/24", "ue-pool": "12.1.1.0/24",
+                 "apn": "oai.ipv4", "apn2": "apn1"}
 PARAMS = ("git-repository", "git-commit", "realm", "dns1", "dns2", "s11-address", "sx-address",
           "ue-pool", "apn", "apn2")
 
@@ -68,10 +79,14 @@ def parse_configure(params):
 class SpgwcWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
+    BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
+    _LISTEN = (("SPGW-C sockets", budgets.LISTEN_TIMEOUT),)
+    WAITS = dict(OaiDaemon.WAITS, configure=_LISTEN, restart=_LISTEN)
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, listen_timeout=90):
-        super(SpgwcWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
+                 clock=time.monotonic, listen_timeout=budgets.LISTEN_TIMEOUT, **build):
+        super(SpgwcWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
+                                            **build)
         self.conf_path = self.prefix + "/spgw_c.conf"
 
     def unit(self):
@@ -85,19 +100,22 @@ class SpgwcWorkload(OaiDaemon):
             "sgw_s5s8_interface": S5S8_BRIDGES[0][0], "pgw_s5s8_interface": S5S8_BRIDGES[1][0],
             "pools": ue_pools(ipaddress.IPv4Network(config["ue-pool"])),
             "apns": [config["apn"], config["apn2"]],
-            "dns1": config["dns1"], "dns2": config["dns2"], "ue_mtu": UE_MTU,
+            "dns1": config["dns1"], "dns2": config["dns2"],
         }
 
+    def sample_context(self):
+        return self.context(parse_configure(SAMPLE_PARAMS), "ens5", "ens4")
+
     def configure(self, config):
+        budget = self.budget("configure")
         self.install()
         s11 = self._interface(config["s11-address"])
         sx = self._interface(config["sx-address"])
         for name, cidr in S5S8_BRIDGES:
             self.network.ensure_bridge(name, [cidr])
-        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
-                                  BUILD_STEPS, [self.binary])
-        changed = self.renderer.render_to("spgw_c.conf.j2", self.conf_path,
-                                          self.context(config, s11, sx))
+        context = self.context(config, s11, sx)
+        build, _ = self.prepare_source(config, context)
+        changed = self.renderer.render_to("spgw_c.conf.j2", self.conf_path, context)
         ensure_hosts([(config["s11-address"].split("/")[0], ["spgwc." + config["realm"]])],
                      NAME, path=self.hosts_path)
         changed |= self.systemd.install_unit(SERVICE, self.unit())
@@ -105,27 +123,26 @@ class SpgwcWorkload(OaiDaemon):
         saved.update({"s11-interface": s11, "sx-interface": sx})
         self.settings.save(saved)
         restarted = self.systemd.ensure_running(SERVICE, changed)
-        self._wait_listening(saved)
-        return {"s11-interface": s11, "sx-interface": sx, "commit": build["commit"],
-                "built": epc.yes_no(build["built"]), "restarted": epc.yes_no(restarted),
+        self._wait_listening(saved, budget)
+        return dict(build, **{
+                "s11-interface": s11, "sx-interface": sx, "restarted": epc.yes_no(restarted),
                 "ue-pools": ",".join("{}-{}".format(*p) for p in ue_pools(
-                    ipaddress.IPv4Network(config["ue-pool"])))}
+                    ipaddress.IPv4Network(config["ue-pool"])))})
 
     def _addresses(self, settings):
         return settings["s11-address"].split("/")[0], settings["sx-address"].split("/")[0]
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         s11, sx = self._addresses(settings)
 
         def ready():
             return (net.listening("udp", GTPV2C_PORT, s11, self.proc_root)
                     and net.listening("udp", PFCP_PORT, sx, self.proc_root))
-        net.wait_for(ready, "SPGW-C sockets (GTPv2-C {}:{}, PFCP {}:{})".format(
-            s11, GTPV2C_PORT, sx, PFCP_PORT), self.listen_timeout, interval=2,
-            sleep=self.sleep, clock=self.clock)
+        budget.wait_for(ready, "SPGW-C sockets (GTPv2-C {}:{}, PFCP {}:{})".format(
+            s11, GTPV2C_PORT, sx, PFCP_PORT), self.listen_timeout, interval=2)
 
     def restart(self):
-        self._start(self._configured())
+        self._start(self._configured(), self.budget("restart"))
         report = self.report()
         # The SPGW-U associates only once at its start-up: it must be restarted too.
         report["note"] = "restart the SPGW-U so that it associates again"
@@ -145,7 +162,7 @@ class SpgwcWorkload(OaiDaemon):
             "commit": settings.get("commit", ""),
         })
 
-    def status(self):
+    def service_status(self):
         settings = self.settings.load()
         if not settings:
             return "blocked", "run the 'configure' action"

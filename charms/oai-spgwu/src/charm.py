@@ -7,18 +7,23 @@ The SPGW-U starts only once every SPGW-C answers: PeerWaitingCharm's rules
 
 from ops.main import main
 
-from charmhelpers_mecpool_ops.base import PeerWaitingCharm
+from charmhelpers_mecpool import validate
+from charmhelpers_mecpool_ops.base import build_actions, PeerWaitingCharm
 from spgwu_workload import SpgwuWorkload, parse_configure
 
 
 class OaiSpgwuCharm(PeerWaitingCharm):
     INSTALL_ACTIVITY = "installing base packages"
+    # Messages name the repository, ref and differing keys, or the build log's tail.
+    ACTION_MESSAGE_LIMIT = 1000
 
     def make_workload(self):
         return SpgwuWorkload()
 
     def actions(self):
-        return self.peer_actions(parse_configure, "the SPGW-U")
+        actions = self.peer_actions(parse_configure, "the SPGW-U")
+        actions.update(build_actions(self.workload, validate.build_source, "the SPGW-U"))
+        return actions
 
 
 if __name__ == "__main__":

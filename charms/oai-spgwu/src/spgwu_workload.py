@@ -9,11 +9,13 @@ import ipaddress
 import os
 import time
 
+from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.errors import ValidationError, WaitTimeout
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
 import pfcp
@@ -27,6 +29,22 @@ BUILD_STEPS = [
     BuildStep(["./build_spgwu", "-I", "-f"], "build/scripts"),
     BuildStep(["./build_spgwu", "-c", "-V", "-b", "Debug", "-j"], "build/scripts"),
 ]
+CONFIG = ConfigFile("spgw_u.conf.j2", "etc/spgw_u.conf", "libconfig")
+# The two key layouts of spgwu-tiny's spgw_u.conf (docs/epc.md): until early 2021
+# SNAT is per PDN network and spgwu makes a dummy device `pdn`; from v1.1.0 SNAT is
+# one top-level key, interfaces have SCHED_PARAMS, and the UE side is a tun device.
+LAYOUTS = (
+    SupportedLayout("pdn-device", ("dreibh/tx-checksum-ip-generic-off (fa782bb)", "2020.w36"),
+                    (CONFIG,), {"layout": "pdn-device", "pdn_device": "pdn"}),
+    SupportedLayout("tun-device", ("v1.1.0 (c6c4e18)",),
+                    (CONFIG,), {"layout": "tun-device", "pdn_device": "tun0"}),
+)
+# OAI's own example values (spgw_u.conf, CI), for the layout check of `build`.
+SAMPLE_PARAMS = {"git-repository": "https://github.com/OPENAIRINTERFACE/openair-spgwu-tiny.git",
+                 "git-commit": "v1.1.0", "s1u-address": "192.168.248.159/24",
+                 "sx-address": "172.55.55.102/24", "sgi-address": "10.254.1.203/24",
+                 "sgi-gateway": "10.254.1.1", "spgwc-list": "172.55.55.101",
+                 "pdn-network": "12.1.1.0/24", "nat": True}
 GTPU_PORT = 2152
 ROUTING_TABLE = 1000
 RULE_PREF = 100
@@ -68,11 +86,17 @@ def parse_configure(params):
 class SpgwuWorkload(OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
-    PACKAGES = PACKAGES
+    PACKAGES, BUILD_STEPS, LAYOUTS = PACKAGES, BUILD_STEPS, LAYOUTS
+    # peer-timeout at its largest (for all SPGW-Cs together), then the sockets.
+    _PEER_THEN_LISTEN = (("SPGW-C PFCP heartbeats (peer-timeout)", budgets.PEER_TIMEOUT_MAX),
+                         ("SPGW-U sockets", budgets.LISTEN_TIMEOUT))
+    WAITS = dict(OaiDaemon.WAITS, configure=_PEER_THEN_LISTEN, restart=_PEER_THEN_LISTEN)
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
-                 clock=time.monotonic, heartbeat=pfcp.heartbeat, listen_timeout=90):
-        super(SpgwuWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout)
+                 clock=time.monotonic, heartbeat=pfcp.heartbeat,
+                 listen_timeout=budgets.LISTEN_TIMEOUT, **build):
+        super(SpgwuWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
+                                            **build)
         self.heartbeat = heartbeat
         self.conf_path = self.prefix + "/spgw_u.conf"
         self.routable_script = self.path("{}/routable.d/{}".format(DISPATCHER, SCRIPT_NAME))
@@ -83,16 +107,24 @@ class SpgwuWorkload(OaiDaemon):
                             [BINARY, "-c", self.conf_path, "-o"], self.log_dir + "/spgwu.log",
                             self.state_dir)
 
-    def routing_context(self, config, sgi_interface):
-        return {"sgi_interface": sgi_interface,
+    def context(self, config, s1u, sx, sgi):
+        return {"s1u_interface": s1u, "sx_interface": sx, "sgi_interface": sgi,
+                "pdn_network": config["pdn-network"], "nat": config["nat"],
+                "spgwc_list": config["spgwc-list"]}
+
+    def sample_context(self):
+        return self.context(parse_configure(SAMPLE_PARAMS), "ens5", "ens4", "ens6")
+
+    def routing_context(self, config, sgi_interface, layout):
+        return {"sgi_interface": sgi_interface, "pdn_device": layout.context["pdn_device"],
                 "sgi_network": str(ipaddress.IPv4Interface(config["sgi-address"]).network),
                 "sgi_gateway": config["sgi-gateway"], "pdn_network": config["pdn-network"],
                 "table": ROUTING_TABLE, "pref": RULE_PREF}
 
-    def configure_routing(self, config, sgi_interface):
+    def configure_routing(self, config, sgi_interface, layout):
         """Write the networkd-dispatcher scripts and apply the rules now (the SGi
         interface may be routable already, so no event would run them)."""
-        context = self.routing_context(config, sgi_interface)
+        context = self.routing_context(config, sgi_interface, layout)
         changed = self.renderer.render_to("sgi-routable.sh.j2", self.routable_script, context,
                                           mode=0o755)
         changed |= self.renderer.render_to("sgi-off.sh.j2", self.off_script, context, mode=0o755)
@@ -101,33 +133,32 @@ class SpgwuWorkload(OaiDaemon):
         return changed
 
     def configure(self, config, peer_timeout):
+        budget = self.budget("configure")
         self.install()
         s1u = self._interface(config["s1u-address"])
         sx = self._interface(config["sx-address"])
         sgi = self._interface(config["sgi-address"])
-        build = self.build.ensure(config["git-repository"], config["git-commit"], self.src_dir,
-                                  BUILD_STEPS, [self.binary])
-        self.configure_routing(config, sgi)
-        changed = self.renderer.render_to("spgw_u.conf.j2", self.conf_path, {
-            "s1u_interface": s1u, "sx_interface": sx, "sgi_interface": sgi,
-            "pdn_network": config["pdn-network"], "nat": config["nat"],
-            "spgwc_list": config["spgwc-list"]})
+        context = self.context(config, s1u, sx, sgi)
+        build, layout = self.prepare_source(config, context)
+        self.configure_routing(config, sgi, layout)
+        changed = self.renderer.render_to("spgw_u.conf.j2", self.conf_path,
+                                          dict(context, **layout.context))
         changed |= self.systemd.install_unit(SERVICE, self.unit())
         needs_start = changed or not self.systemd.is_active(SERVICE)
         saved = dict(config, commit=build["commit"])
         saved.update({"s1u-interface": s1u, "sx-interface": sx, "sgi-interface": sgi,
-                      "pending-start": needs_start})
+                      "pending-start": needs_start, "layout": layout.name,
+                      "pdn-device": layout.context["pdn_device"]})
         self.settings.save(saved)
-        results = {"s1u-interface": s1u, "sx-interface": sx, "sgi-interface": sgi,
-                   "commit": build["commit"], "built": epc.yes_no(build["built"]),
-                   "restarted": "false"}
+        results = dict(build, **{"s1u-interface": s1u, "sx-interface": sx, "sgi-interface": sgi,
+                                 "restarted": "false"})
         if not needs_start:
             return results
         try:
-            self.wait_for_spgwc(saved, peer_timeout)
+            self.wait_for_spgwc(saved, peer_timeout, budget)
         except WaitTimeout as error:
-            raise WaitTimeout("{}; spgwu.service will start when it answers".format(error))
-        self._start(saved)
+            raise type(error)("{}; spgwu.service will start when it answers".format(error))
+        self._start(saved, budget)
         results["restarted"] = "true"
         return results
 
@@ -135,24 +166,24 @@ class SpgwuWorkload(OaiDaemon):
         source = settings["sx-address"].split("/")[0]
         return self.heartbeat(spgwc, source=source) is not None
 
-    def wait_for_spgwc(self, settings, timeout):
+    def wait_for_spgwc(self, settings, timeout, budget):
+        """Every SPGW-C answers, within ``timeout`` s for all of them together."""
         deadline = self.clock() + timeout
         for spgwc in settings["spgwc-list"]:
             remaining = max(0, deadline - self.clock())
-            net.wait_for(lambda: self._probe(settings, spgwc),
-                         "SPGW-C PFCP {}:{}".format(spgwc, pfcp.PFCP_PORT), remaining,
-                         interval=5, sleep=self.sleep, clock=self.clock)
+            budget.wait_for(lambda: self._probe(settings, spgwc),
+                            "SPGW-C PFCP {}:{}".format(spgwc, pfcp.PFCP_PORT), remaining,
+                            interval=5)
 
-    def _wait_listening(self, settings):
+    def _wait_listening(self, settings, budget):
         s1u = settings["s1u-address"].split("/")[0]
         sx = settings["sx-address"].split("/")[0]
 
         def ready():
             return (net.listening("udp", GTPU_PORT, s1u, self.proc_root)
                     and net.listening("udp", pfcp.PFCP_PORT, sx, self.proc_root))
-        net.wait_for(ready, "SPGW-U sockets (GTP-U {}:{}, PFCP {}:{})".format(
-            s1u, GTPU_PORT, sx, pfcp.PFCP_PORT), self.listen_timeout, interval=2,
-            sleep=self.sleep, clock=self.clock)
+        budget.wait_for(ready, "SPGW-U sockets (GTP-U {}:{}, PFCP {}:{})".format(
+            s1u, GTPU_PORT, sx, pfcp.PFCP_PORT), self.listen_timeout, interval=2)
 
     def resume(self):
         """update-status: start a service whose start waited for the SPGW-C."""
@@ -164,17 +195,19 @@ class SpgwuWorkload(OaiDaemon):
                 self._probe(settings, spgwc)
             except OSError:
                 return False
-        self._start(settings)
+        self._start(settings, self.budget("update-status"))
         return True
 
     def restart(self, peer_timeout):
         settings = self._configured()
-        self.wait_for_spgwc(settings, peer_timeout)
-        self._start(settings)
+        budget = self.budget("restart")
+        self.wait_for_spgwc(settings, peer_timeout, budget)
+        self._start(settings, budget)
         return self.report()
 
-    def _pdn_up(self):
-        result = self.run(["ip", "-j", "link", "show", "dev", "pdn"], check=False)
+    def _pdn_up(self, settings):
+        device = settings.get("pdn-device", "pdn")
+        result = self.run(["ip", "-j", "link", "show", "dev", device], check=False)
         return result.returncode == 0 and '"UP"' in result.stdout
 
     def _snat_present(self, settings):
@@ -199,7 +232,8 @@ class SpgwuWorkload(OaiDaemon):
                                                      self.proc_root)),
             "sx-address": "{}:{}".format(sx, pfcp.PFCP_PORT),
             "spgwc-list": ",".join(settings["spgwc-list"]),
-            "pdn-up": epc.yes_no(self._pdn_up()),
+            "pdn-device": settings.get("pdn-device", "pdn"),
+            "pdn-up": epc.yes_no(self._pdn_up(settings)),
             "pdn-network": settings["pdn-network"],
             "nat": epc.yes_no(settings["nat"]),
             "snat-rule": epc.yes_no(self._snat_present(settings)),
@@ -207,7 +241,7 @@ class SpgwuWorkload(OaiDaemon):
             "commit": settings.get("commit", ""),
         })
 
-    def status(self):
+    def service_status(self):
         settings = self.settings.load()
         if not settings:
             return "blocked", "run the 'configure' action"

@@ -67,3 +67,65 @@ def test_installed_reads_real_dpkg_query():
     from charmhelpers_mecpool import process
     apt = Apt(run=process.run)
     assert apt.installed(["dpkg", "no-such-package-mecpool-xyz"]) == ["dpkg"]
+
+
+def make_rooted(tmp_path, dpkg=""):
+    run = epc_fakes.FakeRunner().on(["dpkg-query"], returncode=1, stdout=dpkg)
+    (tmp_path / "dpkg" / "updates").mkdir(parents=True)
+    return run, Apt(run=run, sources_dir=str(tmp_path / "src"), keyring_dir=str(tmp_path / "k"),
+                    dpkg_dir=str(tmp_path / "dpkg"))
+
+
+def test_apt_gets_what_is_left_of_the_budget(tmp_path):
+    from charmhelpers_mecpool.budget import Budget
+    clock = epc_fakes.FakeClock()
+    run, apt = make_rooted(tmp_path)
+    budget = Budget("configure", sleep=clock.sleep, clock=clock)
+    clock.now += 100
+    apt.install(["nftables"], budget)
+    assert [(argv[:2], kw["timeout"]) for argv, kw in run.calls if argv[0] == "apt-get"] == [
+        (["apt-get", "update"], 440), (["apt-get", "install"], 440)]
+
+
+def test_a_cut_off_apt_run_then_dpkg_repaired_first_on_the_next_run(tmp_path):
+    """apt-get install cut off by the budget fails naming it; dpkg was interrupted
+    (its journal has an entry), so the next run configures it before apt-get."""
+    from charmhelpers_mecpool.budget import Budget, BudgetExhausted
+    clock = epc_fakes.FakeClock()
+    run, apt = make_rooted(tmp_path)
+
+    def cut_off(argv, kwargs):
+        clock.now += kwargs["timeout"]
+        (tmp_path / "dpkg" / "updates" / "0007").write_text("half-written status")
+        raise CommandError(argv, None, "", reason="timed out after {} s".format(kwargs["timeout"]))
+    run.on(["apt-get", "install"], handler=cut_off)
+    with pytest.raises(BudgetExhausted) as cut:
+        apt.install(["cassandra"], Budget("configure", sleep=clock.sleep, clock=clock))
+    assert "configure: its time budget of 540 s" in str(cut.value)
+    assert "apt-get install cassandra" in str(cut.value)
+    assert apt.interrupted()
+
+    def repaired(argv, kwargs):
+        for entry in (tmp_path / "dpkg" / "updates").iterdir():
+            entry.unlink()
+        return 0, "", ""
+    run.on(["dpkg", "--force-confdef"], handler=repaired)
+    run.on(["apt-get", "install"])
+    clock2 = epc_fakes.FakeClock()
+    done = len(run.calls)
+    assert apt.install(["cassandra"], Budget("configure", sleep=clock2.sleep, clock=clock2)) == \
+        ["cassandra"]
+    assert run.argvs[done:] == [
+        ["dpkg-query", "-W", "-f", "${Package} ${Status}\\n", "cassandra"],
+        ["dpkg", "--force-confdef", "--force-confold", "--configure", "-a"],
+        ["apt-get", "install", "-y", "--no-install-recommends", "cassandra"],
+    ]
+    assert run.calls[done + 1][1]["env"] == APT_ENV and run.calls[done + 1][1]["timeout"] == 540
+    assert not apt.interrupted()
+
+
+def test_no_repair_when_dpkg_was_not_interrupted(tmp_path):
+    run, apt = make_rooted(tmp_path)
+    (tmp_path / "dpkg" / "updates" / "tmp.i").write_text("")  # not a journal entry
+    apt.install(["git"])
+    assert run.count(["dpkg", "--force-confdef"]) == 0

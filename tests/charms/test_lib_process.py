@@ -65,3 +65,22 @@ def test_argv_must_be_list_of_strings():
         process.run("echo hi")
     with pytest.raises(TypeError):
         process.run(["echo", 3])
+
+
+def test_a_timeout_ends_the_whole_process_group(tmp_path):
+    """git fetch and apt-get start helpers (index-pack, dpkg): a timeout must end
+    them too, or they run on holding the locks the next run needs."""
+    import os
+    import time
+    pidfile = tmp_path / "child.pid"
+    script = "sleep 30 & echo $! > {}; wait".format(pidfile)
+    started = time.monotonic()
+    with pytest.raises(CommandError) as error:
+        process.run(["sh", "-c", script], timeout=1)
+    assert time.monotonic() - started < 1 + process.KILL_GRACE + 2  # not the child's 30 s
+    assert error.value.timed_out
+    child = int(pidfile.read_text())
+    with pytest.raises(OSError):
+        for _ in range(50):
+            os.kill(child, 0)
+            time.sleep(0.1)

@@ -1,4 +1,13 @@
-"""Install Debian packages idempotently; add an apt source only when missing."""
+"""Install Debian packages idempotently; add an apt source only when missing.
+
+apt-get runs within the primitive's time budget when one is given.  A run the
+budget cuts off is ended with its whole process group (process.run), so apt's
+and dpkg's locks are released by the kernel and left to apt's own handling;
+nothing here deletes a lock file.  If dpkg itself was interrupted (its journal
+in /var/lib/dpkg/updates is not empty: the check apt makes before it refuses
+with "dpkg was interrupted"), the next install first runs `dpkg --configure -a`
+within the same budget.
+"""
 
 import os
 import re
@@ -8,15 +17,19 @@ from . import files, process
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 SOURCES_DIR = "/etc/apt/sources.list.d"
 KEYRING_DIR = "/etc/apt/trusted.gpg.d"
+DPKG_DIR = "/var/lib/dpkg"
+# dpkg --configure -a without questions: keep a changed conffile, take defaults.
+DPKG_REPAIR = ["dpkg", "--force-confdef", "--force-confold", "--configure", "-a"]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$")
 
 
 class Apt(object):
     def __init__(self, run=process.run, sources_dir=SOURCES_DIR, keyring_dir=KEYRING_DIR,
-                 timeout=1800):
+                 timeout=1800, dpkg_dir=DPKG_DIR):
         self.run = run
         self.sources_dir = sources_dir
         self.keyring_dir = keyring_dir
+        self.dpkg_dir = dpkg_dir
         self.timeout = timeout
         self._updated = False
 
@@ -39,22 +52,44 @@ class Apt(object):
         return [p for p in packages if p.split("=")[0].split(":")[0] in found
                 or p.split("=")[0] in found]
 
-    def update(self):
-        self.run(["apt-get", "update"], env=APT_ENV, timeout=self.timeout)
+    def _apt(self, argv, budget, what):
+        if budget is None:
+            return self.run(argv, env=APT_ENV, timeout=self.timeout)
+        return budget.run(self.run, argv, what, self.timeout, env=APT_ENV)
+
+    def interrupted(self):
+        """dpkg stopped in the middle of a run: its update journal has entries."""
+        try:
+            return any(name.isdigit() for name in
+                       os.listdir(os.path.join(self.dpkg_dir, "updates")))
+        except OSError:
+            return False
+
+    def repair(self, budget=None):
+        """`dpkg --configure -a` when dpkg was interrupted; True when it ran."""
+        if not self.interrupted():
+            return False
+        self._apt(list(DPKG_REPAIR), budget, "dpkg --configure -a (dpkg was interrupted)")
+        return True
+
+    def update(self, budget=None):
+        self._apt(["apt-get", "update"], budget, "apt-get update")
         self._updated = True
 
-    def install(self, packages):
-        """Install the missing ones of ``packages``.  Returns the list it installed."""
+    def install(self, packages, budget=None):
+        """Install the missing ones of ``packages`` (within ``budget``, a
+        budget.Budget, when given).  Returns the list it installed."""
         packages = list(packages)
         self.check_names(packages)
         present = set(self.installed(packages))
         missing = [p for p in packages if p not in present]
         if not missing:
             return []
+        self.repair(budget)
         if not self._updated:
-            self.update()
-        self.run(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
-                 env=APT_ENV, timeout=self.timeout)
+            self.update(budget)
+        self._apt(["apt-get", "install", "-y", "--no-install-recommends"] + missing, budget,
+                  "apt-get install {}".format(" ".join(missing)))
         return missing
 
     def add_source(self, name, line, key=None):

@@ -14,7 +14,7 @@ workloads' WAITS tables (checked by the tests) are built from them.
 import time
 
 from . import net
-from .errors import MecpoolError, WaitTimeout
+from .errors import CommandError, MecpoolError, WaitTimeout
 
 # What one primitive may take in all: one minute under LCM v8.0's 10 minutes
 # without progress (osm_lcm/ns.py timeout_progress_primitive).
@@ -77,6 +77,22 @@ class Budget(object):
             if allowed < timeout:
                 raise self.exhausted(what)
             raise WaitTimeout("{}; {}".format(error, self.again()))
+        finally:
+            self.waited.append((what, int(self.clock() - started)))
+
+    def run(self, run, argv, what, wanted, **kwargs):
+        """``run(argv, timeout=...)`` with what is left of the budget (at most
+        ``wanted``) as its timeout: network commands (git fetch, apt-get) get
+        no more than the primitive has.  A command the budget cut off raises
+        BudgetExhausted, naming it."""
+        allowed = self.allot(what, wanted)
+        started = self.clock()
+        try:
+            return run(argv, timeout=allowed, **kwargs)
+        except CommandError as error:
+            if error.timed_out and allowed < wanted:
+                raise self.exhausted(what)
+            raise
         finally:
             self.waited.append((what, int(self.clock() - started)))
 

@@ -32,6 +32,11 @@ class CommandError(MecpoolError):
             text += ": " + " | ".join(tail)
         super(CommandError, self).__init__(text)
 
+    @property
+    def timed_out(self):
+        """The command was ended by its timeout (process.run: no exit code)."""
+        return self.returncode is None and (self.reason or "").startswith("timed out")
+
 
 class WaitTimeout(MecpoolError):
     """A bounded wait for a peer or a local condition ran out."""

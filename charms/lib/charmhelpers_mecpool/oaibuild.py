@@ -58,9 +58,11 @@ class OaiBuild(object):
         self.clock = clock
         self.wall_clock = wall_clock
 
-    def checkout(self, repository, ref, src_dir):
-        """The commit ``ref`` resolves to, checked out in ``src_dir`` (no build)."""
-        return self.git.checkout(repository, ref, src_dir, before_change=self._stop_other)
+    def checkout(self, repository, ref, src_dir, budget=None):
+        """The commit ``ref`` resolves to, checked out in ``src_dir`` (no build);
+        fetch and checkout within ``budget`` (budget.Budget) when given."""
+        return self.git.checkout(repository, ref, src_dir, before_change=self._stop_other,
+                                 budget=budget)
 
     def _stop_other(self, commit):
         """A build of another commit must not run in a tree being replaced."""

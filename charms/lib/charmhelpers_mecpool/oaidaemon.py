@@ -65,7 +65,8 @@ class OaiDaemon(object):
         self.network = Network(run=run, netplan_dir=self.path("/etc/netplan"), sleep=sleep,
                                clock=clock)
         self.apt = Apt(run=run, sources_dir=self.path("/etc/apt/sources.list.d"),
-                       keyring_dir=self.path("/etc/apt/trusted.gpg.d"))
+                       keyring_dir=self.path("/etc/apt/trusted.gpg.d"),
+                       dpkg_dir=self.path("/var/lib/dpkg"))
         self.builder = OaiBuild(self.NAME, run=run, state_dir=self.state_dir,
                                 log_dir=self.path("/var/log/mecpool"), runner=build_runner,
                                 systemd=self.systemd, sleep=sleep, clock=clock)
@@ -82,8 +83,9 @@ class OaiDaemon(object):
         """The time budget of one run of ``primitive`` (budget.PRIMITIVE_BUDGET)."""
         return budgets.Budget(primitive, sleep=self.sleep, clock=self.clock)
 
-    def install(self):
-        self.apt.install(self.PACKAGES)
+    def install(self, budget=None):
+        """The packages (apt-get within ``budget``) and the state directories."""
+        self.apt.install(self.PACKAGES, budget)
         files.ensure_dir(self.state_dir, 0o700)
         files.ensure_dir(self.log_dir, 0o700)
 
@@ -100,8 +102,8 @@ class OaiDaemon(object):
             return self.renderer.render(config_file.template, dict(context, **layout.context))
         return sourcecheck.select(self.src_dir, self.LAYOUTS, render, repository, ref)
 
-    def _checkout(self, repository, ref, context):
-        commit = self.builder.checkout(repository, ref, self.src_dir)
+    def _checkout(self, repository, ref, context, budget):
+        commit = self.builder.checkout(repository, ref, self.src_dir, budget)
         layout = self.check_source(repository, ref, context)
         self.source.save({"repository": repository, "ref": ref, "commit": commit,
                           "layout": layout.name})
@@ -115,9 +117,10 @@ class OaiDaemon(object):
     def build(self, source):
         """The `build` action: check out, check the layout, start the build; returns
         at once (the build runs as a service)."""
-        self.install()
+        budget = self.budget("build")
+        self.install(budget)
         commit, layout = self._checkout(source["git-repository"], source["git-commit"],
-                                        self.sample_context())
+                                        self.sample_context(), budget)
         progress = self.builder.start(source["git-repository"], commit, self.src_dir,
                                       self.BUILD_STEPS, [self.binary])
         return self._progress_results(progress, layout)
@@ -138,12 +141,12 @@ class OaiDaemon(object):
         layout = [l for l in self.LAYOUTS if l.name == source.get("layout")] or self.LAYOUTS[:1]
         return self._progress_results(progress, layout[0])
 
-    def prepare_source(self, config, context):
+    def prepare_source(self, config, context, budget):
         """configure's first steps: checkout, layout check with the values about to be
         written, then the build's state (no wait: the wait-build steps before configure
         waited; a build that is not done fails configure at once).  Returns (results, layout)."""
         repository, ref = config["git-repository"], config["git-commit"]
-        commit, layout = self._checkout(repository, ref, context)
+        commit, layout = self._checkout(repository, ref, context, budget)
         was_built = self.builder.state.is_current(repository, commit, [self.binary])
         progress = self.builder.wait(repository, commit, self.src_dir, self.BUILD_STEPS,
                                      [self.binary], max_wait=0)

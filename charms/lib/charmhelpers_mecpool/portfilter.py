@@ -154,9 +154,10 @@ class PortFilter(object):
         """Where the ruleset lives on the machine (the unit names this path)."""
         return os.path.join(RULES_DIR, rule.table + ".nft")
 
-    def apply(self, rule):
-        """Make the live table and the boot unit match ``rule``; True when either changed."""
-        self.apt.install([PACKAGE])
+    def apply(self, rule, budget=None):
+        """Make the live table and the boot unit match ``rule``; True when either changed
+        (apt-get within ``budget`` when given)."""
+        self.apt.install([PACKAGE], budget)
         path = self.rules_path(rule)
         changed = files.write_file(files.rooted(self.root, path), render(rule, self.owner),
                                    mode=0o644)

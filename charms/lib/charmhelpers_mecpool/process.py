@@ -5,12 +5,16 @@ signature to check the exact argv without touching the host.
 """
 
 import os
+import signal
 import subprocess
 
 from .errors import CommandError
 from .status import redact
 
 DEFAULT_TIMEOUT = 600
+# After a timeout, the command's process group gets SIGTERM, then SIGKILL this
+# many seconds later (git and apt leave their lock files clean on SIGTERM).
+KILL_GRACE = 5
 
 
 class Result(object):
@@ -49,6 +53,45 @@ def _tail(path, limit=4000):
         return ""
 
 
+def _kill_group(process, grace):
+    """SIGTERM, then SIGKILL, to the command's whole process group: a cut-off
+    `git fetch` or `apt-get` must not leave a helper (index-pack, dpkg, an http
+    method) running on after it and holding its locks."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group
+    except OSError:  # the group is gone already
+        pass
+    process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _run_group(argv, out, err, cwd, env, input_text, timeout):
+    """subprocess.run in a session of its own, so a timeout ends every process
+    the command started (subprocess.run would kill only the command itself)."""
+    process = subprocess.Popen(
+        list(argv), stdout=out, stderr=err, cwd=cwd, env=env,
+        stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(
+            input=input_text.encode("utf-8") if input_text is not None else None,
+            timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process, KILL_GRACE)
+        raise
+    except BaseException:
+        _kill_group(process, 0)
+        raise
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
 def run(argv, timeout=DEFAULT_TIMEOUT, env=None, cwd=None, input_text=None,
         secrets=(), check=True, log_path=None):
     """Run ``argv``; return a Result, or raise CommandError when ``check``.
@@ -72,11 +115,7 @@ def run(argv, timeout=DEFAULT_TIMEOUT, env=None, cwd=None, input_text=None,
         else:
             out, err = subprocess.PIPE, subprocess.PIPE
         try:
-            completed = subprocess.run(
-                list(argv), stdout=out, stderr=err, cwd=cwd, env=full_env,
-                input=input_text.encode("utf-8") if input_text is not None else None,
-                stdin=None if input_text is not None else subprocess.DEVNULL,
-                timeout=timeout)
+            completed = _run_group(argv, out, err, cwd, full_env, input_text, timeout)
         except subprocess.TimeoutExpired:
             stderr = _tail(log_path) if log_path else ""
             raise CommandError(shown, None, redact(stderr, secrets),

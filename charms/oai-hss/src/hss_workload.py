@@ -158,14 +158,14 @@ class HssWorkload(OaiDaemon):
     def configure(self, config):
         """Bring the HSS up as ``config`` (from parse_configure) says; results dict."""
         budget = self.budget("configure")
-        self.install()
+        self.install(budget)
         address = config["s6a-address"]
         interface = self.network.ensure_address(address, mac_lookup=self.mac_lookup)
         # Before anything listens: the REST ports never see the management network.
         # (nftables acts at once: a changed filter needs no HSS restart)
         rest_rule = self.rest_rule(interface)
-        self.rest_filter.apply(rest_rule)
-        build, _ = self.prepare_source(config, self.context(config, config["op"]))
+        self.rest_filter.apply(rest_rule, budget)
+        build, _ = self.prepare_source(config, self.context(config, config["op"]), budget)
         self.cassandra.ensure_java8()
         cassandra_changed = self.cassandra.configure(address)
         self.cassandra.ensure_running(address, cassandra_changed, self.cassandra_timeout, budget)
@@ -292,7 +292,7 @@ class HssWorkload(OaiDaemon):
             raise MecpoolError("the HSS was configured before the REST port filter existed: "
                                "run configure once so that restart can reapply it")
         # Before the HSS (re)opens its REST ports: a flushed ruleset is restored first.
-        self.rest_filter.apply(self.rest_rule(interface))
+        self.rest_filter.apply(self.rest_rule(interface), budget)
         if not self.systemd.is_active(CASSANDRA_SERVICE):
             self.systemd.restart(CASSANDRA_SERVICE)
         self.cassandra.wait_ready(settings["s6a-address"], self.cassandra_timeout, budget)

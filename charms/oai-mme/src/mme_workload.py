@@ -130,13 +130,13 @@ class MmeWorkload(OaiDaemon):
 
     def configure(self, config, peer_timeout):
         budget = self.budget("configure")
-        self.install()
+        self.install(budget)
         s1c = self._interface(config["s1c-address"])
         s11 = self._interface(config["s11-address"])
         s6a = self.network.ensure_address(config["s6a-address"], mac_lookup=self.mac_lookup)
         self.network.ensure_bridge(S10_BRIDGE, [S10_CIDR])
         context = self.context(config, s1c, s11)
-        build, _ = self.prepare_source(config, context)
+        build, _ = self.prepare_source(config, context, budget)
         realm = config["realm"]
         changed = self.certs.ensure(self.fd_dir, "mme", "mme." + realm,
                                     ca_name="mme.cacert.pem")

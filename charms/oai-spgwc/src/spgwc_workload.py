@@ -108,13 +108,13 @@ class SpgwcWorkload(OaiDaemon):
 
     def configure(self, config):
         budget = self.budget("configure")
-        self.install()
+        self.install(budget)
         s11 = self._interface(config["s11-address"])
         sx = self._interface(config["sx-address"])
         for name, cidr in S5S8_BRIDGES:
             self.network.ensure_bridge(name, [cidr])
         context = self.context(config, s11, sx)
-        build, _ = self.prepare_source(config, context)
+        build, _ = self.prepare_source(config, context, budget)
         changed = self.renderer.render_to("spgw_c.conf.j2", self.conf_path, context)
         ensure_hosts([(config["s11-address"].split("/")[0], ["spgwc." + config["realm"]])],
                      NAME, path=self.hosts_path)

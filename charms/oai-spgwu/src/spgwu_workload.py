@@ -134,12 +134,12 @@ class SpgwuWorkload(OaiDaemon):
 
     def configure(self, config, peer_timeout):
         budget = self.budget("configure")
-        self.install()
+        self.install(budget)
         s1u = self._interface(config["s1u-address"])
         sx = self._interface(config["sx-address"])
         sgi = self._interface(config["sgi-address"])
         context = self.context(config, s1u, sx, sgi)
-        build, layout = self.prepare_source(config, context)
+        build, layout = self.prepare_source(config, context, budget)
         self.configure_routing(config, sgi, layout)
         changed = self.renderer.render_to("spgw_u.conf.j2", self.conf_path,
                                           dict(context, **layout.context))

@@ -307,21 +307,20 @@ class Scenario:
 
     def with_rsplib(self, variant):
         """A copy whose pool elements run the ``stock`` or ``fixed`` RSPLIB (mecpool.rsplibfix)."""
-        data = _deep_copy(self.data)
-        data["rsplib"] = variant
-        try:
-            return Scenario(data, self.source)
-        except ScenarioError as error:
-            raise ScenarioError("--rsplib", error.problem)
+        return self._with("rsplib", variant, "--rsplib")
 
     def with_endpoint_keepalive(self, milliseconds):
         """A copy whose registrars use another endpoint keep-alive interval (ms)."""
+        return self._with("endpoint_keepalive_ms", milliseconds, "--endpoint-keepalive")
+
+    def _with(self, key, value, option):
+        """A copy with one top-level value changed; its problem is reported against ``option``."""
         data = _deep_copy(self.data)
-        data["endpoint_keepalive_ms"] = milliseconds
+        data[key] = value
         try:
             return Scenario(data, self.source)
         except ScenarioError as error:
-            raise ScenarioError("--endpoint-keepalive", error.problem)
+            raise ScenarioError(option, error.problem)
 
 
 def _deep_copy(value):

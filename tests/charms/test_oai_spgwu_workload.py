@@ -58,8 +58,8 @@ def vdu(tmp_path):
     return host
 
 
-def configure(vdu, timeout=600, **changes):
-    return vdu.workload.configure(spgwu.parse_configure(dict(PARAMS, **changes)), timeout)
+def configure(vdu, **changes):
+    return vdu.workload.configure(spgwu.parse_configure(dict(PARAMS, **changes)))
 
 
 @pytest.mark.parametrize("param,value", [
@@ -83,7 +83,7 @@ def test_configure_renders_routes_and_starts_after_pfcp(vdu):
     results = configure(vdu)
     assert results == {"s1u-interface": "ens5", "sx-interface": "ens4", "sgi-interface": "ens6",
                        "commit": vdu.commit, "built": "true", "restarted": "true",
-                       "layout": "pdn-device"}
+                       "pending-start": "false", "layout": "pdn-device"}
     with open(vdu.path("/usr/local/etc/oai/spgw_u.conf")) as handle:
         conf = libconf.load(handle)["SPGW-U"]
     assert conf["INTERFACES"]["S1U_S12_S4_UP"] == {"INTERFACE_NAME": "ens5",
@@ -168,11 +168,10 @@ def test_configure_twice_changes_nothing(vdu):
 
 def test_spgwc_silent_defers_start_until_update_status(vdu):
     vdu.peers.up.clear()
-    with pytest.raises(WaitTimeout) as info:
-        configure(vdu, timeout=30)
-    text = str(info.value)
-    assert "SPGW-C PFCP 172.55.55.101:8805 not reachable within 30 s" in text
-    assert "will start when it answers" in text
+    results = configure(vdu)
+    assert results["pending-start"] == "true" and results["restarted"] == "false"
+    assert results["waiting-for"].startswith("SPGW-C PFCP 172.55.55.101:8805 (run wait-peer")
+    assert vdu.peers.calls == [(SPGWC, "172.55.55.102")]  # one heartbeat, no wait
     assert ["systemctl", "restart", "spgwu.service"] not in vdu.runner.argvs
     assert vdu.workload.status()[0] == "waiting"
     assert vdu.workload.resume() is False

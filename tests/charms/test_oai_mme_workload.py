@@ -338,7 +338,8 @@ def test_wait_peer_before_configure_says_so(vdu):
     assert "run the 'configure' action first" in str(info.value)
 
 
-@pytest.mark.parametrize("value", ["", "3", "0/4", "5/4", "a/b", "1/2/3", " 1/2", 3])
+@pytest.mark.parametrize("value", ["", "3", "0/4", "5/4", "a/b", "1/2/3", " 1/2", "1/\u00b2", "1/4\n", 3,
+                                   None])
 def test_parse_step_names_the_parameter(value):
     with pytest.raises(ValidationError) as info:
         parse_step({"step": value})

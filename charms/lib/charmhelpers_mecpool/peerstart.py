@@ -16,6 +16,7 @@ timeout, budget)``.  No ``ops`` import.
 """
 
 import collections
+import re
 
 from . import budget as budgets
 from . import validate
@@ -23,17 +24,18 @@ from .errors import ValidationError, WaitTimeout
 
 # index-th of count wait-peer steps in the day-1 list (both from 1).
 Step = collections.namedtuple("Step", "index count")
+STEP_TEXT = re.compile(r"\A([0-9]{1,4})/([0-9]{1,4})\Z")   # ASCII digits only ("²" is isdigit())
 
 
 def parse_step(params):
     """The `step` parameter ("i/n", e.g. "3/14") of wait-peer; ValidationError naming it."""
     validate.required(params, ("step",))
     text = params["step"]
-    parts = text.split("/") if isinstance(text, str) else []
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+    match = STEP_TEXT.match(text) if isinstance(text, str) else None
+    if match is None:
         raise ValidationError("step", "must be 'i/n', the step and the number of wait-peer "
                                       "steps, such as '3/14' (got {!r})".format(text))
-    index, count = int(parts[0]), int(parts[1])
+    index, count = int(match.group(1)), int(match.group(2))
     if not 1 <= index <= count:
         raise ValidationError("step", "{!r}: the step must be between 1 and the number of "
                                       "steps".format(text))

@@ -66,16 +66,21 @@ def _flavor(flavor):
     return {"vcpus": flavor.vcpus, "ram_mb": flavor.ram_mb, "disk_gb": flavor.disk_gb}
 
 
+def _value(param):
+    """A primitive parameter's value: "<additionalParams key>" or its fixed value."""
+    return param.value if param.param is None else "<{}>".format(param.param)
+
+
 def _primitives(charm):
     """Day-1 (with seq and <param> values) and day-2 primitives of a charm."""
     table = CHARMS[charm]
     day1 = [{"seq": seq, "name": p.name,
-             "params": [{"name": q.name, "data_type": q.data_type, "value": "<{}>".format(q.param)}
+             "params": [{"name": q.name, "data_type": q.data_type, "value": _value(q)}
                         for q in p.params]}
             for seq, p in enumerate(table.day1, start=1)]
     # "config" is charm config, set on deployment; it is no day-2 action.
     day2 = [{"name": p.name,
-             "params": [{"name": q.name, "data_type": q.data_type, "default": "<{}>".format(q.param)}
+             "params": [{"name": q.name, "data_type": q.data_type, "default": _value(q)}
                         for q in p.params]}
             for p in table.day2 if p.name != CONFIG_PRIMITIVE]
     return {"charm": charm, "day1": day1, "day2": day2}

@@ -14,8 +14,10 @@ from collections import namedtuple
 
 STRING, INTEGER, BOOLEAN = "STRING", "INTEGER", "BOOLEAN"
 
-# name: the charm's (hyphenated) action parameter; param: the additionalParams key.
-Param = namedtuple("Param", "name data_type param")
+# name: the charm's (hyphenated) action parameter; param: the additionalParams key,
+# or None for a fixed ``value`` written into the descriptor (LCM v8.0's
+# _map_primitive_params passes a value that is not "<key>" as it is, as a string).
+Param = namedtuple("Param", "name data_type param value")
 Primitive = namedtuple("Primitive", "name params")
 CharmPrimitives = namedtuple("CharmPrimitives", "day1 day2")
 
@@ -27,7 +29,11 @@ CONFIG_PRIMITIVE = "config"
 
 
 def _p(name, data_type, param):
-    return Param(name, data_type, param)
+    return Param(name, data_type, param, None)
+
+
+def _fixed(name, data_type, value):
+    return Param(name, data_type, None, value)
 
 
 def _git(vdu):
@@ -46,13 +52,45 @@ WAIT_BUILD_STEPS = {"hss": 10, "mme": 7, "spgwc": 6, "spgwu": 6}
 # one primitive may take in all, and without a change of its Juju action.
 LCM_TIMEOUT_PRIMITIVE = 30 * 60
 LCM_TIMEOUT_PROGRESS_PRIMITIVE = 10 * 60
+# The charms' time constants (charms/lib/charmhelpers_mecpool/budget.py; the
+# timing test checks that both agree): a primitive's budget, one wait-build at its
+# longest (step + one poll), one wait-peer step's wait for the peer.
+CHARM_PRIMITIVE_BUDGET = 9 * 60
+CHARM_WAIT_BUILD_LONGEST = 7 * 60 + 15
+CHARM_PEER_WAIT_STEP = 390
+
+# LCM v8.0 runs every VDU's day-1 list as its own task, side by side (docs/epc.md):
+# the MME's configure may come while the HSS still builds, the SPGW-U's while the
+# SPGW-C does.  So configure leaves the start pending and M `wait-peer` steps
+# follow it; M covers the peer's worst case from the NS start (build, every
+# wait-build, configure), assuming nothing for this VDU's own build.
+PEERS = {"mme": "hss", "spgwu": "spgwc"}
+
+
+def peer_ready_by(vdu):
+    """Seconds from the NS start by which ``vdu``'s service answers, at the latest:
+    its build, N wait-builds and configure, each at its longest."""
+    return (CHARM_PRIMITIVE_BUDGET + WAIT_BUILD_STEPS[vdu] * CHARM_WAIT_BUILD_LONGEST
+            + CHARM_PRIMITIVE_BUDGET)
+
+
+WAIT_PEER_STEPS = {vdu: -(-peer_ready_by(peer) // CHARM_PEER_WAIT_STEP)
+                   for vdu, peer in PEERS.items()}   # mme 14, spgwu 10
 
 
 def _build_then(vdu, *rest):
-    """build, wait-build x N, then the VDU's own day-1 primitives."""
+    """build, wait-build x N, then the VDU's own day-1 primitives (configure first),
+    then wait-peer x M where the VDU's service waits for a peer."""
     build = Primitive("build", _git(vdu))
     waits = [Primitive("wait-build", []) for _ in range(WAIT_BUILD_STEPS[vdu])]
-    return [build] + waits + list(rest)
+    steps = WAIT_PEER_STEPS.get(vdu, 0)
+    peer_waits = [_wait_peer("{}/{}".format(i, steps)) for i in range(1, steps + 1)]
+    return [build] + waits + list(rest) + peer_waits
+
+
+def _wait_peer(step):
+    """wait-peer with its fixed "i/n" (the charm's last step fails, the others wait)."""
+    return Primitive("wait-peer", [_fixed("step", STRING, step)])
 
 
 _HSS_CONFIGURE = Primitive("configure", _git("hss") + [
@@ -132,11 +170,11 @@ CHARMS = {
     "oai-hss": CharmPrimitives(_build_then("hss", _HSS_CONFIGURE, _HSS_PROVISION),
                                _plain("restart", "status", "wait-build") + [_HSS_PROVISION]),
     "oai-mme": CharmPrimitives(_build_then("mme", _MME_CONFIGURE),
-                               _plain("restart", "status", "wait-build")),
+                               _plain("restart", "status", "wait-build") + [_wait_peer("1/1")]),
     "oai-spgwc": CharmPrimitives(_build_then("spgwc", _SPGWC_CONFIGURE),
                                  _plain("restart", "status", "wait-build")),
     "oai-spgwu": CharmPrimitives(_build_then("spgwu", _SPGWU_CONFIGURE),
-                                 _plain("restart", "status", "wait-build")),
+                                 _plain("restart", "status", "wait-build") + [_wait_peer("1/1")]),
     "rsp-registrar": CharmPrimitives([_PR_CONFIG, _PR_CONFIGURE], _plain("restart", "pool-status")),
     "rsp-pool-element": CharmPrimitives([_PE_CONFIGURE],
                                         [_PE_RECONFIGURE] + _plain("restart", "pe-status")),
@@ -149,6 +187,6 @@ def params_of(charm):
     primitives = CHARMS[charm]
     for primitive in primitives.day1 + primitives.day2:
         for param in primitive.params:
-            if param.param not in seen:
+            if param.param is not None and param.param not in seen:
                 seen.append(param.param)
     return seen

@@ -20,7 +20,7 @@ CONTRACT = {
                       "s1c-address": "string", "s11-address": "string",
                       "s6a-address": "string", "hss-s6a-address": "string",
                       "spgwc-s11-address": "string"},
-        "restart": {}, "status": {},
+        "wait-peer": {"step": "string"}, "restart": {}, "status": {},
         "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
     },
     "oai-spgwc": {
@@ -36,7 +36,7 @@ CONTRACT = {
                       "s1u-address": "string", "sx-address": "string", "sgi-address": "string",
                       "sgi-gateway": "string", "spgwc-list": "string", "pdn-network": "string",
                       "nat": "boolean"},
-        "restart": {}, "status": {},
+        "wait-peer": {"step": "string"}, "restart": {}, "status": {},
         "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
     },
 }

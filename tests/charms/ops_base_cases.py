@@ -23,6 +23,12 @@ configure:
 restart:
   description: demo restart
   additionalProperties: false
+wait-peer:
+  description: demo wait-peer (PeerWaitingCharm only)
+  params:
+    step: {type: string, description: i/n}
+  required: [step]
+  additionalProperties: false
 status:
   description: demo status
   additionalProperties: false
@@ -76,6 +82,9 @@ class RecordingWorkload(object):
     def restart(self, *args):
         return self._call("restart", *args)
 
+    def wait_peer(self, *args):
+        return self._call("wait_peer", *args)
+
     def report(self):
         return self._call("report")
 
@@ -98,7 +107,7 @@ def demo_class(base=WorkloadCharm, **attributes):
 
         def actions(self):
             if isinstance(self, PeerWaitingCharm):
-                return self.peer_actions(parse_configure, "demo")
+                return self.peer_actions(parse_configure, "demo", "the demo's peer")
             workload = self.workload
             return {"configure": Action(parse_configure, workload.configure, "configuring demo"),
                     "restart": Action(None, workload.restart, "restarting demo"),

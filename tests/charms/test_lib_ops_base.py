@@ -13,6 +13,7 @@ from ops.testing import ActionFailed
 import charmtest
 from charmhelpers_mecpool import budget
 from charmhelpers_mecpool.errors import CommandError, MecpoolError, WaitTimeout
+from charmhelpers_mecpool.peerstart import Step
 from charmhelpers_mecpool_ops.base import PeerWaitingCharm, WorkloadCharm
 from ops_base_cases import KEY, demo_harness
 from rsp_fakes import FakeWorkload
@@ -192,17 +193,22 @@ def test_every_charm_is_a_workload_charm_whose_table_is_its_actions_yaml(charm, 
     harness.cleanup()
 
 
-def test_peer_actions_hand_the_peer_timeout_to_configure_and_restart():
+def test_peer_actions_hand_the_peer_timeout_to_restart_only():
+    # configure probes the peer once and wait-peer waits fixed steps (peerstart.py);
+    # only restart waits peer-timeout
     harness = demo_harness(PeerWaitingCharm)
     harness.update_config({"peer-timeout": 45})
     workload = harness.charm.workload
     workload.results.update(configure={"restarted": "true"}, restart={"service": "active"},
-                            report={"service": "active"})
+                            report={"service": "active"}, wait_peer={"started": "no"})
     assert harness.run_action("configure", {"name": "demo"}).results == {"restarted": "true"}
+    assert harness.run_action("wait-peer", {"step": "2/3"}).results == {"started": "no"}
     assert harness.run_action("restart").results == {"service": "active"}
     assert harness.run_action("status").results == {"service": "active"}
-    assert workload.called("configure") == [({"name": "demo", "key": ""}, 45)]
+    assert workload.called("configure") == [({"name": "demo", "key": ""},)]
+    assert workload.called("wait_peer") == [(Step(2, 3),)]
     assert workload.called("restart") == [(45,)]
-    assert [c[2] for c in workload.calls if c[0] in ("configure", "restart")] == [
-        MaintenanceStatus("configuring demo"), MaintenanceStatus("restarting demo")]
+    assert [c[2] for c in workload.calls if c[0] in ("configure", "wait_peer", "restart")] == [
+        MaintenanceStatus("configuring demo"), MaintenanceStatus("waiting for the demo's peer to start demo"),
+        MaintenanceStatus("restarting demo")]
     harness.cleanup()

@@ -69,10 +69,8 @@ def test_configure_passes_validated_params_and_returns_results(case):
     fake.status_value = ("active", "ready")
     output = harness.run_action("configure", dict(GOOD[charm]))
     calls = fake.called("configure")
-    assert len(calls) == 1
-    assert calls[0][0] == workload_module.parse_configure(dict(GOOD[charm]))
-    if CLASSES[charm][3]:
-        assert calls[0][1] == budget.PEER_TIMEOUT_DEFAULT  # config.yaml's default
+    # configure gets only its request (the peer charms' wait is in wait-peer/restart)
+    assert calls == [(workload_module.parse_configure(dict(GOOD[charm])),)]
     assert output.results == {"commit": "abc", "restarted": "true"}
     assert harness.model.unit.status == ActiveStatus("ready")
 
@@ -122,11 +120,25 @@ def test_restart_and_status_actions(case):
 def test_peer_wait_timeout_is_waiting_not_blocked(charm, monkeypatch):
     harness, fake, _ = setup(charm, monkeypatch)
     harness.update_config({"peer-timeout": 60})
-    fake.errors["configure"] = WaitTimeout("peer 10.0.0.1 not reachable within 60 s")
-    with pytest.raises(ActionFailed):
-        harness.run_action("configure", dict(GOOD[charm]))
-    assert fake.called("configure")[0][1] == 60
+    # configure does not wait for the peer (the wait-peer steps do): no timeout passed
+    fake.results["configure"] = {"pending-start": "true"}
+    fake.status_value = ("waiting", "waiting for the peer before starting")
+    assert harness.run_action("configure", dict(GOOD[charm])).results == {"pending-start": "true"}
+    assert len(fake.called("configure")[0]) == 1
+    assert harness.model.unit.status == WaitingStatus("waiting for the peer before starting")
+    fake.results["wait_peer"] = {"started": "no", "message": "still waiting for peer, step 2/5"}
+    assert harness.run_action("wait-peer", {"step": "2/5"}).results["started"] == "no"
+    assert fake.called("wait_peer")[-1] == ((2, 5),)
+    fake.errors["wait_peer"] = WaitTimeout("wait-peer step 5/5: peer 10.0.0.1 did not answer")
+    with pytest.raises(ActionFailed) as caught:
+        harness.run_action("wait-peer", {"step": "5/5"})
+    assert "wait-peer step 5/5: peer 10.0.0.1" in caught.value.message
     assert isinstance(harness.model.unit.status, WaitingStatus)
+    for bad in ("0/5", "6/5", "two", "1/"):
+        with pytest.raises(ActionFailed) as caught:
+            harness.run_action("wait-peer", {"step": bad})
+        assert caught.value.message.startswith("step: ")
+    assert len(fake.called("wait_peer")) == 2
     fake.results["restart"] = {"service": "active"}
     harness.run_action("restart")
     assert fake.called("restart") == [(60,)]

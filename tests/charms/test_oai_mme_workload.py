@@ -8,7 +8,9 @@ import pytest
 
 import charmtest
 import epc_fakes
+from charmhelpers_mecpool import budget
 from charmhelpers_mecpool.errors import MecpoolError, NotFound, ValidationError, WaitTimeout
+from charmhelpers_mecpool.peerstart import Step, parse_step
 
 mme = charmtest.load_charm_module("oai-mme", "mme_workload")
 
@@ -21,14 +23,17 @@ PARAMS = {"git-repository": "https://github.com/simula/openairinterface-openair-
 
 
 class Hss(object):
-    """The HSS's TCP 3868 as the probe sees it."""
+    """The HSS's TCP 3868 as the probe sees it; ``up_after``: up from that probe on."""
 
     def __init__(self):
         self.up = True
+        self.up_after = None
         self.probes = []
 
     def __call__(self, host, port):
         self.probes.append((host, port))
+        if self.up_after is not None and len(self.probes) >= self.up_after:
+            self.up = True
         if not self.up:
             raise ConnectionRefusedError(111, "Connection refused")
         return True
@@ -57,8 +62,8 @@ def vdu(tmp_path):
     return host
 
 
-def configure(vdu, timeout=600, **changes):
-    return vdu.workload.configure(mme.parse_configure(dict(PARAMS, **changes)), timeout)
+def configure(vdu, **changes):
+    return vdu.workload.configure(mme.parse_configure(dict(PARAMS, **changes)))
 
 
 def test_sgw_selection_id_for_the_tac_in_use():
@@ -84,7 +89,7 @@ def test_parse_configure_rejects_each_bad_param(param, value):
 def test_configure_renders_mme_conf_with_strings_and_starts(vdu):
     results = configure(vdu)
     assert results == {"s1c-interface": "ens6", "s11-interface": "ens5", "s6a-interface": "ens4",
-                       "commit": vdu.commit, "built": "true", "restarted": "true",
+                       "commit": vdu.commit, "built": "true", "restarted": "true", "pending-start": "false",
                        "sgw-selection": "tac-lb58.tac-hb02.tac.epc.mnc001.mcc242.3gppnetwork.org",
                        "layout": "mme-2020"}
     prefix = vdu.path("/usr/local/etc/oai")
@@ -163,11 +168,12 @@ def test_changed_tac_restarts(vdu):
 
 def test_hss_not_answering_defers_the_start(vdu):
     vdu.hss.up = False
-    with pytest.raises(WaitTimeout) as info:
-        configure(vdu, timeout=60)
-    text = str(info.value)
-    assert "HSS 172.16.6.129:3868 not reachable within 60 s" in text
-    assert "refused" in text.lower() and "will start when the HSS answers" in text
+    started = vdu.clock.now
+    results = configure(vdu)
+    assert vdu.clock.now - started < 60  # one probe, no wait: wait-peer does that
+    assert vdu.hss.probes == [(HSS, 3868)]
+    assert results["pending-start"] == "true" and results["restarted"] == "false"
+    assert results["waiting-for"].startswith("HSS 172.16.6.129:3868 (run wait-peer")
     assert ["systemctl", "restart", "mme.service"] not in vdu.runner.argvs
     assert ["systemctl", "enable", "mme.service"] in vdu.runner.argvs
     assert vdu.workload.status() == (
@@ -223,8 +229,123 @@ def test_report_and_restart(vdu):
 
 def test_start_event_leaves_a_pending_start_alone(vdu):
     vdu.hss.up = False
-    with pytest.raises(WaitTimeout):
-        configure(vdu, timeout=10)
+    assert configure(vdu)["pending-start"] == "true"
     vdu.runner.calls.clear()
     vdu.workload.start()
     assert vdu.runner.argvs == []
+
+
+# ---- wait-peer: the day-1 steps after configure (charmhelpers_mecpool.peerstart) ----
+
+def pending(vdu):
+    """configure while the HSS is still building: succeeds, start pending."""
+    vdu.hss.up = False
+    assert configure(vdu)["pending-start"] == "true"
+    vdu.runner.calls.clear()
+    vdu.hss.probes.clear()
+    return vdu
+
+
+def restarts(vdu):
+    return vdu.runner.argvs.count(["systemctl", "restart", "mme.service"])
+
+
+def test_wait_peer_hss_ready_starts_then_later_steps_return_at_once(vdu):
+    pending(vdu)
+    vdu.hss.up = True
+    assert vdu.workload.wait_peer(Step(1, 14)) == {
+        "step": "1/14", "peer": "HSS 172.16.6.129:3868", "started": "yes",
+        "message": "HSS 172.16.6.129:3868 answered; mme.service started"}
+    assert restarts(vdu) == 1
+    assert vdu.workload.report()["pending-start"] == "false"
+    assert vdu.workload.status()[0] == "waiting"  # running; no S6a association yet
+    vdu.runner.calls.clear()
+    vdu.hss.probes.clear()
+    started = vdu.clock.now
+    for index in range(2, 15):
+        results = vdu.workload.wait_peer(Step(index, 14))
+        assert results["started"] == "already" and results["step"] == "{}/14".format(index)
+    assert vdu.runner.argvs == [] and vdu.hss.probes == [] and vdu.clock.now == started
+
+
+def test_wait_peer_hss_not_ready_mid_sequence_succeeds_waiting(vdu):
+    pending(vdu)
+    started = vdu.clock.now
+    results = vdu.workload.wait_peer(Step(3, 14))
+    assert results == {"step": "3/14", "peer": "HSS 172.16.6.129:3868", "started": "no",
+                       "message": "still waiting for HSS 172.16.6.129:3868, step 3/14"}
+    waited = vdu.clock.now - started
+    assert budget.PEER_WAIT_STEP <= waited <= budget.PEER_WAIT_STEP + budget.PEER_WAIT_INTERVAL
+    assert restarts(vdu) == 0
+    assert vdu.workload.status() == (
+        "waiting", "waiting for HSS 172.16.6.129:3868 before starting the MME")
+
+
+def test_wait_peer_hss_answers_during_a_step_starts_in_that_step(vdu):
+    pending(vdu)
+    vdu.hss.up_after = 10   # the 10th probe of this step connects
+    started = vdu.clock.now
+    assert vdu.workload.wait_peer(Step(5, 14))["started"] == "yes"
+    assert vdu.clock.now - started < budget.PEER_WAIT_STEP
+    assert restarts(vdu) == 1
+    assert vdu.workload.report()["pending-start"] == "false"
+
+
+def test_wait_peer_last_step_fails_naming_the_hss(vdu):
+    pending(vdu)
+    with pytest.raises(WaitTimeout) as info:
+        vdu.workload.wait_peer(Step(14, 14))
+    text = str(info.value)
+    assert text.startswith("wait-peer step 14/14: HSS 172.16.6.129:3868 did not answer (")
+    assert "refused" in text.lower() and "mme.service stays stopped" in text
+    assert "run 'wait-peer' (or 'restart')" in text
+    assert restarts(vdu) == 0
+    assert vdu.workload.status()[0] == "waiting"
+    # run by hand once the HSS is up (day 2: step 1/1), it starts the MME
+    vdu.hss.up = True
+    assert vdu.workload.wait_peer(parse_step({"step": "1/1"}))["started"] == "yes"
+    assert restarts(vdu) == 1
+
+
+def test_wait_peer_after_a_reboot_in_the_middle_continues(vdu):
+    pending(vdu)
+    assert vdu.workload.wait_peer(Step(1, 14))["started"] == "no"
+    # the VDU reboots: a new workload object on the same disk, Juju's start event
+    vdu.workload = mme.MmeWorkload(build_runner=vdu.builds, run=vdu.runner, root=vdu.root,
+                                   mac_lookup=lambda a: None, sleep=vdu.clock.sleep,
+                                   clock=vdu.clock, probe=vdu.hss, cert_bits=1024)
+    vdu.runner.calls.clear()
+    vdu.workload.start()
+    assert restarts(vdu) == 0 and vdu.runner.argvs == []   # still pending: start leaves it
+    assert vdu.workload.wait_peer(Step(2, 14))["started"] == "no"
+    vdu.hss.up = True
+    assert vdu.workload.wait_peer(Step(3, 14))["started"] == "yes"
+    assert restarts(vdu) == 1
+
+
+def test_update_status_between_steps_starts_it_and_wait_peer_returns_at_once(vdu):
+    pending(vdu)
+    vdu.hss.up = True
+    assert vdu.workload.resume() is True
+    vdu.runner.calls.clear()
+    assert vdu.workload.wait_peer(Step(2, 14))["started"] == "already"
+    assert restarts(vdu) == 0
+
+
+def test_wait_peer_before_configure_says_so(vdu):
+    with pytest.raises(MecpoolError) as info:
+        vdu.workload.wait_peer(Step(1, 14))
+    assert "run the 'configure' action first" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["", "3", "0/4", "5/4", "a/b", "1/2/3", " 1/2", "1/\u00b2", "1/4\n", 3,
+                                   None])
+def test_parse_step_names_the_parameter(value):
+    with pytest.raises(ValidationError) as info:
+        parse_step({"step": value})
+    assert info.value.param == "step"
+
+
+def test_parse_step_reads_i_of_n():
+    assert parse_step({"step": "3/14"}) == Step(3, 14)
+    assert parse_step({"step": "1/1"}) == Step(1, 1)

@@ -10,7 +10,9 @@ import pytest
 
 import charmtest
 import epc_fakes
+from charmhelpers_mecpool import budget
 from charmhelpers_mecpool.errors import MecpoolError, ValidationError, WaitTimeout
+from charmhelpers_mecpool.peerstart import Step
 
 spgwu = charmtest.load_charm_module("oai-spgwu", "spgwu_workload")
 
@@ -58,8 +60,8 @@ def vdu(tmp_path):
     return host
 
 
-def configure(vdu, timeout=600, **changes):
-    return vdu.workload.configure(spgwu.parse_configure(dict(PARAMS, **changes)), timeout)
+def configure(vdu, **changes):
+    return vdu.workload.configure(spgwu.parse_configure(dict(PARAMS, **changes)))
 
 
 @pytest.mark.parametrize("param,value", [
@@ -83,7 +85,7 @@ def test_configure_renders_routes_and_starts_after_pfcp(vdu):
     results = configure(vdu)
     assert results == {"s1u-interface": "ens5", "sx-interface": "ens4", "sgi-interface": "ens6",
                        "commit": vdu.commit, "built": "true", "restarted": "true",
-                       "layout": "pdn-device"}
+                       "pending-start": "false", "layout": "pdn-device"}
     with open(vdu.path("/usr/local/etc/oai/spgw_u.conf")) as handle:
         conf = libconf.load(handle)["SPGW-U"]
     assert conf["INTERFACES"]["S1U_S12_S4_UP"] == {"INTERFACE_NAME": "ens5",
@@ -168,11 +170,10 @@ def test_configure_twice_changes_nothing(vdu):
 
 def test_spgwc_silent_defers_start_until_update_status(vdu):
     vdu.peers.up.clear()
-    with pytest.raises(WaitTimeout) as info:
-        configure(vdu, timeout=30)
-    text = str(info.value)
-    assert "SPGW-C PFCP 172.55.55.101:8805 not reachable within 30 s" in text
-    assert "will start when it answers" in text
+    results = configure(vdu)
+    assert results["pending-start"] == "true" and results["restarted"] == "false"
+    assert results["waiting-for"].startswith("SPGW-C PFCP 172.55.55.101:8805 (run wait-peer")
+    assert vdu.peers.calls == [(SPGWC, "172.55.55.102")]  # one heartbeat, no wait
     assert ["systemctl", "restart", "spgwu.service"] not in vdu.runner.argvs
     assert vdu.workload.status()[0] == "waiting"
     assert vdu.workload.resume() is False
@@ -205,3 +206,63 @@ def test_report_and_restart(vdu):
     vdu.peers.up.clear()
     with pytest.raises(WaitTimeout):
         vdu.workload.restart(30)
+
+
+# ---- wait-peer: the day-1 steps after configure (charmhelpers_mecpool.peerstart) ----
+SECOND = "172.55.55.103"
+
+
+def pending_with_two_spgwc(vdu):
+    """configure while the second SPGW-C is still building: succeeds, start pending."""
+    results = configure(vdu, **{"spgwc-list": SPGWC + "," + SECOND})
+    assert results["pending-start"] == "true"
+    assert results["waiting-for"].startswith(
+        "SPGW-C PFCP 172.55.55.101:8805, 172.55.55.103:8805 (run wait-peer")
+    vdu.runner.calls.clear()
+    return vdu
+
+
+def restarts(vdu):
+    return vdu.runner.argvs.count(["systemctl", "restart", "spgwu.service"])
+
+
+def test_wait_peer_steps_wait_until_every_spgwc_answers(vdu):
+    pending_with_two_spgwc(vdu)
+    started = vdu.clock.now
+    results = vdu.workload.wait_peer(Step(1, 10))
+    assert results["started"] == "no" and results["message"] == (
+        "still waiting for SPGW-C PFCP 172.55.55.101:8805, 172.55.55.103:8805, step 1/10")
+    assert budget.PEER_WAIT_STEP <= vdu.clock.now - started <= budget.PEER_WAIT_STEP + 10
+    assert restarts(vdu) == 0 and vdu.workload.status()[0] == "waiting"
+    vdu.peers.up.add(SECOND)
+    assert vdu.workload.wait_peer(Step(2, 10))["started"] == "yes"
+    assert restarts(vdu) == 1
+    assert vdu.workload.status()[0] == "active"
+    vdu.peers.calls.clear()
+    assert vdu.workload.wait_peer(Step(3, 10))["started"] == "already"
+    assert vdu.peers.calls == [] and restarts(vdu) == 1
+
+
+def test_wait_peer_last_step_fails_naming_the_silent_spgwc(vdu):
+    pending_with_two_spgwc(vdu)
+    with pytest.raises(WaitTimeout) as info:
+        vdu.workload.wait_peer(Step(10, 10))
+    text = str(info.value)
+    assert text.startswith("wait-peer step 10/10: SPGW-C PFCP 172.55.55.101:8805, "
+                           "172.55.55.103:8805 did not answer (")
+    assert "SPGW-C PFCP 172.55.55.103:8805 not reachable" in text
+    assert "spgwu.service stays stopped" in text
+    assert restarts(vdu) == 0
+
+
+def test_wait_peer_after_a_reboot_in_the_middle_continues(vdu):
+    pending_with_two_spgwc(vdu)
+    vdu.workload = spgwu.SpgwuWorkload(build_runner=vdu.builds, run=vdu.runner, root=vdu.root,
+                                       mac_lookup=lambda a: None, sleep=vdu.clock.sleep,
+                                       clock=vdu.clock, heartbeat=vdu.peers)
+    vdu.workload.start()
+    assert restarts(vdu) == 0
+    assert vdu.workload.wait_peer(Step(4, 10))["started"] == "no"
+    vdu.peers.up.add(SECOND)
+    assert vdu.workload.wait_peer(Step(5, 10))["started"] == "yes"
+    assert restarts(vdu) == 1

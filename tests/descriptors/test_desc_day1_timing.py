@@ -46,8 +46,115 @@ def test_the_build_allowance_fits_the_ns_deploy_timeout(vdu):
     assert allowance + 3 * budget.PRIMITIVE_BUDGET < DEFAULT_TIMEOUT  # + build, configure, one more
 
 
-@pytest.mark.parametrize("charm", ["oai-hss", "oai-mme", "oai-spgwc", "oai-spgwu"])
-def test_configure_follows_the_wait_build_steps(charm):
-    names = [p.name for p in primitives.CHARMS[charm].day1]
-    steps = primitives.WAIT_BUILD_STEPS[charm[4:]]
-    assert names[:steps + 2] == ["build"] + ["wait-build"] * steps + ["configure"]
+def expected_day1(vdu):
+    """build, wait-build x N, configure (+ provision-subscribers), wait-peer x M."""
+    names = ["build"] + ["wait-build"] * primitives.WAIT_BUILD_STEPS[vdu] + ["configure"]
+    if vdu == "hss":
+        names.append("provision-subscribers")
+    steps = primitives.WAIT_PEER_STEPS.get(vdu, 0)
+    return [(name, None) for name in names] + [
+        ("wait-peer", "{}/{}".format(i, steps)) for i in range(1, steps + 1)]
+
+
+def day1_of(table):
+    return [(p.name, p.params[0].value if p.name == "wait-peer" else None) for p in table.day1]
+
+
+@pytest.mark.parametrize("vdu", ["hss", "mme", "spgwc", "spgwu"])
+def test_day1_order_build_wait_build_configure_wait_peer(vdu):
+    assert day1_of(primitives.CHARMS["oai-" + vdu]) == expected_day1(vdu)
+
+
+def test_the_descriptor_constants_are_the_charms():
+    # primitives.py cannot import the charms' library; it mirrors budget.py
+    assert primitives.CHARM_PRIMITIVE_BUDGET == budget.PRIMITIVE_BUDGET
+    assert primitives.CHARM_WAIT_BUILD_LONGEST == budget.BUILD_WAIT_STEP + budget.BUILD_POLL_INTERVAL
+    assert primitives.CHARM_WAIT_BUILD_LONGEST == oaibuild.WAIT_STEP + oaibuild.POLL_INTERVAL
+    assert primitives.CHARM_PEER_WAIT_STEP == budget.PEER_WAIT_STEP
+
+
+# The longest a wait-peer step takes while the peer is silent: its wait, one more
+# probe interval, the probes' own timeouts (TCP 3 s; PFCP 2 s per SPGW-C).
+SILENT_STEP = budget.PEER_WAIT_STEP + budget.PEER_WAIT_INTERVAL + budget.PEER_PROBE_TIMEOUT
+
+
+def worst_ready(vdu):
+    """Seconds from the NS start until ``vdu``'s day-1 list is through, when every VDU
+    takes its longest (each primitive its whole budget, each wait-build its longest)."""
+    own = (2 + (vdu == "hss")) * budget.PRIMITIVE_BUDGET + (
+        primitives.WAIT_BUILD_STEPS[vdu] * primitives.CHARM_WAIT_BUILD_LONGEST)
+    peer = primitives.PEERS.get(vdu)
+    if peer is None:
+        return own
+    # configure left the start pending; the wait-peer step during which the peer
+    # answers starts the service (one whole budget); later steps return at once
+    return max(own, primitives.peer_ready_by(peer)) + budget.PRIMITIVE_BUDGET
+
+
+@pytest.mark.parametrize("vdu,peer", sorted(primitives.PEERS.items()))
+def test_wait_peer_steps_cover_the_peers_worst_case(vdu, peer):
+    steps = primitives.WAIT_PEER_STEPS[vdu]
+    ready_by = primitives.peer_ready_by(peer)
+    # the peer's build, its wait-builds and configure at their longest, from the NS
+    # start, while this VDU's own build might have been done at once
+    assert ready_by == 2 * budget.PRIMITIVE_BUDGET + primitives.WAIT_BUILD_STEPS[peer] * (
+        budget.BUILD_WAIT_STEP + budget.BUILD_POLL_INTERVAL)
+    # each silent step waits at least PEER_WAIT_STEP: M steps span the peer's worst case,
+    # M - 1 would not
+    assert steps * budget.PEER_WAIT_STEP >= ready_by
+    assert (steps - 1) * budget.PEER_WAIT_STEP < ready_by
+    assert {"mme": 14, "spgwu": 10}[vdu] == steps
+
+
+def test_every_vdu_and_so_the_ns_fits_the_deploy_timeout():
+    # LCM v8.0 awaits all VDUs' day-1 tasks together under timeout_ns_deploy (2 h)
+    ends = {vdu: worst_ready(vdu) for vdu in primitives.WAIT_BUILD_STEPS}
+    assert ends == {"hss": 5970, "mme": 5970, "spgwc": 3690, "spgwu": 4230}
+    assert max(ends.values()) <= DEFAULT_TIMEOUT - 15 * 60   # a quarter of an hour to spare
+    assert DEFAULT_TIMEOUT == 2 * 3600
+
+
+@pytest.mark.parametrize("vdu", sorted(primitives.PEERS))
+def test_a_peer_that_never_answers_is_reported_by_the_charm_before_lcm_gives_up(vdu):
+    # own build already done (wait-builds return at once): build, configure, then M
+    # silent steps; the last one fails naming the peer, inside the 2 h
+    steps = primitives.WAIT_PEER_STEPS[vdu]
+    assert 2 * budget.PRIMITIVE_BUDGET + steps * SILENT_STEP < DEFAULT_TIMEOUT
+    assert SILENT_STEP + budget.LISTEN_TIMEOUT <= budget.PRIMITIVE_BUDGET
+
+
+def test_the_rendered_vnfd_lists_the_day1_sequence(example_build):
+    import tarfile
+
+    import yaml
+    out, built = example_build
+    archive = next(b.path for b in built if b.name == "oai-epc")
+    with tarfile.open(str(archive)) as tar:
+        member = next(m for m in tar.getmembers()
+                      if m.name.count("/") == 1 and m.name.endswith(".yaml"))
+        vnfd = yaml.safe_load(tar.extractfile(member).read())["vnfd:vnfd-catalog"]["vnfd"][0]
+    seen = set()
+    for vdu in vnfd["vdu"]:
+        config = vdu["vdu-configuration"]
+        vdu_name = config["juju"]["charm"][4:]
+        day1 = sorted(config["initial-config-primitive"], key=lambda p: int(p["seq"]))
+        assert [int(p["seq"]) for p in day1] == list(range(1, len(day1) + 1))
+        got = []
+        for primitive in day1:
+            value = None
+            if primitive["name"] == "wait-peer":
+                (parameter,) = primitive["parameter"]
+                # a fixed STRING (LCM passes it unchanged; the action's step is a string)
+                assert parameter["name"] == "step" and parameter["data-type"] == "STRING"
+                assert isinstance(parameter["value"], str)
+                value = parameter["value"]
+            got.append((primitive["name"], value))
+        assert got == expected_day1(vdu_name), vdu_name
+        day2 = {p["name"]: p for p in config["config-primitive"]}
+        if vdu_name in primitives.PEERS:
+            assert day2["wait-peer"]["parameter"] == [
+                {"name": "step", "data-type": "STRING", "mandatory": False, "default-value": "1/1"}]
+        else:
+            assert "wait-peer" not in day2
+        seen.add(vdu_name)
+    assert seen == {"hss", "mme", "spgwc", "spgwu"}

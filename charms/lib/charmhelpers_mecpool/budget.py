@@ -33,6 +33,13 @@ CASSANDRA_TIMEOUT = 300         # Cassandra's CQL port after a (re)start
 # followed by the daemon's own listener wait in the same primitive.
 PEER_TIMEOUT_MAX = WAIT_BUDGET - LISTEN_TIMEOUT
 PEER_TIMEOUT_DEFAULT = 300
+# One `wait-peer` step (peerstart.py) waits this long for the peer, then starts the
+# service: a fixed length, so the day-1 list's step count (mecpool.descriptors.
+# primitives.WAIT_PEER_STEPS) covers the peer's build whatever peer-timeout says.
+PEER_WAIT_STEP = PEER_TIMEOUT_MAX
+PEER_WAIT_INTERVAL = 5
+# configure only probes the peer once (TCP connect 3 s; PFCP heartbeat 2 s per SPGW-C).
+PEER_PROBE_TIMEOUT = 10
 
 
 class BudgetExhausted(WaitTimeout):

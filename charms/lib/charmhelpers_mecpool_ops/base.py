@@ -24,7 +24,7 @@ import logging
 from ops.charm import CharmBase
 from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
 
-from charmhelpers_mecpool import budget
+from charmhelpers_mecpool import budget, peerstart
 from charmhelpers_mecpool.errors import MecpoolError, WaitTimeout
 from charmhelpers_mecpool.status import MAX_LEN, error_message
 
@@ -163,10 +163,13 @@ class PeerWaitingCharm(WorkloadCharm):
     """A charm whose service starts only once a peer answers (the MME waits
     for the HSS, the SPGW-U for the SPGW-C).
 
-    The wait is bounded by the ``peer-timeout`` option, at most
-    budget.PEER_TIMEOUT_MAX so that the wait and the service's start fit one
-    primitive's time budget; a timeout leaves the unit Waiting, not Blocked, and
-    update-status starts the service once the peer is there (``workload.resume()``).
+    `configure` probes the peer once and leaves the start pending (Waiting) when
+    it is silent; the `wait-peer` steps of the day-1 list wait for it one bounded
+    step each (charmhelpers_mecpool.peerstart), and update-status starts the
+    service once the peer is there (``workload.resume()``).  `restart` waits the
+    ``peer-timeout`` option, at most budget.PEER_TIMEOUT_MAX so that the wait and
+    the service's start fit one primitive's time budget.  A failed wait leaves
+    the unit Waiting, not Blocked.
     """
 
     PEER_TIMEOUT_DEFAULT = budget.PEER_TIMEOUT_DEFAULT
@@ -175,14 +178,14 @@ class PeerWaitingCharm(WorkloadCharm):
         value = self.config.get("peer-timeout", self.PEER_TIMEOUT_DEFAULT)
         return budget.check_wait("peer-timeout", value, budget.PEER_TIMEOUT_MAX)
 
-    def peer_actions(self, parse_configure, component):
-        """configure, restart and status of a service that waits for its peer:
-        configure and restart get the peer-timeout after their request."""
+    def peer_actions(self, parse_configure, component, peer):
+        """configure, wait-peer, restart and status of a service that waits for its
+        ``peer``: restart gets the peer-timeout."""
         workload = self.workload
         return {
-            "configure": Action(
-                parse_configure, lambda request: workload.configure(request, self.peer_timeout()),
-                "configuring " + component),
+            "configure": Action(parse_configure, workload.configure, "configuring " + component),
+            "wait-peer": Action(peerstart.parse_step, workload.wait_peer,
+                                "waiting for {} to start {}".format(peer, component)),
             "restart": Action(None, lambda: workload.restart(self.peer_timeout()),
                               "restarting " + component),
             "status": Action(None, workload.report, None),

@@ -21,7 +21,7 @@ class OaiMmeCharm(PeerWaitingCharm):
         return MmeWorkload()
 
     def actions(self):
-        actions = self.peer_actions(parse_configure, "the MME")
+        actions = self.peer_actions(parse_configure, "the MME", "the HSS")
         actions.update(build_actions(self.workload, validate.build_source, "the MME"))
         return actions
 

@@ -1,8 +1,10 @@
 """OAI MME on its VDU: build, mme.conf and freeDiameter config, ordered start.
 
-The MME starts only once the HSS answers on TCP 3868 (bounded wait).  If the
-HSS is not up in time the action fails with that reason, the unit stays
-enabled but stopped, and update-status starts it as soon as the HSS answers.
+The MME starts only once the HSS answers on TCP 3868.  `configure` probes the
+HSS once: if it does not answer yet (OSM runs the HSS's day-1 list side by
+side with the MME's), configure succeeds with a pending start, the unit stays
+enabled but stopped (Waiting), and the `wait-peer` steps after it, or
+update-status, start it when the HSS answers (charmhelpers_mecpool.peerstart).
 """
 
 import os
@@ -12,10 +14,11 @@ from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.certs import DiameterCerts
-from charmhelpers_mecpool.errors import ValidationError, WaitTimeout
+from charmhelpers_mecpool.errors import ValidationError
 from charmhelpers_mecpool.hosts import ensure_hosts
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.peerstart import PeerStart
 from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
@@ -83,14 +86,18 @@ def parse_configure(params):
     return config
 
 
-class MmeWorkload(OaiDaemon):
+class MmeWorkload(PeerStart, OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS
-    # peer-timeout at its largest (PeerWaitingCharm refuses more), then S1-MME.
-    _PEER_THEN_LISTEN = (("HSS Diameter (peer-timeout)", budgets.PEER_TIMEOUT_MAX),
-                         ("MME S1-MME listener", budgets.LISTEN_TIMEOUT))
-    WAITS = dict(OaiDaemon.WAITS, configure=_PEER_THEN_LISTEN, restart=_PEER_THEN_LISTEN)
+    # configure probes the HSS once; wait-peer waits one step; restart waits
+    # peer-timeout at its largest (PeerWaitingCharm refuses more); then S1-MME.
+    _LISTEN = ("MME S1-MME listener", budgets.LISTEN_TIMEOUT)
+    WAITS = dict(OaiDaemon.WAITS,
+                 configure=(("HSS Diameter (one probe)", budgets.PEER_PROBE_TIMEOUT), _LISTEN),
+                 restart=(("HSS Diameter (peer-timeout)", budgets.PEER_TIMEOUT_MAX), _LISTEN),
+                 **{"wait-peer": (("HSS Diameter (one wait-peer step)", budgets.PEER_WAIT_STEP),
+                                  _LISTEN)})
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, probe=net.tcp_probe, listen_timeout=budgets.LISTEN_TIMEOUT,
@@ -128,7 +135,7 @@ class MmeWorkload(OaiDaemon):
                             self.log_dir + "/mme.log", self.state_dir,
                             exec_start_pre=["-/sbin/modprobe sctp"])
 
-    def configure(self, config, peer_timeout):
+    def configure(self, config):
         budget = self.budget("configure")
         self.install(budget)
         s1c = self._interface(config["s1c-address"])
@@ -153,18 +160,25 @@ class MmeWorkload(OaiDaemon):
         self.settings.save(saved)
         results = dict(build, **{"s1c-interface": s1c, "s11-interface": s11,
                                  "s6a-interface": s6a, "sgw-selection": context["wrr_id"],
-                                 "restarted": "false"})
+                                 "restarted": "false", "pending-start": "false"})
         if not needs_start:
             return results  # same configuration, already running: nothing to do
-        hss = config["hss-s6a-address"]
+        return self.start_if_peer_answers(saved, budget, results)
+
+    # ---- the HSS, for peerstart.PeerStart ------------------------------------------
+    def peer_label(self, settings):
+        return "HSS {}:{}".format(settings["hss-s6a-address"], HSS_DIAMETER_PORT)
+
+    def peer_answers(self, settings):
         try:
-            budget.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
-                            "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5)
-        except WaitTimeout as error:
-            raise type(error)("{}; mme.service will start when the HSS answers".format(error))
-        self._start(saved, budget)
-        results["restarted"] = "true"
-        return results
+            return bool(self.probe(settings["hss-s6a-address"], HSS_DIAMETER_PORT))
+        except OSError:
+            return False
+
+    def wait_for_peer(self, settings, timeout, budget):
+        hss = settings["hss-s6a-address"]
+        budget.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT), self.peer_label(settings),
+                        timeout, interval=budgets.PEER_WAIT_INTERVAL)
 
     def _wait_listening(self, settings, budget):
         s1c = settings["s1c-address"].split("/")[0]
@@ -172,24 +186,10 @@ class MmeWorkload(OaiDaemon):
                         "MME S1-MME listener (SCTP) {}:{}".format(s1c, S1_MME_PORT),
                         self.listen_timeout, interval=2)
 
-    def resume(self):
-        """update-status: start a service whose start waited for the HSS."""
-        settings = self.settings.load()
-        if not settings or not settings.get("pending-start"):
-            return False
-        try:
-            self.probe(settings["hss-s6a-address"], HSS_DIAMETER_PORT)
-        except OSError:
-            return False
-        self._start(settings, self.budget("update-status"))
-        return True
-
     def restart(self, peer_timeout):
         settings = self._configured()
-        hss = settings["hss-s6a-address"]
         budget = self.budget("restart")
-        budget.wait_for(lambda: self.probe(hss, HSS_DIAMETER_PORT),
-                        "HSS {}:{}".format(hss, HSS_DIAMETER_PORT), peer_timeout, interval=5)
+        self.wait_for_peer(settings, peer_timeout, budget)
         self._start(settings, budget)
         return self.report()
 

@@ -21,7 +21,7 @@ class OaiSpgwuCharm(PeerWaitingCharm):
         return SpgwuWorkload()
 
     def actions(self):
-        actions = self.peer_actions(parse_configure, "the SPGW-U")
+        actions = self.peer_actions(parse_configure, "the SPGW-U", "the SPGW-C")
         actions.update(build_actions(self.workload, validate.build_source, "the SPGW-U"))
         return actions
 

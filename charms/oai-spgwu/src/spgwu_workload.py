@@ -1,8 +1,11 @@
 """OAI SPGW-U (spgwu-tiny) on its VDU: build, spgw_u.conf, SGi policy routing, ordered start.
 
 spgwu sends its PFCP Association Setup Request once, at start-up, so it is
-(re)started only after every SPGW-C in its list answers a PFCP Heartbeat
-(bounded wait; on timeout the start is deferred to update-status).
+(re)started only after every SPGW-C in its list answers a PFCP Heartbeat.
+`configure` probes them once: if one is silent (OSM runs the SPGW-C's day-1
+list side by side with this one), configure succeeds with a pending start and
+the `wait-peer` steps after it, or update-status, start spgwu when they answer
+(charmhelpers_mecpool.peerstart).
 """
 
 import ipaddress
@@ -12,9 +15,10 @@ import time
 from charmhelpers_mecpool import budget as budgets
 from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
-from charmhelpers_mecpool.errors import ValidationError, WaitTimeout
+from charmhelpers_mecpool.errors import ValidationError
 from charmhelpers_mecpool.oaibuild import BuildStep
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
+from charmhelpers_mecpool.peerstart import PeerStart
 from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
@@ -83,14 +87,20 @@ def parse_configure(params):
     return config
 
 
-class SpgwuWorkload(OaiDaemon):
+class SpgwuWorkload(PeerStart, OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     PACKAGES, BUILD_STEPS, LAYOUTS = PACKAGES, BUILD_STEPS, LAYOUTS
-    # peer-timeout at its largest (for all SPGW-Cs together), then the sockets.
-    _PEER_THEN_LISTEN = (("SPGW-C PFCP heartbeats (peer-timeout)", budgets.PEER_TIMEOUT_MAX),
-                         ("SPGW-U sockets", budgets.LISTEN_TIMEOUT))
-    WAITS = dict(OaiDaemon.WAITS, configure=_PEER_THEN_LISTEN, restart=_PEER_THEN_LISTEN)
+    # configure probes the SPGW-Cs once; wait-peer waits one step; restart waits
+    # peer-timeout at its largest (for all SPGW-Cs together); then the sockets.
+    _LISTEN = ("SPGW-U sockets", budgets.LISTEN_TIMEOUT)
+    WAITS = dict(OaiDaemon.WAITS,
+                 configure=(("SPGW-C PFCP heartbeats (one probe)", budgets.PEER_PROBE_TIMEOUT),
+                            _LISTEN),
+                 restart=(("SPGW-C PFCP heartbeats (peer-timeout)", budgets.PEER_TIMEOUT_MAX),
+                          _LISTEN),
+                 **{"wait-peer": (("SPGW-C PFCP heartbeats (one wait-peer step)",
+                                   budgets.PEER_WAIT_STEP), _LISTEN)})
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, heartbeat=pfcp.heartbeat,
@@ -132,7 +142,7 @@ class SpgwuWorkload(OaiDaemon):
             self.run(["/bin/sh", self.routable_script], env={"IFACE": sgi_interface})
         return changed
 
-    def configure(self, config, peer_timeout):
+    def configure(self, config):
         budget = self.budget("configure")
         self.install(budget)
         s1u = self._interface(config["s1u-address"])
@@ -151,16 +161,27 @@ class SpgwuWorkload(OaiDaemon):
                       "pdn-device": layout.context["pdn_device"]})
         self.settings.save(saved)
         results = dict(build, **{"s1u-interface": s1u, "sx-interface": sx, "sgi-interface": sgi,
-                                 "restarted": "false"})
+                                 "restarted": "false", "pending-start": "false"})
         if not needs_start:
             return results
-        try:
-            self.wait_for_spgwc(saved, peer_timeout, budget)
-        except WaitTimeout as error:
-            raise type(error)("{}; spgwu.service will start when it answers".format(error))
-        self._start(saved, budget)
-        results["restarted"] = "true"
-        return results
+        return self.start_if_peer_answers(saved, budget, results)
+
+    # ---- the SPGW-Cs, for peerstart.PeerStart ---------------------------------------
+    def peer_label(self, settings):
+        return "SPGW-C PFCP {}".format(", ".join(
+            "{}:{}".format(spgwc, pfcp.PFCP_PORT) for spgwc in settings["spgwc-list"]))
+
+    def peer_answers(self, settings):
+        for spgwc in settings["spgwc-list"]:
+            try:
+                if not self._probe(settings, spgwc):
+                    return False
+            except OSError:
+                return False
+        return True
+
+    def wait_for_peer(self, settings, timeout, budget):
+        self.wait_for_spgwc(settings, timeout, budget)
 
     def _probe(self, settings, spgwc):
         source = settings["sx-address"].split("/")[0]
@@ -173,7 +194,7 @@ class SpgwuWorkload(OaiDaemon):
             remaining = max(0, deadline - self.clock())
             budget.wait_for(lambda: self._probe(settings, spgwc),
                             "SPGW-C PFCP {}:{}".format(spgwc, pfcp.PFCP_PORT), remaining,
-                            interval=5)
+                            interval=budgets.PEER_WAIT_INTERVAL)
 
     def _wait_listening(self, settings, budget):
         s1u = settings["s1u-address"].split("/")[0]
@@ -184,19 +205,6 @@ class SpgwuWorkload(OaiDaemon):
                     and net.listening("udp", pfcp.PFCP_PORT, sx, self.proc_root))
         budget.wait_for(ready, "SPGW-U sockets (GTP-U {}:{}, PFCP {}:{})".format(
             s1u, GTPU_PORT, sx, pfcp.PFCP_PORT), self.listen_timeout, interval=2)
-
-    def resume(self):
-        """update-status: start a service whose start waited for the SPGW-C."""
-        settings = self.settings.load()
-        if not settings or not settings.get("pending-start"):
-            return False
-        for spgwc in settings["spgwc-list"]:
-            try:
-                self._probe(settings, spgwc)
-            except OSError:
-                return False
-        self._start(settings, self.budget("update-status"))
-        return True
 
     def restart(self, peer_timeout):
         settings = self._configured()

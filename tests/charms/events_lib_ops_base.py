@@ -12,8 +12,8 @@ import pytest  # noqa: E402
 from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus  # noqa: E402
 
 from charmhelpers_mecpool.errors import CommandError, MecpoolError  # noqa: E402
-from charmhelpers_mecpool_ops.base import PeerWaitingCharm  # noqa: E402
-from ops_base_cases import demo_harness  # noqa: E402
+from charmhelpers_mecpool_ops.base import PeerWaitingCharm, WorkloadCharm  # noqa: E402
+from ops_base_cases import RecordingWorkload, demo_harness  # noqa: E402
 
 
 @pytest.fixture
@@ -60,11 +60,45 @@ def test_update_status_and_a_broken_status(harness):
     assert workload.called("resume") == []  # only a PeerWaitingCharm resumes
 
 
-def test_only_the_listed_events_are_observed():
-    harness = demo_harness(EVENTS=("install", "update_status"))
+class InstallOnlyCharm(WorkloadCharm):
+    """Observes install and update-status only, like the pool element."""
+
+    def __init__(self, framework):
+        super().__init__(framework)
+        self.framework.observe(self.on.install, self._on_install)
+        self.framework.observe(self.on.update_status, self._on_update_status)
+
+    def make_workload(self):
+        workload = RecordingWorkload()
+        workload.charm = self
+        return workload
+
+
+class UnwiredCharm(InstallOnlyCharm):
+    """Skips InstallOnlyCharm's wiring: what WorkloadCharm observes by itself."""
+
+    def __init__(self, framework):
+        WorkloadCharm.__init__(self, framework)
+
+
+def test_only_the_events_a_charm_observes_reach_the_workload():
+    harness = demo_harness(charm_class=InstallOnlyCharm)
     harness.model.unit.status = ActiveStatus("as it was")
     harness.charm.on.start.emit()
     harness.charm.on.config_changed.emit()
+    assert harness.charm.workload.calls == []
+    assert harness.model.unit.status == ActiveStatus("as it was")
+    harness.charm.on.update_status.emit()
+    assert [call[0] for call in harness.charm.workload.calls] == ["status"]
+    harness.cleanup()
+
+
+def test_the_base_class_observes_nothing_by_itself():
+    harness = demo_harness(charm_class=UnwiredCharm)
+    harness.model.unit.status = ActiveStatus("as it was")
+    for event in (harness.charm.on.install, harness.charm.on.config_changed,
+                  harness.charm.on.start, harness.charm.on.update_status):
+        event.emit()
     assert harness.charm.workload.calls == []
     assert harness.model.unit.status == ActiveStatus("as it was")
     harness.cleanup()

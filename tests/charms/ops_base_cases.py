@@ -94,11 +94,23 @@ class RecordingWorkload(object):
 
 
 def demo_class(base=WorkloadCharm, **attributes):
-    """A charm class on ``base`` whose actions are configure/restart/status."""
+    """A charm class on ``base`` wired like the real charms: install, config-changed,
+    start and update-status, and the actions configure/restart/status (plus
+    wait-peer on a PeerWaitingCharm)."""
 
     class DemoCharm(base):
         INSTALL_ACTIVITY = "installing demo"
         SECRET_PARAMS = ("key",)
+
+        def __init__(self, framework):
+            super().__init__(framework)
+            self.framework.observe(self.on.install, self._on_install)
+            self.framework.observe(self.on.config_changed, self._on_config_changed)
+            self.framework.observe(self.on.start, self._on_start)
+            self.framework.observe(self.on.update_status, self._on_update_status)
+            self.framework.observe(self.on.configure_action, self._on_configure_action)
+            self.framework.observe(self.on.restart_action, self._on_restart_action)
+            self.framework.observe(self.on.status_action, self._on_status_action)
 
         def make_workload(self):
             workload = RecordingWorkload()
@@ -113,18 +125,39 @@ def demo_class(base=WorkloadCharm, **attributes):
                     "restart": Action(None, workload.restart, "restarting demo"),
                     "status": Action(None, workload.report, None)}
 
+        def _on_configure_action(self, event):
+            self.run_action(event, "configure")
+
+        def _on_restart_action(self, event):
+            self.run_action(event, "restart")
+
+        def _on_status_action(self, event):
+            self.run_action(event, "status")
+
+    charm_class = DemoCharm
+    if issubclass(base, PeerWaitingCharm):
+        class PeerDemoCharm(DemoCharm):
+            def __init__(self, framework):
+                super().__init__(framework)
+                self.framework.observe(self.on.wait_peer_action, self._on_wait_peer_action)
+
+            def _on_wait_peer_action(self, event):
+                self.run_action(event, "wait-peer")
+
+        charm_class = PeerDemoCharm
     for name, value in attributes.items():
-        setattr(DemoCharm, name, value)
-    return DemoCharm
+        setattr(charm_class, name, value)
+    return charm_class
 
 
-def demo_harness(base=WorkloadCharm, **attributes):
+def demo_harness(base=WorkloadCharm, charm_class=None, **attributes):
+    """A begun Harness for demo_class(base, **attributes), or for ``charm_class``."""
     import warnings
     from ops.testing import Harness
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        harness = Harness(demo_class(base, **attributes), meta=META, actions=ACTIONS,
+        harness = Harness(charm_class or demo_class(base, **attributes), meta=META, actions=ACTIONS,
                           config=CONFIG)
     harness.begin()
     return harness

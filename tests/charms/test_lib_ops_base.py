@@ -1,12 +1,13 @@
 """charmhelpers_mecpool_ops.base: actions under ops 2.23, events under the shipped 1.5.4.
 
 A demo charm (ops_base_cases.py) on WorkloadCharm / PeerWaitingCharm with a
-recording workload; the six real charms are checked against their actions.yaml.
+recording workload; the six real charms' wiring is checked against their actions.yaml.
 """
 
 import logging
 
 import pytest
+import yaml
 from ops.model import ActiveStatus, BlockedStatus, MaintenanceStatus, WaitingStatus
 from ops.testing import ActionFailed
 
@@ -14,8 +15,8 @@ import charmtest
 from charmhelpers_mecpool import budget
 from charmhelpers_mecpool.errors import CommandError, MecpoolError, WaitTimeout
 from charmhelpers_mecpool.peerstart import Step
-from charmhelpers_mecpool_ops.base import PeerWaitingCharm, WorkloadCharm
-from ops_base_cases import KEY, demo_harness
+from charmhelpers_mecpool_ops.base import Action, PeerWaitingCharm, WorkloadCharm
+from ops_base_cases import ACTIONS, KEY, demo_class, demo_harness
 from rsp_fakes import FakeWorkload
 
 CHARM_CLASSES = {
@@ -175,22 +176,95 @@ def test_peer_timeout_accepts_only_non_negative_integers(value, valid):
             PeerWaitingCharm.peer_timeout(Stand())
 
 
+# A value of each actions.yaml parameter type, for the required parameters.
+STAND_IN = {"string": "x", "integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}
+
+
+def wiring_problems(charm_class, make_harness, actions_yaml):
+    """Run every action of ``actions_yaml`` through ops' Harness; what went wrong.
+
+    The charm's table is wrapped so that each entry records its name when its
+    parse (the parameter validation) or work runs: an action is wired when running
+    it reaches its own table entry.  An action nobody observes runs no handler and
+    records nothing; a handler naming a missing entry fails the action.
+    """
+    reached = []
+
+    def recording(name, step):
+        def record(*args):
+            reached.append((name, step))
+            return args[0] if step == "parse" else {}
+        return record
+
+    class Recorded(charm_class):
+        def actions(self):
+            return dict((name, Action(action.parse and recording(name, "parse"),
+                                      recording(name, "work"), action.activity))
+                        for name, action in super().actions().items())
+
+    harness = make_harness(Recorded)
+    problems = []
+    for name, meta in sorted(actions_yaml.items()):
+        schema = (meta or {}).get("params", {})
+        params = dict((key, STAND_IN[schema[key]["type"]]) for key in (meta or {}).get("required", []))
+        del reached[:]
+        try:
+            harness.run_action(name, params)
+        except ActionFailed as failed:
+            problems.append("{}: failed: {}".format(name, failed.message))
+            continue
+        if not reached:
+            problems.append("{}: no handler ran".format(name))
+        elif set(entry for entry, step in reached) != {name} or reached[-1][1] != "work":
+            problems.append("{}: reached {}".format(name, reached))
+    harness.cleanup()
+    return problems
+
+
+def begun(harness):
+    harness.begin()
+    return harness
+
+
 @pytest.mark.parametrize("charm", sorted(CHARM_CLASSES))
-def test_every_charm_is_a_workload_charm_whose_table_is_its_actions_yaml(charm, monkeypatch):
+def test_every_charm_observes_each_action_of_its_actions_yaml_and_runs_its_table_entry(charm, monkeypatch):
     class_name, module_name, workload_name = CHARM_CLASSES[charm]
     module = charmtest.load_charm_module(charm)
     workload_module = charmtest.load_charm_module(charm, module_name)
-    fake = FakeWorkload(getattr(workload_module, workload_name))
-    monkeypatch.setattr(module, workload_name, lambda: fake)
+    monkeypatch.setattr(module, workload_name, lambda: FakeWorkload(getattr(workload_module, workload_name)))
     charm_class = getattr(module, class_name)
     assert issubclass(charm_class, WorkloadCharm)
     assert issubclass(charm_class, PeerWaitingCharm) == (charm in ("oai-mme", "oai-spgwu"))
-    harness = charmtest.make_harness(charm, charm_class)
-    harness.begin()
-    assert sorted(harness.charm.actions()) == sorted(charmtest.charm_yaml(charm, "actions.yaml"))
-    for event in charm_class.EVENTS:
-        assert callable(getattr(harness.charm, "_on_" + event)), event
+    actions_yaml = charmtest.charm_yaml(charm, "actions.yaml")
+    harness = begun(charmtest.make_harness(charm, charm_class))
+    assert sorted(harness.charm.actions()) == sorted(actions_yaml)
     harness.cleanup()
+    problems = wiring_problems(charm_class, lambda cls: begun(charmtest.make_harness(charm, cls)),
+                               actions_yaml)
+    assert problems == []
+
+
+def test_the_wiring_check_finds_an_unobserved_action_and_a_misnamed_handler():
+    demo_yaml = yaml.safe_load(ACTIONS)
+
+    def make(cls):
+        return demo_harness(charm_class=cls)
+
+    # The plain demo charm does not observe wait-peer (a PeerWaitingCharm action).
+    assert wiring_problems(demo_class(), make, demo_yaml) == ["wait-peer: no handler ran"]
+    assert wiring_problems(demo_class(PeerWaitingCharm), make, demo_yaml) == []
+
+    class RestartRunsStatus(demo_class()):
+        def _on_restart_action(self, event):
+            self.run_action(event, "status")
+
+    class RestartRunsNothing(demo_class()):
+        def _on_restart_action(self, event):
+            self.run_action(event, "re-start")
+
+    assert "restart: reached [('status', 'work')]" in wiring_problems(RestartRunsStatus, make, demo_yaml)
+    assert ("restart: failed: internal error: no action 're-start' in the charm's action table"
+            in wiring_problems(RestartRunsNothing, make, demo_yaml))
 
 
 def test_peer_actions_hand_the_peer_timeout_to_restart_only():

@@ -1,9 +1,20 @@
-"""WorkloadCharm: maps Juju events and a table of actions onto a workload object.
+"""WorkloadCharm: runs Juju events and a table of actions against a workload object.
 
-A charm subclasses it with its workload (``make_workload``), the lifecycle
-events that workload acts on (``EVENTS``) and its actions (``actions()``:
-name -> ``Action``).  The workload is an ops-free object with ``install()``
-and ``status()`` -> (kind, message), plus ``start()`` where ``EVENTS`` has it.
+A charm subclasses it with its workload (``make_workload``) and its actions
+(``actions()``: name -> ``Action``), and wires every event explicitly in its
+own ``__init__`` so that a reader can grep an event's name and find its
+observer and handler::
+
+    self.framework.observe(self.on.install, self._on_install)
+    self.framework.observe(self.on.configure_action, self._on_configure_action)
+
+    def _on_configure_action(self, event):
+        self.run_action(event, "configure")
+
+The lifecycle handlers (``_on_install``, ``_on_config_changed``, ``_on_start``,
+``_on_update_status``) live here; a charm observes exactly those its workload
+acts on.  The workload is an ops-free object with ``install()`` and
+``status()`` -> (kind, message), plus ``start()`` where the charm observes start.
 
 The rules every charm follows:
 * an action's parameters are validated before anything runs; a bad one fails
@@ -15,7 +26,7 @@ The rules every charm follows:
 * after every event and successful action the unit shows the workload's status.
 
 Only API that ops 1.5.4 and ops 2.x both have: CharmBase, framework.observe,
-event.params, set_results, fail, Handle.kind and the status classes.
+event.params, set_results, fail and the status classes.
 """
 
 import collections
@@ -42,9 +53,6 @@ Action = collections.namedtuple("Action", "parse work activity")
 
 
 class WorkloadCharm(CharmBase):
-    # Lifecycle events this charm handles (_on_<event>); install and
-    # update-status are what every charm needs.
-    EVENTS = ("install", "config_changed", "start", "update_status")
     INSTALL_ACTIVITY = "installing packages"
     # Action parameters whose values are masked in every message.
     SECRET_PARAMS = ()
@@ -57,14 +65,9 @@ class WorkloadCharm(CharmBase):
     def __init__(self, framework):
         super().__init__(framework)
         self.workload = self.make_workload()
-        observe = self.framework.observe
-        for name in self.EVENTS:
-            observe(getattr(self.on, name), getattr(self, "_on_" + name))
-        self._actions = {}
-        for name, action in self.actions().items():
-            kind = name.replace("-", "_") + "_action"
-            self._actions[kind] = (name, action)
-            observe(getattr(self.on, kind), self._on_action)
+        # Built once, after the workload: the table's callables are its methods.
+        self._action_table = self.actions()
+        # The subclass's __init__ observes its events after this returns.
 
     # -- what a charm provides ------------------------------------------------
 
@@ -111,9 +114,18 @@ class WorkloadCharm(CharmBase):
 
     # -- actions -----------------------------------------------------------------
 
-    def _on_action(self, event):
-        """Validate, then run; a bad parameter leaves the unit as it was."""
-        name, action = self._actions[event.handle.kind]
+    def run_action(self, event, name):
+        """Run the table's action ``name`` for ``event``: validate, then work.
+
+        A bad parameter leaves the unit as it was.  A handler naming an action
+        the table lacks is a wiring bug: the action fails saying so.
+        """
+        action = self._action_table.get(name)
+        if action is None:
+            message = "internal error: no action {!r} in the charm's action table".format(name)
+            logger.error(message)
+            event.fail(message)
+            return
         params = dict(event.params)
         secrets = [str(params[key]) for key in self.SECRET_PARAMS if params.get(key)]
         try:

@@ -18,6 +18,20 @@ class OaiHssCharm(WorkloadCharm):
     ACTION_MESSAGE_LIMIT = 1000
     SECRET_PARAMS = ("k", "op")
 
+    def __init__(self, framework):
+        super().__init__(framework)
+        self.framework.observe(self.on.install, self._on_install)
+        self.framework.observe(self.on.config_changed, self._on_config_changed)
+        self.framework.observe(self.on.start, self._on_start)
+        self.framework.observe(self.on.update_status, self._on_update_status)
+        self.framework.observe(self.on.build_action, self._on_build_action)
+        self.framework.observe(self.on.wait_build_action, self._on_wait_build_action)
+        self.framework.observe(self.on.configure_action, self._on_configure_action)
+        self.framework.observe(self.on.provision_subscribers_action,
+                               self._on_provision_subscribers_action)
+        self.framework.observe(self.on.restart_action, self._on_restart_action)
+        self.framework.observe(self.on.status_action, self._on_status_action)
+
     def make_workload(self):
         return HssWorkload()
 
@@ -32,6 +46,25 @@ class OaiHssCharm(WorkloadCharm):
             "status": Action(None, workload.report, None),
         })
         return actions
+
+    # One handler per action (actions.yaml), each running its table entry.
+    def _on_build_action(self, event):
+        self.run_action(event, "build")
+
+    def _on_wait_build_action(self, event):
+        self.run_action(event, "wait-build")
+
+    def _on_configure_action(self, event):
+        self.run_action(event, "configure")
+
+    def _on_provision_subscribers_action(self, event):
+        self.run_action(event, "provision-subscribers")
+
+    def _on_restart_action(self, event):
+        self.run_action(event, "restart")
+
+    def _on_status_action(self, event):
+        self.run_action(event, "status")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,21 @@ from pool_element_workload import PoolElementWorkload
 
 
 class RspPoolElementCharm(WorkloadCharm):
-    # No config options and nothing to start: cloud-init may have started the
-    # PE already, and install then shows it as active right away.
-    EVENTS = ("install", "update_status")
     INSTALL_ACTIVITY = "installing rsplib-tools"
     # Action messages may say what was rolled back, so they get more room than a status.
     ACTION_MESSAGE_LIMIT = 400
     ROLLS_BACK = True
+
+    def __init__(self, framework):
+        super().__init__(framework)
+        # No config options and nothing to start: cloud-init may have started the
+        # PE already, and install then shows it as active right away.
+        self.framework.observe(self.on.install, self._on_install)
+        self.framework.observe(self.on.update_status, self._on_update_status)
+        self.framework.observe(self.on.configure_action, self._on_configure_action)
+        self.framework.observe(self.on.reconfigure_action, self._on_reconfigure_action)
+        self.framework.observe(self.on.restart_action, self._on_restart_action)
+        self.framework.observe(self.on.pe_status_action, self._on_pe_status_action)
 
     def make_workload(self):
         return PoolElementWorkload()
@@ -34,6 +42,19 @@ class RspPoolElementCharm(WorkloadCharm):
             "restart": Action(None, workload.restart, "restarting the pool element"),
             "pe-status": Action(None, workload.pe_status, None),
         }
+
+    # One handler per action (actions.yaml), each running its table entry.
+    def _on_configure_action(self, event):
+        self.run_action(event, "configure")
+
+    def _on_reconfigure_action(self, event):
+        self.run_action(event, "reconfigure")
+
+    def _on_restart_action(self, event):
+        self.run_action(event, "restart")
+
+    def _on_pe_status_action(self, event):
+        self.run_action(event, "pe-status")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,20 @@ from registrar_workload import RegistrarWorkload
 
 
 class RspRegistrarCharm(WorkloadCharm):
-    EVENTS = ("install", "config_changed", "update_status")
     INSTALL_ACTIVITY = "installing rsplib-registrar"
     # Action messages may say what was rolled back, so they get more room than a status.
     ACTION_MESSAGE_LIMIT = 400
     ROLLS_BACK = True
+
+    def __init__(self, framework):
+        super().__init__(framework)
+        # No start: the registrar runs once the configure action has given it an address.
+        self.framework.observe(self.on.install, self._on_install)
+        self.framework.observe(self.on.config_changed, self._on_config_changed)
+        self.framework.observe(self.on.update_status, self._on_update_status)
+        self.framework.observe(self.on.configure_action, self._on_configure_action)
+        self.framework.observe(self.on.restart_action, self._on_restart_action)
+        self.framework.observe(self.on.pool_status_action, self._on_pool_status_action)
 
     def make_workload(self):
         return RegistrarWorkload()
@@ -36,6 +45,16 @@ class RspRegistrarCharm(WorkloadCharm):
     def apply_config(self):
         """Re-render with the new config options (ValidationError names the option)."""
         self.workload.apply_config(dict(self.config))
+
+    # One handler per action (actions.yaml), each running its table entry.
+    def _on_configure_action(self, event):
+        self.run_action(event, "configure")
+
+    def _on_restart_action(self, event):
+        self.run_action(event, "restart")
+
+    def _on_pool_status_action(self, event):
+        self.run_action(event, "pool-status")
 
 
 if __name__ == "__main__":

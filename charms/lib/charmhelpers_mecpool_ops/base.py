@@ -171,6 +171,17 @@ def build_actions(workload, parse_source, component):
     }
 
 
+class OaiBuildHandlers(object):
+    """The handlers of build_actions()' table, for a WorkloadCharm that has it; the charm
+    observes them itself (``self.on.build_action``, ``self.on.wait_build_action``)."""
+
+    def _on_build_action(self, event):
+        self.run_action(event, "build")
+
+    def _on_wait_build_action(self, event):
+        self.run_action(event, "wait-build")
+
+
 class PeerWaitingCharm(WorkloadCharm):
     """A charm whose service starts only once a peer answers (the MME waits
     for the HSS, the SPGW-U for the SPGW-C).
@@ -202,6 +213,19 @@ class PeerWaitingCharm(WorkloadCharm):
                               "restarting " + component),
             "status": Action(None, workload.report, None),
         }
+
+    # The handlers of peer_actions()' table; the charm observes them itself.
+    def _on_configure_action(self, event):
+        self.run_action(event, "configure")
+
+    def _on_wait_peer_action(self, event):
+        self.run_action(event, "wait-peer")
+
+    def _on_restart_action(self, event):
+        self.run_action(event, "restart")
+
+    def _on_status_action(self, event):
+        self.run_action(event, "status")
 
     def apply_config(self):
         self.peer_timeout()

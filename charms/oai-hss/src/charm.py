@@ -8,11 +8,11 @@ K and OP are redacted from every message.
 from ops.main import main
 
 from charmhelpers_mecpool import validate
-from charmhelpers_mecpool_ops.base import build_actions, Action, WorkloadCharm
+from charmhelpers_mecpool_ops.base import build_actions, Action, OaiBuildHandlers, WorkloadCharm
 from hss_workload import HssWorkload, parse_configure, parse_provision
 
 
-class OaiHssCharm(WorkloadCharm):
+class OaiHssCharm(OaiBuildHandlers, WorkloadCharm):
     INSTALL_ACTIVITY = "installing base packages"
     # Messages name the repository, ref and differing keys, or the build log's tail.
     ACTION_MESSAGE_LIMIT = 1000
@@ -47,13 +47,7 @@ class OaiHssCharm(WorkloadCharm):
         })
         return actions
 
-    # One handler per action (actions.yaml), each running its table entry.
-    def _on_build_action(self, event):
-        self.run_action(event, "build")
-
-    def _on_wait_build_action(self, event):
-        self.run_action(event, "wait-build")
-
+    # One handler per action of its own table (build and wait-build: OaiBuildHandlers).
     def _on_configure_action(self, event):
         self.run_action(event, "configure")
 

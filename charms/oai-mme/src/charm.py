@@ -8,11 +8,11 @@ The MME starts only once the HSS answers: PeerWaitingCharm's rules
 from ops.main import main
 
 from charmhelpers_mecpool import validate
-from charmhelpers_mecpool_ops.base import build_actions, PeerWaitingCharm
+from charmhelpers_mecpool_ops.base import build_actions, OaiBuildHandlers, PeerWaitingCharm
 from mme_workload import MmeWorkload, parse_configure
 
 
-class OaiMmeCharm(PeerWaitingCharm):
+class OaiMmeCharm(OaiBuildHandlers, PeerWaitingCharm):
     INSTALL_ACTIVITY = "installing base packages"
     # Messages name the repository, ref and differing keys, or the build log's tail.
     ACTION_MESSAGE_LIMIT = 1000
@@ -37,25 +37,6 @@ class OaiMmeCharm(PeerWaitingCharm):
         actions = self.peer_actions(parse_configure, "the MME", "the HSS")
         actions.update(build_actions(self.workload, validate.build_source, "the MME"))
         return actions
-
-    # One handler per action (actions.yaml), each running its table entry.
-    def _on_build_action(self, event):
-        self.run_action(event, "build")
-
-    def _on_wait_build_action(self, event):
-        self.run_action(event, "wait-build")
-
-    def _on_configure_action(self, event):
-        self.run_action(event, "configure")
-
-    def _on_wait_peer_action(self, event):
-        self.run_action(event, "wait-peer")
-
-    def _on_restart_action(self, event):
-        self.run_action(event, "restart")
-
-    def _on_status_action(self, event):
-        self.run_action(event, "status")
 
 
 if __name__ == "__main__":

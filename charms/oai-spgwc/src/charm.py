@@ -7,11 +7,11 @@ The event and action rules are WorkloadCharm's (charmhelpers_mecpool_ops).
 from ops.main import main
 
 from charmhelpers_mecpool import validate
-from charmhelpers_mecpool_ops.base import build_actions, Action, WorkloadCharm
+from charmhelpers_mecpool_ops.base import build_actions, Action, OaiBuildHandlers, WorkloadCharm
 from spgwc_workload import SpgwcWorkload, parse_configure
 
 
-class OaiSpgwcCharm(WorkloadCharm):
+class OaiSpgwcCharm(OaiBuildHandlers, WorkloadCharm):
     INSTALL_ACTIVITY = "installing base packages"
     # Messages name the repository, ref and differing keys, or the build log's tail.
     ACTION_MESSAGE_LIMIT = 1000
@@ -41,13 +41,7 @@ class OaiSpgwcCharm(WorkloadCharm):
         })
         return actions
 
-    # One handler per action (actions.yaml), each running its table entry.
-    def _on_build_action(self, event):
-        self.run_action(event, "build")
-
-    def _on_wait_build_action(self, event):
-        self.run_action(event, "wait-build")
-
+    # One handler per action of its own table (build and wait-build: OaiBuildHandlers).
     def _on_configure_action(self, event):
         self.run_action(event, "configure")
 

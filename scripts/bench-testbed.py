@@ -21,7 +21,6 @@ Usage: scripts/bench-testbed.py [--jobs 4,8,10] [--runtime 60] [--pus 1,2,4,8,16
 import argparse
 import json
 import math
-import resource
 import sys
 import time
 from pathlib import Path
@@ -34,20 +33,15 @@ PAPER_RUNS = 40
 PAPER_RUNTIME_S = 300.0
 
 
-def children_cpu_s():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def bench_level(scenario, pus, jobs, runtime_s, mode, root):
     runs = max(1, math.ceil(jobs / len(pus)))  # at least one run per lane
     settings = sc.RunSettings(scenario, "paper", pus=pus, runtime_s=runtime_s, runs=runs)
-    cpu_before = children_cpu_s()
+    cpu_before = engine.children_cpu_s()
     started = time.monotonic()
     run_dir = engine.run(scenario, settings, mode=mode, jobs=jobs, label="bench-j{}".format(jobs),
                          root=root, report=False)
     wall = time.monotonic() - started
-    cpu = children_cpu_s() - cpu_before
+    cpu = engine.children_cpu_s() - cpu_before
     info = json.loads((run_dir / "engine.json").read_text())
     lanes, per_lane = info["lanes"], info["runs_per_lane"]
     boot = info.get("boot_s", 0.0)

@@ -186,7 +186,8 @@ def update_latest(root, run_dir):
     os.replace(tmp, link)
 
 
-def _children_cpu_s():
+def children_cpu_s():
+    """CPU seconds of this process's ended children (QEMU, or the host's RSPLIB)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -203,7 +204,7 @@ def execute(batch, on_line=None, cache_root=None, cpus=2):
             on_line(text)
 
     started = time.monotonic()
-    cpu_before = _children_cpu_s()
+    cpu_before = children_cpu_s()
     timeout = batch.expected_seconds() * 2 + 300
     timing = {"mode": batch.mode, "jobs": batch.jobs, "lanes": len(batch.lanes),
               "runs_per_lane": max(len(lane) for lane in batch.lanes),
@@ -222,7 +223,7 @@ def execute(batch, on_line=None, cache_root=None, cpus=2):
     timing["total_s"] = round(time.monotonic() - started, 3)
     # CPU the run's processes (QEMU, or the host's RSPLIB) used; summed over host cores.
     # Only meaningful when this process ran one batch at a time.
-    timing["host_cpu_s"] = round(_children_cpu_s() - cpu_before, 1)
+    timing["host_cpu_s"] = round(children_cpu_s() - cpu_before, 1)
     timing["host_cores"] = round(timing["host_cpu_s"] / max(timing["total_s"], 0.001), 2)
     clock = _read_clock(run_dir)
     failed = []
@@ -283,3 +284,9 @@ def run(scenario, settings, mode="auto", jobs=None, on_line=None, label=None, cu
     if report:
         write_report(run_dir)
     return run_dir
+
+
+def run_without_report(scenario, settings, mode, jobs, label=None, customize=None):
+    """``run`` for the fault scenarios and the probes, whose own outcome is their report."""
+    return run(scenario, settings, mode=mode, jobs=jobs, label=label, customize=customize,
+               report=False)

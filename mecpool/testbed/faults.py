@@ -397,11 +397,6 @@ def evaluate(name, run_dir, plan):
     }
 
 
-def _default_runner(scenario, settings, mode, jobs, label=None, customize=None):
-    return engine.run(scenario, settings, mode=mode, jobs=jobs, label=label,
-                      customize=customize, report=False)
-
-
 def run_fault(name, scenario_file=None, pus=None, runtime_s=None, mode="auto", runner=None):
     """Run one fault scenario and evaluate it; the outcome is saved as fault.json."""
     spec, customize, pus, runtime_s = plan_fault(name, pus, runtime_s)
@@ -416,7 +411,7 @@ def run_fault(name, scenario_file=None, pus=None, runtime_s=None, mode="auto", r
         customize(plan)
         plans.append(plan)
 
-    run_dir = (runner or _default_runner)(scenario, settings, mode, 1, label=name,
+    run_dir = (runner or engine.run_without_report)(scenario, settings, mode, 1, label=name,
                                           customize=capture)
     outcome = evaluate(name, run_dir, plans[0])
     (Path(run_dir) / "fault.json").write_text(json.dumps(outcome, indent=2) + "\n")

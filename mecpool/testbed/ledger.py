@@ -84,19 +84,15 @@ ACCEPTED_LINE = re.compile(r"^Job \d+/\d+ of size \S+ accepted$", re.M)
 _INTERNAL_ERROR = re.compile(r"^INTERNAL ERROR in (\S+), line (\d+)", re.M)
 
 
-def _log(run_path, name):
+def process_log(run_path, name):
+    """The text of process ``name``'s log in a run directory ("" when it has none)."""
     path = Path(run_path) / "logs" / (name + ".log")
     return path.read_text(errors="replace") if path.is_file() else ""
 
 
-def pe_log(run_path, name):
-    """The text of a process's log in a run directory ("" when it has none)."""
-    return _log(run_path, name)
-
-
 def internal_error(run_path, name):
     """"FILE:LINE" of the RSPLIB assertion that ended process ``name``, or None."""
-    match = _INTERNAL_ERROR.search(_log(run_path, name))
+    match = _INTERNAL_ERROR.search(process_log(run_path, name))
     return "{}:{}".format(match.group(1), match.group(2)) if match else None
 
 
@@ -124,7 +120,7 @@ def accepted(run_path, name, scalars=None):
     scalars = pe_scalars(run_path) if scalars is None else scalars
     if name in scalars:
         return int(scalars[name]["CalcAppPE Total Jobs Accepted"])
-    return len(ACCEPTED_LINE.findall(_log(run_path, name)))
+    return len(ACCEPTED_LINE.findall(process_log(run_path, name)))
 
 
 def jobs(run_path):

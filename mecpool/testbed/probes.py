@@ -31,7 +31,7 @@ from pathlib import Path
 
 from mecpool.rserpool import hsdump
 
-from . import ledger
+from . import engine, ledger
 from .plan import Action
 from .scenario import RunSettings, Scenario, load
 
@@ -149,7 +149,7 @@ def load_changes(raw, info):
     completed, so nothing after its last completion is known: later rows are left out.
     """
     pe = info["pes"][0]
-    adds = session_adds(ledger.pe_log(raw, pe["name"]))
+    adds = session_adds(ledger.process_log(raw, pe["name"]))
     steps, horizon = [], 0.0
     for pu in info["pus_list"]:
         for row in ledger.read_vector(raw / pu["vector"]):
@@ -271,12 +271,6 @@ def evaluate_stress(raw):
 
 # ------------------------------------------------------------------ running
 
-def _default_runner(scenario, settings, mode, jobs, label=None, customize=None):
-    from . import engine
-    return engine.run(scenario, settings, mode=mode, jobs=jobs, label=label,
-                      customize=customize, report=False)
-
-
 def run_probe(name, variant, keepalive_ms=None, runtime_s=None, mode="auto", runner=None,
               scenario_file=None):
     """Run probe ``name`` with RSPLIB ``variant``; returns the outcome (also probe.json)."""
@@ -291,7 +285,7 @@ def run_probe(name, variant, keepalive_ms=None, runtime_s=None, mode="auto", run
             plan.log_registrar_actions()
             plan.actions.append(Action(0, "hsdump-loop", runtime_s, "dump every handlespace"))
 
-    run_dir = (runner or _default_runner)(scenario, settings, mode, 1,
+    run_dir = (runner or engine.run_without_report)(scenario, settings, mode, 1,
                                           label="probe-{}-{}".format(name, variant),
                                           customize=customize)
     raw = Path(run_dir) / "raw" / "pus-{}".format(spec.pus) / "run-1"

@@ -114,6 +114,16 @@ class WorkloadCharm(CharmBase):
 
     # -- actions -----------------------------------------------------------------
 
+    # Handlers of the actions most charms have; a charm observes those its table has.
+    def _on_configure_action(self, event):
+        self.run_action(event, "configure")
+
+    def _on_restart_action(self, event):
+        self.run_action(event, "restart")
+
+    def _on_status_action(self, event):
+        self.run_action(event, "status")
+
     def run_action(self, event, name):
         """Run the table's action ``name`` for ``event``: validate, then work.
 
@@ -214,18 +224,9 @@ class PeerWaitingCharm(WorkloadCharm):
             "status": Action(None, workload.report, None),
         }
 
-    # The handlers of peer_actions()' table; the charm observes them itself.
-    def _on_configure_action(self, event):
-        self.run_action(event, "configure")
-
+    # wait-peer's handler (configure, restart, status: WorkloadCharm's); the charm observes it.
     def _on_wait_peer_action(self, event):
         self.run_action(event, "wait-peer")
-
-    def _on_restart_action(self, event):
-        self.run_action(event, "restart")
-
-    def _on_status_action(self, event):
-        self.run_action(event, "status")
 
     def apply_config(self):
         self.peer_timeout()

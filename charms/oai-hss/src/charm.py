@@ -47,18 +47,10 @@ class OaiHssCharm(OaiBuildHandlers, WorkloadCharm):
         })
         return actions
 
-    # One handler per action of its own table (build and wait-build: OaiBuildHandlers).
-    def _on_configure_action(self, event):
-        self.run_action(event, "configure")
-
+    # Its own action's handler (build, wait-build: OaiBuildHandlers; configure, restart, status:
+    # WorkloadCharm).
     def _on_provision_subscribers_action(self, event):
         self.run_action(event, "provision-subscribers")
-
-    def _on_restart_action(self, event):
-        self.run_action(event, "restart")
-
-    def _on_status_action(self, event):
-        self.run_action(event, "status")
 
 
 if __name__ == "__main__":

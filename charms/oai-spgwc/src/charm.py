@@ -41,16 +41,6 @@ class OaiSpgwcCharm(OaiBuildHandlers, WorkloadCharm):
         })
         return actions
 
-    # One handler per action of its own table (build and wait-build: OaiBuildHandlers).
-    def _on_configure_action(self, event):
-        self.run_action(event, "configure")
-
-    def _on_restart_action(self, event):
-        self.run_action(event, "restart")
-
-    def _on_status_action(self, event):
-        self.run_action(event, "status")
-
 
 if __name__ == "__main__":
     main(OaiSpgwcCharm)

@@ -43,15 +43,9 @@ class RspPoolElementCharm(WorkloadCharm):
             "pe-status": Action(None, workload.pe_status, None),
         }
 
-    # One handler per action (actions.yaml), each running its table entry.
-    def _on_configure_action(self, event):
-        self.run_action(event, "configure")
-
+    # Handlers of its own actions (configure, restart: WorkloadCharm's).
     def _on_reconfigure_action(self, event):
         self.run_action(event, "reconfigure")
-
-    def _on_restart_action(self, event):
-        self.run_action(event, "restart")
 
     def _on_pe_status_action(self, event):
         self.run_action(event, "pe-status")

@@ -46,13 +46,7 @@ class RspRegistrarCharm(WorkloadCharm):
         """Re-render with the new config options (ValidationError names the option)."""
         self.workload.apply_config(dict(self.config))
 
-    # One handler per action (actions.yaml), each running its table entry.
-    def _on_configure_action(self, event):
-        self.run_action(event, "configure")
-
-    def _on_restart_action(self, event):
-        self.run_action(event, "restart")
-
+    # Handler of its own action (configure, restart: WorkloadCharm's).
     def _on_pool_status_action(self, event):
         self.run_action(event, "pool-status")
 

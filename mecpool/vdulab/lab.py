@@ -61,8 +61,10 @@ class Lab(object):
     def __init__(self, site, built, run_dir, cache_root, log=print, memory_mb=768, vcpus=1, disk_gb=4):
         self.site = site
         self.built = built
-        self.run_dir = Path(run_dir)
-        self.cache_root = Path(cache_root)
+        # Absolute: dnsmasq and QEMU run with another working directory (`make vdu-lab`'s
+        # default --out build/vdu-lab made dnsmasq fail to open its log).
+        self.run_dir = Path(run_dir).resolve()
+        self.cache_root = Path(cache_root).resolve()
         self.log = log
         self.memory_mb = memory_mb
         self.vcpus = vcpus

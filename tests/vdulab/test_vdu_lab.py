@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mecpool.packaging import builder
+from mecpool.packaging import builder, userdata
 from mecpool.site import load_site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_table_lists_every_vm_with_its_user_data(lab_run):
     assert set(vms) == {"pr-mec", "pr-stavanger", "pe-mec-1", "pe-mec-2", "pe-mec-3", "hss", "mme", "spgwc",
                         "spgwu"}
     for row in vms.values():
-        assert 0 < row["user_data_bytes"] <= 32 * 1024
+        assert 0 < row["user_data_bytes"] <= userdata.USER_DATA_GOAL
         assert row["vm"] in done.stdout
     assert "boot to registered (s)" in done.stdout
 

@@ -20,7 +20,7 @@ from .units import POOL_ELEMENT_SERVICE
 INTERVAL_S = 10
 # RSPLIB re-registers every 30 s, a registrar keeps a PE 90 s: 60 s alone is not registered.
 LIMIT_S = 60
-MAX_BACKOFF_S = 240
+MAX_BACKOFF_S = 120
 STATE_FILE = "/run/mecpool/pe-watchdog.json"
 ASSOCS = "/proc/net/sctp/assocs"
 SCTP_ESTABLISHED = 3   # the ST column of /proc/net/sctp/assocs (enum sctp_state)

@@ -64,6 +64,21 @@ def test_pool_boots_from_user_data_alone(lab_run, text):
     assert not failed(checks_named(lab_run[1], text))
 
 
+def test_a_pe_booted_before_the_registrars_needed_its_watchdog(lab_run):
+    """pe-mec-1's service starts before any registrar VM boots: its first registration fails,
+    and stock RSPLIB then never registers by itself (docs/vdu-lab.md).  It is listed (above)
+    because its watchdog restarted it: without the watchdog this scenario fails."""
+    restarts = lab_run[1]["facts"]["PE watchdog restarts at boot"]
+    assert isinstance(restarts["pe-mec-1"], int) and restarts["pe-mec-1"] >= 1, restarts
+    assert not failed(checks_named(lab_run[1], "boot: pe-mec-1 listed"))
+
+
+@pytest.mark.parametrize("text", ["pr-mec restarted its registrar", "pr-stavanger VM hard-rebooted",
+                                  "pool NIC ens4 reconfigured"])
+def test_the_pool_recovers_by_itself(lab_run, text):
+    assert not failed(checks_named(lab_run[1], text))
+
+
 def test_scale_out_pe_joins(lab_run):
     assert not failed(checks_named(lab_run[1], "scale-out"))
     row = next(r for r in lab_run[1]["vms"] if r["vm"] == "pe-mec-3")

@@ -6,12 +6,14 @@ does not answer gets a file that says so."""
 
 import threading
 
+from mecpool.rserpool.units import PE_WATCHDOG_SERVICE, POOL_ELEMENT_SERVICE, REGISTRAR_SERVICE
+
 # file name -> shell line run as root on the VM.  /proc/net/sctp is read as well as
 # `ss`: ss needs the sctp_diag module, the proc files only sctp itself.
 COLLECT = (
-    ("journal.txt", "journalctl -b -o short-precise --no-pager -u rsp-pool-element -u rsp-registrar "
-                    "-u mecpool-pe-watchdog -u systemd-networkd -u cloud-init-local -u cloud-init "
-                    "-u cloud-config -u cloud-final"),
+    ("journal.txt", "journalctl -b -o short-precise --no-pager -u {} -u {} -u {} -u systemd-networkd "
+                    "-u cloud-init-local -u cloud-init -u cloud-config -u cloud-final".format(
+                        POOL_ELEMENT_SERVICE, REGISTRAR_SERVICE, PE_WATCHDOG_SERVICE)),
     ("sctp.txt", "echo '# ss -A sctp'; ss -A sctp -a -n -p -e -i 2>&1; "
                  "echo '# /proc/net/sctp/assocs'; cat /proc/net/sctp/assocs 2>&1; "
                  "echo '# /proc/net/sctp/eps'; cat /proc/net/sctp/eps 2>&1"),

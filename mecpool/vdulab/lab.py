@@ -170,7 +170,10 @@ class Lab(object):
         the same disk and config drive (cloud-init sees the same instance: per-instance
         steps do not run again; enabled services start as on any boot)."""
         self.power_off(name)
-        self.processes[name] = qemu.start_vm(self.runs[name].spec)
+        spec = self.runs[name].spec
+        if spec.serial_log.exists():   # QEMU truncates it: keep the first boot's console
+            spec.serial_log.rename(spec.serial_log.with_name("serial-before-reboot.log"))
+        self.processes[name] = qemu.start_vm(spec)
         self.log("hard reboot of {}".format(name))
 
     def power_off(self, name):

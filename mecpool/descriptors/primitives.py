@@ -81,11 +81,21 @@ WAIT_PEER_STEPS = {vdu: -(-peer_ready_by(peer) // CHARM_PEER_WAIT_STEP)
 def _build_then(vdu, *rest):
     """build, wait-build x N, then the VDU's own day-1 primitives (configure first),
     then wait-peer x M where the VDU's service waits for a peer."""
-    build = Primitive("build", _git(vdu))
+    build = _build(vdu)
     waits = [Primitive("wait-build", []) for _ in range(WAIT_BUILD_STEPS[vdu])]
     steps = WAIT_PEER_STEPS.get(vdu, 0)
     peer_waits = [_wait_peer("{}/{}".format(i, steps)) for i in range(1, steps + 1)]
     return [build] + waits + list(rest) + peer_waits
+
+
+def _build(vdu):
+    """build: the OAI sources; the HSS's also names the Cassandra source (its
+    charm installs Java and Cassandra itself, not through OAI's build_cassandra)."""
+    extra = []
+    if vdu == "hss":
+        extra = [_p("cassandra-apt", STRING, "cassandra_apt"),
+                 _p("cassandra-key-url", STRING, "cassandra_key_url")]
+    return Primitive("build", _git(vdu) + extra)
 
 
 def _wait_peer(step):

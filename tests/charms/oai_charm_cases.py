@@ -12,7 +12,9 @@ CONTRACT = {
         "provision-subscribers": {"imsi-first": "string", "msisdn-first": "string",
                                   "users": "integer", "k": "string", "op": "string"},
         "restart": {}, "status": {},
-        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
+        "build": {"git-repository": "string", "git-commit": "string",
+                  "cassandra-apt": "string", "cassandra-key-url": "string"},
+        "wait-build": {},
     },
     "oai-mme": {
         "configure": {"git-repository": "string", "git-commit": "string", "realm": "string",

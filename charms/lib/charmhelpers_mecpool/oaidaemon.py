@@ -119,11 +119,16 @@ class OaiDaemon(object):
         at once (the build runs as a service)."""
         budget = self.budget("build")
         self.install(budget)
+        self.install_runtime(source, budget)
         commit, layout = self._checkout(source["git-repository"], source["git-commit"],
                                         self.sample_context(), budget)
         progress = self.builder.start(source["git-repository"], commit, self.src_dir,
                                       self.BUILD_STEPS, [self.binary])
         return self._progress_results(progress, layout)
+
+    def install_runtime(self, source, budget):
+        """`build`'s step before the checkout: what the component needs that OAI's
+        build scripts do not install (the HSS: Java and Cassandra)."""
 
     def _requested(self):
         source = self.source.load()

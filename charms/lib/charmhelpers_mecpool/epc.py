@@ -41,7 +41,7 @@ After=network-online.target{after}
 [Service]
 Type=simple
 {pre}ExecStart={exec_start}
-WorkingDirectory={workdir}
+{post}WorkingDirectory={workdir}
 UMask=0077
 Restart=on-failure
 RestartSec=5
@@ -54,12 +54,16 @@ WantedBy=multi-user.target
 """
 
 
-def oai_unit(charm, description, argv, log_file, workdir, after=(), exec_start_pre=()):
+def oai_unit(charm, description, argv, log_file, workdir, after=(), exec_start_pre=(),
+             exec_start_post=(), exec_stop_post=()):
     """The systemd unit of one OAI daemon."""
     extra = "".join(" " + a for a in after)
     pre = "".join("ExecStartPre={}\n".format(p) for p in exec_start_pre)
+    post = "".join("ExecStartPost={}\n".format(p) for p in exec_start_post)
+    post += "".join("ExecStopPost={}\n".format(p) for p in exec_stop_post)
     return _UNIT.format(charm=charm, description=description, wants=extra, after=extra,
-                        pre=pre, exec_start=logged_exec_start(argv, log_file), workdir=workdir)
+                        pre=pre, post=post, exec_start=logged_exec_start(argv, log_file),
+                        workdir=workdir)
 
 
 class Settings(object):

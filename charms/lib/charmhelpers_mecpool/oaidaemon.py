@@ -16,7 +16,7 @@ waits of each action, so the tests can add up the worst case.
 """
 
 from . import budget as budgets
-from . import epc, files, sourcecheck
+from . import aptlock, epc, files, sourcecheck
 from .apt import Apt
 from .cloudmeta import metadata_mac_lookup
 from .errors import MecpoolError, WaitTimeout
@@ -66,7 +66,8 @@ class OaiDaemon(object):
                                clock=clock)
         self.apt = Apt(run=run, sources_dir=self.path("/etc/apt/sources.list.d"),
                        keyring_dir=self.path("/etc/apt/trusted.gpg.d"),
-                       dpkg_dir=self.path("/var/lib/dpkg"))
+                       dpkg_dir=self.path("/var/lib/dpkg"),
+                       locks=aptlock.LockWait(root, self.proc_root))
         self.builder = OaiBuild(self.NAME, run=run, state_dir=self.state_dir,
                                 log_dir=self.path("/var/log/mecpool"), runner=build_runner,
                                 systemd=self.systemd, sleep=sleep, clock=clock)
@@ -84,7 +85,10 @@ class OaiDaemon(object):
         return budgets.Budget(primitive, sleep=self.sleep, clock=self.clock)
 
     def install(self, budget=None):
-        """The packages (apt-get within ``budget``) and the state directories."""
+        """The packages (apt-get within ``budget``) and the state directories.  No
+        other apt may run from here on: the units that start one are masked, and
+        every apt-get waits for a run still going (aptlock)."""
+        aptlock.quiesce(self.run)
         self.apt.install(self.PACKAGES, budget)
         files.ensure_dir(self.state_dir, 0o700)
         files.ensure_dir(self.log_dir, 0o700)

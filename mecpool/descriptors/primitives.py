@@ -176,15 +176,23 @@ def _plain(*names):
     return [Primitive(name, []) for name in names]
 
 
+def _oai_day2(vdu, *own):
+    """An OAI VDU's day-2 primitives: every day-1 one too (build, wait-build, configure,
+    ...), so that an operator (or `mecpool epc-resume`) can finish or redo a failed day 1
+    with `osm ns-action` (R8 runs no remaining day-1 primitive after one failed), then
+    restart and status.  Day-2 parameters default to the instantiation's values."""
+    return [_build(vdu)] + _plain("wait-build") + list(own) + _plain("restart", "status")
+
+
 CHARMS = {
     "oai-hss": CharmPrimitives(_build_then("hss", _HSS_CONFIGURE, _HSS_PROVISION),
-                               _plain("restart", "status", "wait-build") + [_HSS_PROVISION]),
+                               _oai_day2("hss", _HSS_CONFIGURE, _HSS_PROVISION)),
     "oai-mme": CharmPrimitives(_build_then("mme", _MME_CONFIGURE),
-                               _plain("restart", "status", "wait-build") + [_wait_peer("1/1")]),
+                               _oai_day2("mme", _MME_CONFIGURE, _wait_peer("1/1"))),
     "oai-spgwc": CharmPrimitives(_build_then("spgwc", _SPGWC_CONFIGURE),
-                                 _plain("restart", "status", "wait-build")),
+                                 _oai_day2("spgwc", _SPGWC_CONFIGURE)),
     "oai-spgwu": CharmPrimitives(_build_then("spgwu", _SPGWU_CONFIGURE),
-                                 _plain("restart", "status", "wait-build") + [_wait_peer("1/1")]),
+                                 _oai_day2("spgwu", _SPGWU_CONFIGURE, _wait_peer("1/1"))),
     "rsp-registrar": CharmPrimitives([_PR_CONFIG, _PR_CONFIGURE], _plain("restart", "pool-status")),
     "rsp-pool-element": CharmPrimitives([_PE_CONFIGURE],
                                         [_PE_RECONFIGURE] + _plain("restart", "pe-status")),

@@ -36,13 +36,20 @@ def day1(vdu: str) -> list[Step]:
 
 
 def plan(vdu: str, start: str | None) -> list[Step]:
-    """The day-1 steps of ``vdu`` from the first ``start`` on (all of them when None)."""
+    """The day-1 steps of ``vdu`` from the first ``start`` on (all of them when None).
+
+    The day-1 wait-peer steps give up a fixed time after the VDU's last `build`
+    (charmhelpers_mecpool.budget.DAY1_PEER_DEADLINE), so a plan with them starts
+    with `build` again (a no-op when built) to restart that clock."""
     steps = day1(vdu)
     if start is None:
         return steps
     for index, step in enumerate(steps):
         if step.name == start:
-            return steps[index:]
+            rest = steps[index:]
+            if rest[0].name != "build" and any(s.name == "wait-peer" for s in rest):
+                rest = [steps[0]] + rest
+            return rest
     names = []
     for step in steps:
         if step.name not in names:

@@ -58,6 +58,14 @@ LCM_TIMEOUT_PROGRESS_PRIMITIVE = 10 * 60
 CHARM_PRIMITIVE_BUDGET = 9 * 60
 CHARM_WAIT_BUILD_LONGEST = 7 * 60 + 15
 CHARM_PEER_WAIT_STEP = 390
+# LCM v8.0's timeout_ns_deploy runs from the NS tasks' start: VM creation, Juju's SSH
+# provisioning and the charm deployment come before `build` (taken as 15 min).  The
+# charms' day-1 wait-peer steps give up CHARM_DAY1_PEER_DEADLINE after `build` started
+# (budget.DAY1_PEER_DEADLINE), so a peer that never answers is reported before LCM's
+# timeout, however long this VDU's own build took.
+LCM_TIMEOUT_NS_DEPLOY = 2 * 3600
+DEPLOY_OVERHEAD = 15 * 60
+CHARM_DAY1_PEER_DEADLINE = LCM_TIMEOUT_NS_DEPLOY - DEPLOY_OVERHEAD - CHARM_PRIMITIVE_BUDGET
 
 # LCM v8.0 runs every VDU's day-1 list as its own task, side by side (docs/epc.md):
 # the MME's configure may come while the HSS still builds, the SPGW-U's while the

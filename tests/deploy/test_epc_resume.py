@@ -41,9 +41,11 @@ def test_the_built_vnfd_offers_them(built):
 
 def test_plan_starts_at_the_first_occurrence_and_keeps_the_fixed_parameters():
     steps = epcresume.plan("mme", "configure")
-    assert [s.name for s in steps[:2]] == ["configure", "wait-peer"]
-    assert steps[1].params == {"step": "1/14"} and steps[-1].params == {"step": "14/14"}
-    assert steps[0].params == {}          # OSM fills configure's from the instantiation
+    # build first: the day-1 wait-peer steps count their deadline from the last build
+    assert [s.name for s in steps[:3]] == ["build", "configure", "wait-peer"]
+    assert steps[2].params == {"step": "1/14"} and steps[-1].params == {"step": "14/14"}
+    assert steps[1].params == {}          # OSM fills configure's from the instantiation
+    assert [s.name for s in epcresume.plan("spgwc", "configure")] == ["configure"]
     assert steps[-1].seq == steps[-1].total == len(CHARMS["oai-mme"].day1)
     assert [s.name for s in epcresume.plan("hss", "wait-build")][:10] == ["wait-build"] * 10
     assert epcresume.plan("spgwc", None)[0].name == "build"
@@ -71,10 +73,12 @@ def test_epc_resume_runs_the_remaining_steps_through_osm(fakes, mecpool):
     fakes.reset_calls()
     out = mecpool("epc-resume", "mec1", "--site", "site.yaml", "--vdu", "spgwu", "--from", "configure").stdout
     actions = [c for c in fakes.calls("osm") if c[0] == "ns-action"]
-    assert actions[0] == ["ns-action", "mec1", "--vnf_name", "1", "--vdu_id", "spgwu", "--vdu_count", "0",
-                          "--action_name", "configure", "--timeout", "1800", "--wait"]
-    assert actions[1][-5:] == ["--params", "{step: 1/10}", "--timeout", "1800", "--wait"]
-    assert len(actions) == 11
+    assert actions[0][:9] == ["ns-action", "mec1", "--vnf_name", "1", "--vdu_id", "spgwu", "--vdu_count", "0",
+                              "--action_name"]
+    assert [a[9] for a in actions[:2]] == ["build", "configure"]
+    assert actions[1][-3:] == ["--timeout", "1800", "--wait"] and "--params" not in actions[1]
+    assert actions[2][-5:] == ["--params", "{step: 1/10}", "--timeout", "1800", "--wait"]
+    assert len(actions) == 12
     assert "spgwu: day 1 done" in out and "18/18 wait-peer {'step': '10/10'}: COMPLETED" in out
 
 

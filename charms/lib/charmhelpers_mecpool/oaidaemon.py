@@ -15,6 +15,8 @@ Every wait of a primitive draws from its ``budget.Budget``; ``WAITS`` lists the
 waits of each action, so the tests can add up the worst case.
 """
 
+import time
+
 from . import budget as budgets
 from . import aptlock, epc, files, sourcecheck
 from .apt import Apt
@@ -47,8 +49,9 @@ class OaiDaemon(object):
     }
 
     def __init__(self, run, root, mac_lookup, sleep, clock, listen_timeout, build_runner=None,
-                 build_wait=WAIT_STEP):
+                 build_wait=WAIT_STEP, wall_clock=time.time):
         self.run = run
+        self.wall_clock = wall_clock
         self.root = root
         self.sleep = sleep
         self.clock = clock
@@ -76,6 +79,8 @@ class OaiDaemon(object):
         self.settings = epc.Settings(self.NAME, root=root)
         # The source the last `build`/`configure` asked for (repository, ref, commit, layout).
         self.source = epc.Settings(self.NAME + "-source", root=root)
+        # When `build` last started (wall clock): the day-1 clock wait-peer counts against.
+        self.day1 = epc.Settings(self.NAME + "-day1", root=root)
 
     def path(self, path):
         return files.rooted(self.root, path)
@@ -122,6 +127,7 @@ class OaiDaemon(object):
         """The `build` action: check out, check the layout, start the build; returns
         at once (the build runs as a service)."""
         budget = self.budget("build")
+        self.day1.save({"build-started": int(self.wall_clock())})
         self.install(budget)
         self.install_runtime(source, budget)
         commit, layout = self._checkout(source["git-repository"], source["git-commit"],

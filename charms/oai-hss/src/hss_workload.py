@@ -161,10 +161,13 @@ class HssWorkload(OaiDaemon):
         config = parse_configure(SAMPLE_PARAMS)
         return self.context(config, config["op"])
 
-    def unit(self):
+    def unit(self, realm):
+        # oai_hss adds one Diameter peer, named by MME_IDENTITY, else "mme.localdomain"
+        # (src/hss_rel14/src/fdhss.cpp), which it then keeps trying to reach.
         return epc.oai_unit(NAME, "OpenAirInterface HSS (Release 14)",
                             [BINARY, "-j", self.json_path], self.log_dir + "/hss.log",
-                            self.state_dir, after=["cassandra.service"])
+                            self.state_dir, after=["cassandra.service"],
+                            environment=[("MME_IDENTITY", "mme." + realm)])
 
     def render_json(self, config, op):
         return self.renderer.render_to("hss_rel14.json.j2", self.json_path,
@@ -203,7 +206,7 @@ class HssWorkload(OaiDaemon):
         ensure_hosts([(address, ["hss." + config["realm"], "hss"]),
                       (config["mme-s6a-address"], ["mme." + config["realm"], "mme"])],
                      NAME, path=self.hosts_path)
-        changed |= self.systemd.install_unit(SERVICE, self.unit())
+        changed |= self.systemd.install_unit(SERVICE, self.unit(config["realm"]))
         saved = dict((k, val) for k, val in config.items() if k != "op")
         saved["commit"] = build["commit"]
         saved["s6a-interface"] = interface

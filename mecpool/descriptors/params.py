@@ -81,6 +81,7 @@ def epc_params(site, reveal_secrets):
         params[vdu + "_git_commit"] = source.commit
     params["cassandra_apt"] = epc.cassandra.apt
     params["cassandra_key_url"] = epc.cassandra.key_url
+    params["spdlog_commit"] = epc.spdlog_commit
     params.update({
         "realm": epc.realm,
         "mcc": epc.mcc,

@@ -98,11 +98,14 @@ def _build_then(vdu, *rest):
 
 def _build(vdu):
     """build: the OAI sources; the HSS's also names the Cassandra source (its
-    charm installs Java and Cassandra itself, not through OAI's build_cassandra)."""
+    charm installs Java and Cassandra itself, not through OAI's build_cassandra),
+    the SPGW-C's and SPGW-U's the spdlog commit."""
     extra = []
     if vdu == "hss":
         extra = [_p("cassandra-apt", STRING, "cassandra_apt"),
                  _p("cassandra-key-url", STRING, "cassandra_key_url")]
+    elif vdu in ("spgwc", "spgwu"):   # OAI's build script would check out spdlog's master
+        extra = [_p("spdlog-commit", STRING, "spdlog_commit")]
     return Primitive("build", _git(vdu) + extra)
 
 

@@ -310,6 +310,10 @@ class Epc(Strict):
     nat: bool = True
     git: EpcGit
     cassandra: EpcCassandra = EpcCassandra()
+    # The spdlog commit OAI's SPGW-C/U build checks out instead of master: v1.8.0
+    # (2020-09-01), master when openair-spgwc 2020.w36 (2020-09-02) was made (docs/epc.md).
+    spdlog_commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")] = \
+        "4a9ccf7e38e257feecce0c579a782741254eaeef"
     addresses: EpcAddresses
 
     @field_validator("mcc", "mnc", mode="before")

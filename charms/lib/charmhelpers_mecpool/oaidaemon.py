@@ -132,6 +132,7 @@ class OaiDaemon(object):
         self.install_runtime(source, budget)
         commit, layout = self._checkout(source["git-repository"], source["git-commit"],
                                         self.sample_context(), budget)
+        self.pin_sources(source)
         progress = self.builder.start(source["git-repository"], commit, self.src_dir,
                                       self.BUILD_STEPS, [self.binary])
         return self._progress_results(progress, layout)
@@ -139,6 +140,10 @@ class OaiDaemon(object):
     def install_runtime(self, source, budget):
         """`build`'s step before the checkout: what the component needs that OAI's
         build scripts do not install (the HSS: Java and Cassandra)."""
+
+    def pin_sources(self, source):
+        """`build`'s step after the checkout: pin what OAI's scripts would fetch
+        unpinned (the SPGW-C/U: spdlog, oaipins)."""
 
     def _requested(self):
         source = self.source.load()

@@ -17,6 +17,8 @@ from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.errors import ValidationError
 from charmhelpers_mecpool.oaibuild import BuildStep
+from charmhelpers_mecpool.oaipins import SpdlogPinned
+from charmhelpers_mecpool.oaipins import parse_build  # noqa: F401 - the charm's build parser
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
 from charmhelpers_mecpool.peerstart import PeerStart
 from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
@@ -115,7 +117,7 @@ def render_routing(template, context):
     return Renderer(TEMPLATES).render(template, context)
 
 
-class SpgwuWorkload(PeerStart, OaiDaemon):
+class SpgwuWorkload(PeerStart, SpdlogPinned, OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     PACKAGES, BUILD_STEPS, LAYOUTS = PACKAGES, BUILD_STEPS, LAYOUTS

@@ -314,6 +314,17 @@ def install_templates(src_dir, vdu, stems=None):
             handle.write(SPDLOG_LINES.read_text())
 
 
+def attach_workload(host, module, class_name, vdu, **kwargs):
+    """An OAI workload on ``host``: a FakeBuildRunner on its fake clock, the pinned ref's
+    templates in its checkout; returns the workload (also ``host.workload``)."""
+    host.builds = FakeBuildRunner(host, host.clock)
+    install_templates(host.path(module.SOURCE_DIR), vdu)
+    host.workload = getattr(module, class_name)(
+        build_runner=host.builds, run=host.runner, root=host.root, mac_lookup=lambda a: None,
+        sleep=host.clock.sleep, clock=host.clock, **kwargs)
+    return host.workload
+
+
 class FakeBuildRunner(object):
     """buildrunner.SystemdBuildRunner's seam: a build that takes ``duration``
     seconds of the fake clock, then runs its steps through the host's runner

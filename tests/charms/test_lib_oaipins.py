@@ -86,12 +86,8 @@ def test_build_pins_spdlog_before_the_build_starts(tmp_path, vdu):
     module = charmtest.load_charm_module("oai-" + vdu, vdu + "_workload")
     host = epc_fakes.FakeHost(tmp_path)
     host.clock = epc_fakes.FakeClock()
-    host.builds = epc_fakes.FakeBuildRunner(host, host.clock)
-    epc_fakes.install_templates(host.path(module.SOURCE_DIR), vdu)
-    cls = {"spgwc": "SpgwcWorkload", "spgwu": "SpgwuWorkload"}[vdu]
-    workload = getattr(module, cls)(run=host.runner, root=host.root, mac_lookup=lambda a: None,
-                                    sleep=host.clock.sleep, clock=host.clock,
-                                    build_runner=host.builds)
+    workload = epc_fakes.attach_workload(
+        host, module, {"spgwc": "SpgwcWorkload", "spgwu": "SpgwuWorkload"}[vdu], vdu)
     workload.build(module.parse_build({"git-repository": "https://x.org/r.git",
                                        "git-commit": "v1.1.0", "spdlog-commit": V180}))
     helper = (tmp_path / module.SOURCE_DIR.lstrip("/") / oaipins.SPDLOG_HELPER).read_text()

@@ -76,11 +76,7 @@ def vdu(tmp_path):
         return 0, "", ""
     host.runner.on(["dpkg-query"], handler=dpkg)
     host.runner.on(["apt-get", "install"], handler=apt_install)
-    host.builds = epc_fakes.FakeBuildRunner(host, host.clock)
-    epc_fakes.install_templates(host.path(hss.SOURCE_DIR), "hss")
-    host.workload = hss.HssWorkload(build_runner=host.builds, run=host.runner, root=host.root,
-                                    mac_lookup=lambda a: None, sleep=host.clock.sleep,
-                                    clock=host.clock)
+    epc_fakes.attach_workload(host, hss, "HssWorkload", "hss")
     return host
 
 

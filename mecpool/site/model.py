@@ -222,28 +222,24 @@ _HTTP_URL = r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+:@=-]*)?"
 
 class EpcCassandra(Strict):
     """Where the HSS VDU installs Cassandra from (not OAI's build_cassandra: its
-    "21x" repository is gone).  The default is Apache's Debian repository of the 4.1
-    series, which runs on the VDU's OpenJDK 8 (docs/epc.md)."""
-    apt: str = "deb https://debian.cassandra.apache.org 41x main"
+    "21x" repository is gone): an apt repository (the line "deb <repository> <suite>
+    <component>") and the URL of its signing keys.  The default is Apache's Debian
+    repository of the 4.1 series, which runs on the VDU's OpenJDK 8 (docs/epc.md)."""
+    repository: str = "https://debian.cassandra.apache.org"
+    suite: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._~/+-]*$")] = "41x"
+    component: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._~/+-]*$")] = "main"
     key_url: str = "https://downloads.apache.org/cassandra/KEYS"
 
-    @field_validator("apt")
+    @field_validator("repository", "key_url")
     @classmethod
-    def _apt(cls, value: str) -> str:
-        words = value.split()
-        if (len(words) < 4 or words[0] != "deb" or not re.fullmatch(_HTTP_URL, words[1])
-                or not all(re.fullmatch(r"[A-Za-z0-9._~/+-]+", w) for w in words[2:])):
-            raise ValueError(f"{value!r} is not an apt source line: expected 'deb URI SUITE "
-                             "COMPONENT', e.g. 'deb https://debian.cassandra.apache.org 41x main'")
-        return " ".join(words)
-
-    @field_validator("key_url")
-    @classmethod
-    def _key_url(cls, value: str) -> str:
+    def _url(cls, value: str) -> str:
         if not re.fullmatch(_HTTP_URL, value):
-            raise ValueError(f"{value!r} is not an http:// or https:// URL of the source's "
-                             "signing keys, e.g. https://downloads.apache.org/cassandra/KEYS")
+            raise ValueError(f"{value!r} is not an http:// or https:// URL, e.g. "
+                             "https://debian.cassandra.apache.org")
         return value
+
+    def apt_line(self) -> str:
+        return f"deb {self.repository} {self.suite} {self.component}"
 
 
 class EpcGit(Strict):

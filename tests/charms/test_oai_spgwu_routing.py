@@ -211,7 +211,7 @@ def test_the_unit_runs_the_hooks(tmp_path):
     lines = unit.splitlines()
     for hook, key in (("pre-start", "ExecStartPre"), ("post-start", "ExecStartPost"),
                       ("post-stop", "ExecStopPost")):
-        assert "{}=/bin/sh {} {}".format(key, spgwu.HOOKS, hook) in lines
+        assert "{}=-/bin/sh {} {}".format(key, spgwu.HOOKS, hook) in lines
 
 
 def test_the_lab_check_on_an_spgwu_vm(lab_spgwu):

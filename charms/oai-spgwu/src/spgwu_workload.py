@@ -145,7 +145,8 @@ class SpgwuWorkload(PeerStart, SpdlogPinned, OaiDaemon):
 
     def unit(self):
         def hook(name):
-            return "/bin/sh {} {}".format(HOOKS, name)
+            # "-": a hook that fails (iptables, ip) is logged, spgwu runs all the same
+            return "-/bin/sh {} {}".format(HOOKS, name)
         return epc.oai_unit(NAME, "OpenAirInterface SPGW-U (spgwu-tiny)",
                             [BINARY, "-c", self.conf_path, "-o"], self.log_dir + "/spgwu.log",
                             self.state_dir, exec_start_pre=[hook("pre-start")],

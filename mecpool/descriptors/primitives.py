@@ -46,7 +46,8 @@ def _git(vdu):
 # module: BUILD_WAIT_STEP inside a 9-minute primitive budget, below LCM v8.0's 10
 # minutes without progress); `configure` does not wait for the build, only for
 # its own services.  The counts bound a first build from source on 4 vCPUs
-# (HSS: Cassandra, freeDiameter, cpp-driver, pistache, longest): 70, 49, 42, 42 min.
+# (HSS: freeDiameter, c-ares, cpp-driver, pistache, longest; Cassandra is installed by
+# `build` from packages): 70, 49, 42, 42 min.
 WAIT_BUILD_STEPS = {"hss": 10, "mme": 7, "spgwc": 6, "spgwu": 6}
 # OSM LCM v8.0 (osm_lcm/ns.py, NsLcm; branch v8.0 and tags v8.0.0, v8.0.1): what
 # one primitive may take in all, and without a change of its Juju action.

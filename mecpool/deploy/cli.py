@@ -22,13 +22,14 @@ import click
 import yaml
 from rich.console import Console
 
-from mecpool.descriptors import PE_GROUP, REGISTRAR, ParamsError, member_for, members
+from mecpool.descriptors import EPC, PE_GROUP, REGISTRAR, ParamsError, member_for, members
 from mecpool.packaging.render import REPO_ROOT
 from mecpool.site import SiteError, find_site_file, load_site
 from mecpool.site.buildinfo import stale_reason
 
 from . import instantiate as inst
-from . import jujudebug, jujureport, onboard as onboarding, peaction, pevdus, poolstatus, prepare, scale as scaling
+from . import epcresume, jujudebug, jujureport, onboard as onboarding, peaction, pevdus, poolstatus, prepare
+from . import scale as scaling
 from . import status as ns_status
 from . import teardown as teardown_mod
 from .errors import DeployError, InputError
@@ -481,6 +482,62 @@ def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname
              f"their cloud-init set them up (site values)")
 
 
+@click.command("epc-resume")
+@ns_argument
+@site_option()
+@build_option
+@click.option("--vdu", required=True, type=click.Choice(epcresume.EPC_VDUS), help="The EPC VDU whose day 1 to finish.")
+@click.option("--from", "start", default=None, metavar="PRIMITIVE",
+              help="The day-1 primitive to start at (default: the one OSM's error names, else build).")
+@click.option("--timeout", type=int, default=1800, show_default=True,
+              help="Seconds OSM may take for each primitive (osm ns-action --timeout).")
+@osm_options
+@fails_cleanly
+def epc_resume(ns, site_file, build_dir, vdu, start, timeout, hostname, user, password, project, dry_run,
+               poll_interval):
+    """Run the EPC VDU's remaining day-1 primitives in order (OSM R8 runs none of them after one failed):
+    from the failed one (as OSM's error names it, or --from) to the last, each as a day-2 action of the
+    VNFD.  All are idempotent: a step already done returns at once."""
+    path, site = load(site_file)
+    built(build_dir, site, path)
+    steps = epcresume.plan(vdu, start)
+    member = member_for(site, EPC, "epc").index
+    runner, osm = context(dry_run, hostname, user, password, project)
+    if dry_run:
+        if start is None:
+            osm.show("ns-show", ns, "--literal", note="the failed primitive named in OSM's error, if any, "
+                                                      "is where the run starts")
+        for step in steps:
+            osm.show(*epcresume.step_args(ns, member, vdu, step, timeout),
+                     note=f"day-1 step {step.seq}/{step.total}")
+        return
+    if start is None:
+        failed = epcresume.failed_primitive(op_detail(osm.literal("ns-show", ns)), vdu)
+        if failed is not None:
+            steps = epcresume.plan(vdu, failed)
+            echo(f"OSM's error names the primitive {failed!r}: starting there")
+    echo(f"{vdu} (member {member}): day-1 steps {steps[0].seq}..{steps[-1].seq} of {steps[0].total}")
+    done = []
+    for step in steps:
+        label = f"{step.seq}/{step.total} {step.name}" + (f" {step.params}" if step.params else "")
+        try:
+            op_id = osm.last_line(*epcresume.step_args(ns, member, vdu, step, timeout))
+        except DeployError as error:
+            try:
+                detail = op_detail(osm.literal("ns-op-show", find_op(osm, ns, "action", step.name)))
+            except DeployError:
+                detail = error.message
+            raise DeployError(f"{vdu} day-1 step {label} failed: {detail}", done=done,
+                              undo=[f"see why: mecpool failed-actions {ns}; mecpool juju-status {ns}",
+                                    f"then go on: mecpool epc-resume {ns} --vdu {vdu} --from {step.name}"]) from None
+        op = osm.literal("ns-op-show", op_id)
+        echo(f"  {label}: {op.get('operationState', '?')} (operation {op_id})")
+        for line in peaction.result_lines(op.get("detailed-status")):
+            echo(f"    {line}")
+        done.append(f"{vdu} {label}")
+    echo(f"{vdu}: day 1 done")
+
+
 def optional_site(site_file):
     """(path, site) where a site file is given or found, else (None, None); a broken one given
     explicitly is an error."""
@@ -655,5 +712,5 @@ juju_status = juju_command("juju-status", "Units of NS's Juju model on OSM's VCA
 failed_actions = juju_command("failed-actions", "Every failed Juju action of NS: parameters (secrets masked), "
                               "message, output.", _show_failed)
 
-COMMANDS = [openstack_prepare, onboard, instantiate, scale_pe, pe_action, pool_status, status, teardown,
+COMMANDS = [openstack_prepare, onboard, instantiate, scale_pe, pe_action, epc_resume, pool_status, status, teardown,
             juju_status, failed_actions]

@@ -79,6 +79,9 @@ def epc_params(site, reveal_secrets):
         source = getattr(epc.git, vdu)
         params[vdu + "_git_repository"] = source.repository
         params[vdu + "_git_commit"] = source.commit
+    params["cassandra_apt"] = epc.cassandra.apt_line()
+    params["cassandra_key_url"] = epc.cassandra.key_url
+    params["spdlog_commit"] = epc.spdlog_commit
     params.update({
         "realm": epc.realm,
         "mcc": epc.mcc,

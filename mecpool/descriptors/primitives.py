@@ -46,7 +46,8 @@ def _git(vdu):
 # module: BUILD_WAIT_STEP inside a 9-minute primitive budget, below LCM v8.0's 10
 # minutes without progress); `configure` does not wait for the build, only for
 # its own services.  The counts bound a first build from source on 4 vCPUs
-# (HSS: Cassandra, freeDiameter, cpp-driver, pistache, longest): 70, 49, 42, 42 min.
+# (HSS: freeDiameter, c-ares, cpp-driver, pistache, longest; Cassandra is installed by
+# `build` from packages): 70, 49, 42, 42 min.
 WAIT_BUILD_STEPS = {"hss": 10, "mme": 7, "spgwc": 6, "spgwu": 6}
 # OSM LCM v8.0 (osm_lcm/ns.py, NsLcm; branch v8.0 and tags v8.0.0, v8.0.1): what
 # one primitive may take in all, and without a change of its Juju action.
@@ -58,6 +59,14 @@ LCM_TIMEOUT_PROGRESS_PRIMITIVE = 10 * 60
 CHARM_PRIMITIVE_BUDGET = 9 * 60
 CHARM_WAIT_BUILD_LONGEST = 7 * 60 + 15
 CHARM_PEER_WAIT_STEP = 390
+# LCM v8.0's timeout_ns_deploy runs from the NS tasks' start: VM creation, Juju's SSH
+# provisioning and the charm deployment come before `build` (taken as 15 min).  The
+# charms' day-1 wait-peer steps give up CHARM_DAY1_PEER_DEADLINE after `build` started
+# (budget.DAY1_PEER_DEADLINE), so a peer that never answers is reported before LCM's
+# timeout, however long this VDU's own build took.
+LCM_TIMEOUT_NS_DEPLOY = 2 * 3600
+DEPLOY_OVERHEAD = 15 * 60
+CHARM_DAY1_PEER_DEADLINE = LCM_TIMEOUT_NS_DEPLOY - DEPLOY_OVERHEAD - CHARM_PRIMITIVE_BUDGET
 
 # LCM v8.0 runs every VDU's day-1 list as its own task, side by side (docs/epc.md):
 # the MME's configure may come while the HSS still builds, the SPGW-U's while the
@@ -81,11 +90,24 @@ WAIT_PEER_STEPS = {vdu: -(-peer_ready_by(peer) // CHARM_PEER_WAIT_STEP)
 def _build_then(vdu, *rest):
     """build, wait-build x N, then the VDU's own day-1 primitives (configure first),
     then wait-peer x M where the VDU's service waits for a peer."""
-    build = Primitive("build", _git(vdu))
+    build = _build(vdu)
     waits = [Primitive("wait-build", []) for _ in range(WAIT_BUILD_STEPS[vdu])]
     steps = WAIT_PEER_STEPS.get(vdu, 0)
     peer_waits = [_wait_peer("{}/{}".format(i, steps)) for i in range(1, steps + 1)]
     return [build] + waits + list(rest) + peer_waits
+
+
+def _build(vdu):
+    """build: the OAI sources; the HSS's also names the Cassandra source (its
+    charm installs Java and Cassandra itself, not through OAI's build_cassandra),
+    the SPGW-C's and SPGW-U's the spdlog commit."""
+    extra = []
+    if vdu == "hss":
+        extra = [_p("cassandra-apt", STRING, "cassandra_apt"),
+                 _p("cassandra-key-url", STRING, "cassandra_key_url")]
+    elif vdu in ("spgwc", "spgwu"):   # OAI's build script would check out spdlog's master
+        extra = [_p("spdlog-commit", STRING, "spdlog_commit")]
+    return Primitive("build", _git(vdu) + extra)
 
 
 def _wait_peer(step):
@@ -166,15 +188,23 @@ def _plain(*names):
     return [Primitive(name, []) for name in names]
 
 
+def _oai_day2(vdu, *own):
+    """An OAI VDU's day-2 primitives: every day-1 one too (build, wait-build, configure,
+    ...), so that an operator (or `mecpool epc-resume`) can finish or redo a failed day 1
+    with `osm ns-action` (R8 runs no remaining day-1 primitive after one failed), then
+    restart and status.  Day-2 parameters default to the instantiation's values."""
+    return [_build(vdu)] + _plain("wait-build") + list(own) + _plain("restart", "status")
+
+
 CHARMS = {
     "oai-hss": CharmPrimitives(_build_then("hss", _HSS_CONFIGURE, _HSS_PROVISION),
-                               _plain("restart", "status", "wait-build") + [_HSS_PROVISION]),
+                               _oai_day2("hss", _HSS_CONFIGURE, _HSS_PROVISION)),
     "oai-mme": CharmPrimitives(_build_then("mme", _MME_CONFIGURE),
-                               _plain("restart", "status", "wait-build") + [_wait_peer("1/1")]),
+                               _oai_day2("mme", _MME_CONFIGURE, _wait_peer("1/1"))),
     "oai-spgwc": CharmPrimitives(_build_then("spgwc", _SPGWC_CONFIGURE),
-                                 _plain("restart", "status", "wait-build")),
+                                 _oai_day2("spgwc", _SPGWC_CONFIGURE)),
     "oai-spgwu": CharmPrimitives(_build_then("spgwu", _SPGWU_CONFIGURE),
-                                 _plain("restart", "status", "wait-build") + [_wait_peer("1/1")]),
+                                 _oai_day2("spgwu", _SPGWU_CONFIGURE, _wait_peer("1/1"))),
     "rsp-registrar": CharmPrimitives([_PR_CONFIG, _PR_CONFIGURE], _plain("restart", "pool-status")),
     "rsp-pool-element": CharmPrimitives([_PE_CONFIGURE],
                                         [_PE_RECONFIGURE] + _plain("restart", "pe-status")),

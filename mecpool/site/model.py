@@ -217,6 +217,31 @@ def apn_problem(value: str) -> str | None:
     return None
 
 
+_HTTP_URL = r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+:@=-]*)?"
+
+
+class EpcCassandra(Strict):
+    """Where the HSS VDU installs Cassandra from (not OAI's build_cassandra: its
+    "21x" repository is gone): an apt repository (the line "deb <repository> <suite>
+    <component>") and the URL of its signing keys.  The default is Apache's Debian
+    repository of the 4.1 series, which runs on the VDU's OpenJDK 8 (docs/epc.md)."""
+    repository: str = "https://debian.cassandra.apache.org"
+    suite: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._~/+-]*$")] = "41x"
+    component: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._~/+-]*$")] = "main"
+    key_url: str = "https://downloads.apache.org/cassandra/KEYS"
+
+    @field_validator("repository", "key_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.fullmatch(_HTTP_URL, value):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL, e.g. "
+                             "https://debian.cassandra.apache.org")
+        return value
+
+    def apt_line(self) -> str:
+        return f"deb {self.repository} {self.suite} {self.component}"
+
+
 class EpcGit(Strict):
     hss: GitSource
     mme: GitSource
@@ -280,6 +305,11 @@ class Epc(Strict):
     ue_pool: str
     nat: bool = True
     git: EpcGit
+    cassandra: EpcCassandra = EpcCassandra()
+    # The spdlog commit OAI's SPGW-C/U build checks out instead of master: v1.8.0
+    # (2020-09-01), master when openair-spgwc 2020.w36 (2020-09-02) was made (docs/epc.md).
+    spdlog_commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")] = \
+        "4a9ccf7e38e257feecce0c579a782741254eaeef"
     addresses: EpcAddresses
 
     @field_validator("mcc", "mnc", mode="before")

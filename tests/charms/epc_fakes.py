@@ -243,6 +243,7 @@ class FakeHost(object):
 
 LAYOUTS = ROOT / "tests" / "charms" / "fixtures" / "oai-layouts"
 # The pinned refs of site.example.yaml: (fixture stem, path in the checkout) per VDU.
+SPDLOG_LINES = Path(__file__).resolve().parent / "fixtures" / "oai-spgw-spdlog-lines.txt"
 PINNED = {
     "hss": [("hss-932f6f8d-hss_rel14.json", "etc/hss_rel14.json"),
             ("hss-932f6f8d-hss_rel14.conf", "etc/hss_rel14.conf")],
@@ -306,6 +307,22 @@ def install_templates(src_dir, vdu, stems=None):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as handle:
             handle.write(template_from_layout(stem))
+    if vdu in ("spgwc", "spgwu"):   # the lines the charms pin spdlog in
+        path = os.path.join(str(src_dir), "build", "scripts", "build_helper.spgw")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(SPDLOG_LINES.read_text())
+
+
+def attach_workload(host, module, class_name, vdu, **kwargs):
+    """An OAI workload on ``host``: a FakeBuildRunner on its fake clock, the pinned ref's
+    templates in its checkout; returns the workload (also ``host.workload``)."""
+    host.builds = FakeBuildRunner(host, host.clock)
+    install_templates(host.path(module.SOURCE_DIR), vdu)
+    host.workload = getattr(module, class_name)(
+        build_runner=host.builds, run=host.runner, root=host.root, mac_lookup=lambda a: None,
+        sleep=host.clock.sleep, clock=host.clock, **kwargs)
+    return host.workload
 
 
 class FakeBuildRunner(object):

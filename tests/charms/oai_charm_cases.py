@@ -12,7 +12,9 @@ CONTRACT = {
         "provision-subscribers": {"imsi-first": "string", "msisdn-first": "string",
                                   "users": "integer", "k": "string", "op": "string"},
         "restart": {}, "status": {},
-        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
+        "build": {"git-repository": "string", "git-commit": "string",
+                  "cassandra-apt": "string", "cassandra-key-url": "string"},
+        "wait-build": {},
     },
     "oai-mme": {
         "configure": {"git-repository": "string", "git-commit": "string", "realm": "string",
@@ -29,7 +31,8 @@ CONTRACT = {
                       "sx-address": "string", "ue-pool": "string", "apn": "string",
                       "apn2": "string"},
         "restart": {}, "status": {},
-        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
+        "build": {"git-repository": "string", "git-commit": "string", "spdlog-commit": "string"},
+        "wait-build": {},
     },
     "oai-spgwu": {
         "configure": {"git-repository": "string", "git-commit": "string",
@@ -37,7 +40,8 @@ CONTRACT = {
                       "sgi-gateway": "string", "spgwc-list": "string", "pdn-network": "string",
                       "nat": "boolean"},
         "wait-peer": {"step": "string"}, "restart": {}, "status": {},
-        "build": {"git-repository": "string", "git-commit": "string"}, "wait-build": {},
+        "build": {"git-repository": "string", "git-commit": "string", "spdlog-commit": "string"},
+        "wait-build": {},
     },
 }
 

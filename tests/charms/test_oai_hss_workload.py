@@ -173,9 +173,8 @@ def test_configure_builds_configures_and_starts(vdu):
     argvs = vdu.runner.argvs
     src = vdu.path(hss.SOURCE_DIR)
     steps = [(argv, kw["cwd"]) for argv, kw in vdu.runner.calls if argv[0].startswith("./build")]
-    assert steps == [(["./build_cassandra", "--check-installed-software", "--force"],
-                      src + "/scripts"),
-                     (["./build_hss_rel14", "--check-installed-software", "--force"],
+    # Not OAI's build_cassandra (its apt sources are gone): build installs Cassandra itself.
+    assert steps == [(["./build_hss_rel14", "--check-installed-software", "--force"],
                       src + "/scripts"),
                      (["./build_hss_rel14", "--clean"], src + "/scripts")]
     assert ["update-alternatives", "--set", "java", cassandra_db.JAVA8] in argvs
@@ -187,6 +186,9 @@ def test_configure_builds_configures_and_starts(vdu):
     assert cass["seed_provider"][0]["parameters"][0]["seeds"] == S6A
     assert cass["endpoint_snitch"] == "GossipingPropertyFileSnitch"
     assert cass["num_tokens"] == 256  # the rest of the package's file is kept
+    # The data centre oai_db.cql replicates vhss to (NetworkTopologyStrategy 'DC1').
+    rackdc = open(vdu.path("/etc/cassandra/cassandra-rackdc.properties")).read()
+    assert rackdc.splitlines()[:2] == ["dc=DC1", "rack=rack1"]
     assert not os.path.exists(vdu.path("/var/lib/cassandra/data/system"))
     assert os.path.exists(vdu.path("/var/lib/cassandra/data/vhss/keep.db"))
     # The MME identity rows.

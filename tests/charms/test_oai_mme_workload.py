@@ -349,3 +349,51 @@ def test_parse_step_names_the_parameter(value):
 def test_parse_step_reads_i_of_n():
     assert parse_step({"step": "3/14"}) == Step(3, 14)
     assert parse_step({"step": "1/1"}) == Step(1, 1)
+
+
+def test_wait_peer_gives_up_at_the_day1_deadline_whatever_the_own_build_took(vdu):
+    """A silent HSS is reported before LCM's 2 h NS timeout (docs/epc.md): the step that
+    runs into DAY1_PEER_DEADLINE after `build` started is the last one."""
+    from charmhelpers_mecpool import validate
+    workload = mme.MmeWorkload(build_runner=vdu.builds, run=vdu.runner, root=vdu.root,
+                               mac_lookup=lambda a: None, sleep=vdu.clock.sleep, clock=vdu.clock,
+                               probe=vdu.hss, cert_bits=1024, wall_clock=vdu.clock)
+    vdu.workload = workload
+    vdu.clock.now = 1000.0
+    workload.build(validate.build_source(PARAMS))
+    pending(vdu)
+    # a slow own build: step 3 of 14 starts one minute before the deadline
+    vdu.clock.now = 1000.0 + budget.DAY1_PEER_DEADLINE - 60
+    started = vdu.clock.now
+    with pytest.raises(WaitTimeout) as info:
+        workload.wait_peer(Step(3, 14))
+    assert vdu.clock.now - started <= 60 + budget.PEER_WAIT_INTERVAL
+    text = str(info.value)
+    assert text.startswith("wait-peer step 3/14: HSS 172.16.6.129:3868 did not answer by the end "
+                           "of day 1's time (96 min after 'build' started: LCM's 2 h NS deadline "
+                           "less 15 min for VM creation and charm deployment and one primitive)")
+    assert "mme.service stays stopped" in text
+    # past the deadline: one probe, then the failure
+    started = vdu.clock.now
+    with pytest.raises(WaitTimeout):
+        workload.wait_peer(Step(4, 14))
+    assert vdu.clock.now - started <= budget.PEER_WAIT_INTERVAL
+    # ... unless the HSS answers that probe
+    vdu.hss.up = True
+    assert workload.wait_peer(Step(5, 14))["started"] == "yes"
+
+
+def test_wait_peer_by_hand_is_not_bound_to_the_day1_deadline(vdu):
+    from charmhelpers_mecpool import validate
+    workload = mme.MmeWorkload(build_runner=vdu.builds, run=vdu.runner, root=vdu.root,
+                               mac_lookup=lambda a: None, sleep=vdu.clock.sleep, clock=vdu.clock,
+                               probe=vdu.hss, cert_bits=1024, wall_clock=vdu.clock)
+    vdu.workload = workload
+    workload.build(validate.build_source(PARAMS))
+    pending(vdu)
+    vdu.clock.now += 10 * budget.DAY1_PEER_DEADLINE
+    started = vdu.clock.now
+    with pytest.raises(WaitTimeout) as info:
+        workload.wait_peer(parse_step({"step": "1/1"}))   # day 2: a whole step
+    assert vdu.clock.now - started >= budget.PEER_WAIT_STEP
+    assert "end of day 1's time" not in str(info.value)

@@ -75,7 +75,8 @@ def test_day1_sequence_with_a_slow_build(tmp_path):
     host = workload(tmp_path, "spgwc", duration=20 * 60)
     params = dict(epc_fakes_params())
     started = host.workload.build({"git-repository": params["git-repository"],
-                                   "git-commit": params["git-commit"]})
+                                   "git-commit": params["git-commit"],
+                                   "spdlog-commit": "4a9ccf7e38e257feecce0c579a782741254eaeef"})
     assert started["build"] == "started" and started["layout"] == "spgwc-2020"
     assert host.workload.status()[0] == "maintenance"
     steps = -(-20 * 60 // budget.BUILD_WAIT_STEP)   # the wait-build steps a 20-min build needs

@@ -135,27 +135,16 @@ def run_script(tmp_path, script, iface):
     return log.read_text().splitlines() if log.exists() else []
 
 
-def test_routing_scripts_do_what_they_say(vdu, tmp_path):
+def test_routing_scripts_act_on_the_sgi_interface_only(vdu, tmp_path):
+    """Where the routes go is checked in a real namespace (test_oai_spgwu_routing.py);
+    here: the scripts the workload writes touch nothing for another interface."""
     configure(vdu)
     routable = vdu.path("/etc/networkd-dispatcher/routable.d/60-mecpool-sgi")
     off = vdu.path("/etc/networkd-dispatcher/off.d/60-mecpool-sgi")
-    assert subprocess.run(["/bin/sh", "-n", routable]).returncode == 0
-    assert run_script(tmp_path, routable, "ens6") == [
-        "rule del from 10.254.1.0/24 pref 100 lookup 1000",
-        "rule add from 10.254.1.0/24 pref 100 lookup 1000",
-        "rule del iif pdn pref 101 lookup 1000",
-        "rule add iif pdn pref 101 lookup 1000",
-        "rule del from 12.1.1.0/24 pref 102 lookup 1000",
-        "rule add from 12.1.1.0/24 pref 102 lookup 1000",
-        "route replace 10.254.1.0/24 dev ens6 scope link table 1000",
-        "route replace default via 10.254.1.1 dev ens6 table 1000"]
-    assert run_script(tmp_path, routable, "ens3") == []
-    assert run_script(tmp_path, off, "ens6") == [
-        "route del default via 10.254.1.1 dev ens6 table 1000",
-        "route del 10.254.1.0/24 dev ens6 table 1000",
-        "rule del from 10.254.1.0/24 pref 100 lookup 1000",
-        "rule del iif pdn pref 101 lookup 1000",
-        "rule del from 12.1.1.0/24 pref 102 lookup 1000"]
+    for script in (routable, off):
+        assert subprocess.run(["/bin/sh", "-n", script]).returncode == 0
+        assert run_script(tmp_path, script, "ens3") == []
+        assert run_script(tmp_path, script, "ens6") != []
 
 
 def test_configure_twice_changes_nothing(vdu):

@@ -21,6 +21,9 @@ from mecpool.packaging import userdata
 from mecpool.packaging.render import rserpool_modules
 from mecpool.rserpool import configure
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "charms" / "lib"))
+from charmhelpers_mecpool.aptlock import AUTO_APT_TIMERS  # noqa: E402
+
 CLOUD_INIT = {"oai-epc": ["hss.cfg", "mme.cfg", "spgwc.cfg", "spgwu.cfg"],
               "rsp-registrar": ["registrar.cfg"], "rsp-pool-element": ["pool-element.cfg"]}
 
@@ -79,6 +82,8 @@ def test_osm_rendering_gives_cloud_config(example, cloud_init, vnfd_id, name):
             assert nic["dhcp4"] is True and nic["dhcp4-overrides"]["use-routes"] is False
         if vnfd_id == "oai-epc":
             assert config["hostname"] == name[:-4]
+            # no timer starts apt beside the charm's (the units the charm masks too)
+            assert config["bootcmd"] == [["systemctl", "mask", "--now"] + list(AUTO_APT_TIMERS)]
             expected = {"hss": 1, "mme": 3, "spgwc": 2, "spgwu": 3}[name[:-4]]
             assert sorted(ethernets) == ["ens{}".format(4 + i) for i in range(expected)]
         else:

@@ -106,20 +106,46 @@ def test_wait_peer_steps_cover_the_peers_worst_case(vdu, peer):
     assert {"mme": 14, "spgwu": 10}[vdu] == steps
 
 
+def test_the_deploy_overhead_constants_are_the_charms():
+    assert primitives.LCM_TIMEOUT_NS_DEPLOY == budget.NS_DEPLOY_TIMEOUT == DEFAULT_TIMEOUT == 2 * 3600
+    assert primitives.DEPLOY_OVERHEAD == budget.DEPLOY_OVERHEAD == 15 * 60
+    assert primitives.CHARM_DAY1_PEER_DEADLINE == budget.DAY1_PEER_DEADLINE == 5760
+
+
 def test_every_vdu_and_so_the_ns_fits_the_deploy_timeout():
-    # LCM v8.0 awaits all VDUs' day-1 tasks together under timeout_ns_deploy (2 h)
-    ends = {vdu: worst_ready(vdu) for vdu in primitives.WAIT_BUILD_STEPS}
-    assert ends == {"hss": 5970, "mme": 5970, "spgwc": 3690, "spgwu": 4230}
-    assert max(ends.values()) <= DEFAULT_TIMEOUT - 15 * 60   # a quarter of an hour to spare
-    assert DEFAULT_TIMEOUT == 2 * 3600
+    # LCM v8.0 awaits all VDUs' day-1 tasks together under timeout_ns_deploy (2 h), whose
+    # clock also covers VM creation, Juju's provisioning and the charm deployment
+    ends = {vdu: primitives.DEPLOY_OVERHEAD + worst_ready(vdu) for vdu in primitives.WAIT_BUILD_STEPS}
+    assert ends == {"hss": 6870, "mme": 6870, "spgwc": 4590, "spgwu": 5130}
+    assert max(ends.values()) <= DEFAULT_TIMEOUT - 5 * 60   # five minutes to spare
+
+
+@pytest.mark.parametrize("vdu,peer", sorted(primitives.PEERS.items()))
+def test_the_day1_deadline_never_cuts_the_wait_for_a_peer_within_its_worst_case(vdu, peer):
+    # both VDUs' builds start after the same deploy overhead; the peer is ready by its
+    # worst case, before this VDU's wait-peer steps give up
+    assert primitives.peer_ready_by(peer) + budget.PEER_WAIT_INTERVAL < budget.DAY1_PEER_DEADLINE
+
+
+# A step cut by the day-1 deadline: at most the time left, one more probe interval and probe.
+LAST_PROBE = budget.PEER_WAIT_INTERVAL + budget.PEER_PROBE_TIMEOUT
 
 
 @pytest.mark.parametrize("vdu", sorted(primitives.PEERS))
 def test_a_peer_that_never_answers_is_reported_by_the_charm_before_lcm_gives_up(vdu):
-    # own build already done (wait-builds return at once): build, configure, then M
-    # silent steps; the last one fails naming the peer, inside the 2 h
     steps = primitives.WAIT_PEER_STEPS[vdu]
-    assert 2 * budget.PRIMITIVE_BUDGET + steps * SILENT_STEP < DEFAULT_TIMEOUT
+    overhead = primitives.DEPLOY_OVERHEAD
+    # Without the deadline, M silent steps after a slow own build (every wait-build at its
+    # longest) would end after LCM's timeout: the failure naming the peer would never be seen.
+    slow_own = (2 * budget.PRIMITIVE_BUDGET
+                + primitives.WAIT_BUILD_STEPS[vdu] * primitives.CHARM_WAIT_BUILD_LONGEST)
+    assert overhead + slow_own + steps * SILENT_STEP > DEFAULT_TIMEOUT
+    if vdu == "mme":   # even with its own build quick, the deploy overhead pushes the 14th step past it
+        assert overhead + 2 * budget.PRIMITIVE_BUDGET + steps * SILENT_STEP > DEFAULT_TIMEOUT
+    # With it, the step running at the deadline fails at the latest one probe after it,
+    # whatever the own build took: inside LCM's 2 h with one primitive's margin
+    reported_by = overhead + budget.DAY1_PEER_DEADLINE + LAST_PROBE
+    assert reported_by + budget.PRIMITIVE_BUDGET - LAST_PROBE <= DEFAULT_TIMEOUT
     assert SILENT_STEP + budget.LISTEN_TIMEOUT <= budget.PRIMITIVE_BUDGET
 
 

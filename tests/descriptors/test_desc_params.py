@@ -83,6 +83,9 @@ def test_epc_values(example):
     assert p["spgwc_list"] == example.epc.addresses.spgwc.sxab
     assert p["sgi_gateway"] == "10.254.1.1" and p["nat"] is True
     assert p["hss_git_commit"] == "932f6f8d952d474349f46b550939eab370557ff4"
+    assert p["cassandra_apt"] == "deb https://debian.cassandra.apache.org 41x main"
+    assert p["cassandra_key_url"] == "https://downloads.apache.org/cassandra/KEYS"
+    assert p["spdlog_commit"] == "4a9ccf7e38e257feecce0c579a782741254eaeef"
     for key, value in p.items():
         if key.endswith("_cidr"):
             ipaddress.IPv4Interface(value)

@@ -113,6 +113,13 @@ CASES = [
     ("bad apn", set_(("epc", "apn"), "oai..ipv4"), "epc.apn", "dot-separated labels"),
     ("bad imsi", set_(("epc", "imsi_first"), "24288"), "epc.imsi_first", "15 digits"),
     ("bad name", set_(("name",), "Bad Name!"), "name", "pattern"),
+    ("cassandra repository not a URL", set_(("epc", "cassandra", "repository"), "deb x 41x main"),
+     "epc.cassandra.repository", "not an http:// or https:// URL"),
+    ("cassandra suite with a space", set_(("epc", "cassandra", "suite"), "41x main"),
+     "epc.cassandra.suite", "pattern"),
+    ("cassandra key URL", set_(("epc", "cassandra", "key_url"), "file:///etc/passwd"),
+     "epc.cassandra.key_url", "not an http:// or https:// URL"),
+    ("spdlog commit a branch", set_(("epc", "spdlog_commit"), "master"), "epc.spdlog_commit", "pattern"),
     ("vim password twice", set_(("vims", "mec", "openstack", "password"), "secret"), "vims.mec.openstack",
      "exactly one of password"),
 ]

@@ -7,12 +7,19 @@ nothing here deletes a lock file.  If dpkg itself was interrupted (its journal
 in /var/lib/dpkg/updates is not empty: the check apt makes before it refuses
 with "dpkg was interrupted"), the next install first runs `dpkg --configure -a`
 within the same budget.
+
+With ``locks`` (aptlock.LockWait; the OAI workloads pass one), every apt-get and
+dpkg run first waits, within the budget, until no other process holds apt's or
+dpkg's locks (a first boot's unattended-upgrades), and a run that still lost a
+lock to another process is run again after another wait (three tries).
 """
 
 import os
 import re
 
-from . import files, process
+from . import aptlock, files, process
+from . import budget as budgets
+from .errors import CommandError
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 SOURCES_DIR = "/etc/apt/sources.list.d"
@@ -25,8 +32,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$")
 
 class Apt(object):
     def __init__(self, run=process.run, sources_dir=SOURCES_DIR, keyring_dir=KEYRING_DIR,
-                 timeout=1800, dpkg_dir=DPKG_DIR):
+                 timeout=1800, dpkg_dir=DPKG_DIR, locks=None):
         self.run = run
+        self.locks = locks
         self.sources_dir = sources_dir
         self.keyring_dir = keyring_dir
         self.dpkg_dir = dpkg_dir
@@ -52,10 +60,19 @@ class Apt(object):
         return [p for p in packages if p.split("=")[0].split(":")[0] in found
                 or p.split("=")[0] in found]
 
-    def _apt(self, argv, budget, what):
-        if budget is None:
-            return self.run(argv, env=APT_ENV, timeout=self.timeout)
-        return budget.run(self.run, argv, what, self.timeout, env=APT_ENV)
+    def _apt(self, argv, budget, what, tries=3):
+        if self.locks is not None and budget is None:  # a hook: no primitive budget
+            budget = budgets.Budget(what, total=self.timeout)
+        for attempt in range(1, tries + 1):
+            if self.locks is not None:
+                self.locks.wait(budget, self.timeout)
+            try:
+                if budget is None:
+                    return self.run(argv, env=APT_ENV, timeout=self.timeout)
+                return budget.run(self.run, argv, what, self.timeout, env=APT_ENV)
+            except CommandError as error:
+                if self.locks is None or attempt == tries or not aptlock.is_lock_error(error):
+                    raise
 
     def interrupted(self):
         """dpkg stopped in the middle of a run: its update journal has entries."""

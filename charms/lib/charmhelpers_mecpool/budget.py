@@ -40,6 +40,15 @@ PEER_WAIT_STEP = PEER_TIMEOUT_MAX
 PEER_WAIT_INTERVAL = 5
 # configure only probes the peer once (TCP connect 3 s; PFCP heartbeat 2 s per SPGW-C).
 PEER_PROBE_TIMEOUT = 10
+# LCM v8.0's timeout_ns_deploy (2 h, osm_lcm/ns.py) starts when the NS's tasks start:
+# it covers VM creation, Juju's SSH provisioning and the charm's deployment before
+# `build`, taken as DEPLOY_OVERHEAD.  A wait-peer step of the day-1 list gives up
+# DAY1_PEER_DEADLINE after the VDU's `build` started, so that a peer that never
+# answers is reported (the step fails, naming it) before LCM's own timeout: one
+# primitive's budget of margin for the step that reports it.
+NS_DEPLOY_TIMEOUT = 2 * 3600
+DEPLOY_OVERHEAD = 15 * 60
+DAY1_PEER_DEADLINE = NS_DEPLOY_TIMEOUT - DEPLOY_OVERHEAD - PRIMITIVE_BUDGET
 
 
 class BudgetExhausted(WaitTimeout):

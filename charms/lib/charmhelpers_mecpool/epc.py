@@ -6,6 +6,7 @@ settings file that lets `restart`/`status` work without the action parameters.
 
 import json
 import os
+import re
 
 from . import files
 from .systemd import logged_exec_start
@@ -40,8 +41,8 @@ After=network-online.target{after}
 
 [Service]
 Type=simple
-{pre}ExecStart={exec_start}
-WorkingDirectory={workdir}
+{environment}{pre}ExecStart={exec_start}
+{post}WorkingDirectory={workdir}
 UMask=0077
 Restart=on-failure
 RestartSec=5
@@ -54,12 +55,20 @@ WantedBy=multi-user.target
 """
 
 
-def oai_unit(charm, description, argv, log_file, workdir, after=(), exec_start_pre=()):
-    """The systemd unit of one OAI daemon."""
+def oai_unit(charm, description, argv, log_file, workdir, after=(), exec_start_pre=(),
+             exec_start_post=(), exec_stop_post=(), environment=()):
+    """The systemd unit of one OAI daemon; ``environment``: (NAME, value) pairs."""
     extra = "".join(" " + a for a in after)
+    for name, value in environment:   # no quoting or specifiers needed, none allowed
+        if not re.match(r"^[A-Z_][A-Z0-9_]*=[A-Za-z0-9._/:-]*$", "{}={}".format(name, value)):
+            raise ValueError("unsafe unit environment {}={!r}".format(name, value))
+    env = "".join("Environment={}={}\n".format(name, value) for name, value in environment)
     pre = "".join("ExecStartPre={}\n".format(p) for p in exec_start_pre)
+    post = "".join("ExecStartPost={}\n".format(p) for p in exec_start_post)
+    post += "".join("ExecStopPost={}\n".format(p) for p in exec_stop_post)
     return _UNIT.format(charm=charm, description=description, wants=extra, after=extra,
-                        pre=pre, exec_start=logged_exec_start(argv, log_file), workdir=workdir)
+                        environment=env, pre=pre, post=post, exec_start=logged_exec_start(argv, log_file),
+                        workdir=workdir)
 
 
 class Settings(object):

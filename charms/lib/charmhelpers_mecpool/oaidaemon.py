@@ -15,8 +15,10 @@ Every wait of a primitive draws from its ``budget.Budget``; ``WAITS`` lists the
 waits of each action, so the tests can add up the worst case.
 """
 
+import time
+
 from . import budget as budgets
-from . import epc, files, sourcecheck
+from . import aptlock, epc, files, sourcecheck
 from .apt import Apt
 from .cloudmeta import metadata_mac_lookup
 from .errors import MecpoolError, WaitTimeout
@@ -47,8 +49,9 @@ class OaiDaemon(object):
     }
 
     def __init__(self, run, root, mac_lookup, sleep, clock, listen_timeout, build_runner=None,
-                 build_wait=WAIT_STEP):
+                 build_wait=WAIT_STEP, wall_clock=time.time):
         self.run = run
+        self.wall_clock = wall_clock
         self.root = root
         self.sleep = sleep
         self.clock = clock
@@ -66,7 +69,8 @@ class OaiDaemon(object):
                                clock=clock)
         self.apt = Apt(run=run, sources_dir=self.path("/etc/apt/sources.list.d"),
                        keyring_dir=self.path("/etc/apt/trusted.gpg.d"),
-                       dpkg_dir=self.path("/var/lib/dpkg"))
+                       dpkg_dir=self.path("/var/lib/dpkg"),
+                       locks=aptlock.LockWait(root, self.proc_root))
         self.builder = OaiBuild(self.NAME, run=run, state_dir=self.state_dir,
                                 log_dir=self.path("/var/log/mecpool"), runner=build_runner,
                                 systemd=self.systemd, sleep=sleep, clock=clock)
@@ -75,6 +79,8 @@ class OaiDaemon(object):
         self.settings = epc.Settings(self.NAME, root=root)
         # The source the last `build`/`configure` asked for (repository, ref, commit, layout).
         self.source = epc.Settings(self.NAME + "-source", root=root)
+        # When `build` last started (wall clock): the day-1 clock wait-peer counts against.
+        self.day1 = epc.Settings(self.NAME + "-day1", root=root)
 
     def path(self, path):
         return files.rooted(self.root, path)
@@ -84,7 +90,10 @@ class OaiDaemon(object):
         return budgets.Budget(primitive, sleep=self.sleep, clock=self.clock)
 
     def install(self, budget=None):
-        """The packages (apt-get within ``budget``) and the state directories."""
+        """The packages (apt-get within ``budget``) and the state directories.  No
+        other apt may run from here on: the units that start one are masked, and
+        every apt-get waits for a run still going (aptlock)."""
+        aptlock.quiesce(self.run)
         self.apt.install(self.PACKAGES, budget)
         files.ensure_dir(self.state_dir, 0o700)
         files.ensure_dir(self.log_dir, 0o700)
@@ -118,12 +127,23 @@ class OaiDaemon(object):
         """The `build` action: check out, check the layout, start the build; returns
         at once (the build runs as a service)."""
         budget = self.budget("build")
+        self.day1.save({"build-started": int(self.wall_clock())})
         self.install(budget)
+        self.install_runtime(source, budget)
         commit, layout = self._checkout(source["git-repository"], source["git-commit"],
                                         self.sample_context(), budget)
+        self.pin_sources(source)
         progress = self.builder.start(source["git-repository"], commit, self.src_dir,
                                       self.BUILD_STEPS, [self.binary])
         return self._progress_results(progress, layout)
+
+    def install_runtime(self, source, budget):
+        """`build`'s step before the checkout: what the component needs that OAI's
+        build scripts do not install (the HSS: Java and Cassandra)."""
+
+    def pin_sources(self, source):
+        """`build`'s step after the checkout: pin what OAI's scripts would fetch
+        unpinned (the SPGW-C/U: spdlog, oaipins)."""
 
     def _requested(self):
         source = self.source.load()

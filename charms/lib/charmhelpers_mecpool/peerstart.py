@@ -7,7 +7,9 @@ answers; otherwise it records a pending start and succeeds, leaving the unit
 Waiting.  The `wait-peer` steps after it in the day-1 list each wait up to
 budget.PEER_WAIT_STEP for the peer, then start the service and wait for its
 listeners.  Every step but the last succeeds while the peer is silent; the
-last one fails, naming the peer.  Once the service started, further steps
+last one fails, naming the peer.  A step of the day-1 list ("i/M", M > 1) that
+would end after budget.DAY1_PEER_DEADLINE from the last `build` is the last
+one (it waits what is left), so the failure comes before LCM's NS timeout.  Once the service started, further steps
 return at once (update-status may also have started it in between).
 
 A mixin for OaiDaemon workloads, which provide ``peer_label(settings)``,
@@ -67,6 +69,14 @@ class PeerStart(object):
                                            "when it answers)".format(label, self.SERVICE)})
         return results
 
+    def day1_deadline(self):
+        """Wall-clock time after which the day-1 wait-peer steps give up (None before
+        any `build`)."""
+        record = self.day1.load()
+        if not record or not isinstance(record.get("build-started"), int):
+            return None
+        return record["build-started"] + budgets.DAY1_PEER_DEADLINE
+
     def resume(self):
         """update-status: start a service whose start waited for its peer."""
         settings = self.settings.load()
@@ -87,17 +97,27 @@ class PeerStart(object):
                 self.SERVICE)})
             return results
         budget = self.budget("wait-peer")
+        wait, last, cut = budgets.PEER_WAIT_STEP, step.index == step.count, ""
+        deadline = self.day1_deadline() if step.count > 1 else None
+        if deadline is not None and deadline - self.wall_clock() < wait:
+            # The day-1 list's time is up: this step is its last (one probe at least).
+            wait, last = max(0, int(deadline - self.wall_clock())), True
+            cut = (" by the end of day 1's time ({} min after 'build' started: LCM's {} h NS "
+                   "deadline less {} min for VM creation and charm deployment and one "
+                   "primitive)".format(budgets.DAY1_PEER_DEADLINE // 60,
+                                       budgets.NS_DEPLOY_TIMEOUT // 3600,
+                                       budgets.DEPLOY_OVERHEAD // 60))
         try:
-            self.wait_for_peer(settings, budgets.PEER_WAIT_STEP, budget)
+            self.wait_for_peer(settings, wait, budget)
         except WaitTimeout as error:
-            if step.index < step.count:
+            if not last:
                 results.update({"started": "no", "message": "still waiting for {}, step {}/{}".format(
                     label, step.index, step.count)})
                 return results
             raise WaitTimeout(
-                "wait-peer step {}/{}: {} did not answer ({}); {} stays stopped. Check that {} "
+                "wait-peer step {}/{}: {} did not answer{} ({}); {} stays stopped. Check that {} "
                 "is up and reachable, then run 'wait-peer' (or 'restart'); update-status also "
-                "starts it once {} answers".format(step.index, step.count, label, error,
+                "starts it once {} answers".format(step.index, step.count, label, cut, error,
                                                     self.SERVICE, label, label))
         self._start(settings, budget)
         results.update({"started": "yes", "message": "{} answered; {} started".format(

@@ -160,6 +160,35 @@ def git_url(param, value):
     return text
 
 
+_HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+:@=-]*)?$")
+_APT_WORD = re.compile(r"^[A-Za-z0-9._~/+-]+$")
+
+
+def http_url(param, value):
+    """An http:// or https:// URL without spaces, quotes or a query."""
+    text = _text(param, value)
+    if not _HTTP_URL.match(text):
+        raise ValidationError(param, "{!r} is not an http:// or https:// URL".format(text))
+    return text
+
+
+def apt_line(param, value):
+    """A one-line apt source, ``deb URI SUITE COMPONENT...`` (no [options]); returns
+    (line, uri, suite)."""
+    text = _text(param, value)
+    words = text.split()
+    if len(words) < 4 or words[0] != "deb":
+        raise ValidationError(param, "{!r} is not an apt source line: expected 'deb URI SUITE "
+                                     "COMPONENT', such as 'deb https://debian.cassandra.apache.org "
+                                     "41x main'".format(text))
+    http_url(param, words[1])
+    for word in words[2:]:
+        if not _APT_WORD.match(word):
+            raise ValidationError(param, "{!r}: {!r} is not an apt suite or component".format(
+                text, word))
+    return " ".join(words), words[1].rstrip("/"), words[2]
+
+
 def git_ref(param, value):
     """A commit hash, tag or branch name (git check-ref-format rules, simplified)."""
     text = _text(param, value)

@@ -7,9 +7,8 @@ K and OP are redacted from every message.
 
 from ops.main import main
 
-from charmhelpers_mecpool import validate
 from charmhelpers_mecpool_ops.base import build_actions, Action, OaiBuildHandlers, WorkloadCharm
-from hss_workload import HssWorkload, parse_configure, parse_provision
+from hss_workload import HssWorkload, parse_build, parse_configure, parse_provision
 
 
 class OaiHssCharm(OaiBuildHandlers, WorkloadCharm):
@@ -37,7 +36,7 @@ class OaiHssCharm(OaiBuildHandlers, WorkloadCharm):
 
     def actions(self):
         workload = self.workload
-        actions = build_actions(workload, validate.build_source, "the HSS")
+        actions = build_actions(workload, parse_build, "the HSS")
         actions.update({
             "configure": Action(parse_configure, workload.configure, "configuring the HSS"),
             "provision-subscribers": Action(parse_provision, workload.provision,

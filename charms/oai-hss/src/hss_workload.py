@@ -24,7 +24,8 @@ from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
 
 import subscribers as subs
-from cassandra_db import CQL_PORT, Cassandra
+from cassandra_db import CQL_PORT, Cassandra, CassandraSource
+from cassandra_db import parse_source as parse_cassandra_source
 from cassandra_db import SERVICE as CASSANDRA_SERVICE
 
 NAME = "oai-hss"
@@ -40,8 +41,10 @@ REST_FILTER_UNIT = unit_name(REST_FILTER_TABLE)
 SOURCE_DIR = epc.SRC_ROOT + "/openair-hss"
 BINARY = epc.BIN_DIR + "/oai_hss"
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "templates")
+# Not OAI's build_cassandra: at the pinned refs it adds ppa:webupd8team/java and
+# Apache's retired "21x" repository and stops when apt-get update fails; `build`
+# installs Java 8 and Cassandra itself first (cassandra_db.CassandraSource).
 BUILD_STEPS = [
-    BuildStep(["./build_cassandra", "--check-installed-software", "--force"], "scripts"),
     BuildStep(["./build_hss_rel14", "--check-installed-software", "--force"], "scripts"),
     BuildStep(["./build_hss_rel14", "--clean"], "scripts"),
 ]
@@ -59,6 +62,12 @@ SAMPLE_PARAMS = {"git-repository": "https://github.com/OPENAIRINTERFACE/openair-
 CONFIGURE_PARAMS = ("git-repository", "git-commit", "realm", "s6a-address", "mme-s6a-address",
                     "op", "apn", "apn2")
 PROVISION_PARAMS = ("imsi-first", "msisdn-first", "users", "k", "op")
+
+
+def parse_build(params):
+    """The `build` action's parameters: the HSS sources and the Cassandra source."""
+    v.required(params, ("git-repository", "git-commit", "cassandra-apt", "cassandra-key-url"))
+    return dict(v.build_source(params), cassandra=parse_cassandra_source(params))
 
 
 def parse_configure(params):
@@ -109,7 +118,7 @@ class HssWorkload(OaiDaemon):
 
     def __init__(self, run=process.run, root="/", mac_lookup=None, sleep=time.sleep,
                  clock=time.monotonic, cassandra_timeout=budgets.CASSANDRA_TIMEOUT,
-                 listen_timeout=budgets.LISTEN_TIMEOUT, cert_bits=2048,
+                 listen_timeout=budgets.LISTEN_TIMEOUT, cert_bits=2048, fetch=None,
                  **build):
         super(HssWorkload, self).__init__(run, root, mac_lookup, sleep, clock, listen_timeout,
                                           **build)
@@ -120,6 +129,8 @@ class HssWorkload(OaiDaemon):
         self.fd_conf = self.fd_dir + "/hss_rel14_fd.conf"
         self.acl_path = self.fd_dir + "/acl.conf"
         self.cassandra = Cassandra(run, self.systemd, root=root, sleep=sleep, clock=clock)
+        self.cassandra_source = CassandraSource(run, self.apt, self.state_dir,
+                                                **({"fetch": fetch} if fetch else {}))
         self.certs = DiameterCerts(run=run, bits=cert_bits)
         self.provision_record = os.path.join(self.state_dir, NAME + "-subscribers.json")
         self.rest_filter = PortFilter(NAME, self.systemd, self.apt, run=run, root=root,
@@ -130,6 +141,10 @@ class HssWorkload(OaiDaemon):
         """TCP 9080-9082 open on lo and the S6a interface only."""
         return port_rule(REST_FILTER_TABLE, REST_FIRST_PORT, REST_LAST_PORT,
                          ["lo", s6a_interface])
+
+    def install_runtime(self, source, budget):
+        """OpenJDK 8 and Cassandra, before the HSS sources (OaiDaemon.build)."""
+        self.cassandra_source.install(source["cassandra"], budget)
 
     # ---- configure ----------------------------------------------------------
     def context(self, config, op):
@@ -146,10 +161,13 @@ class HssWorkload(OaiDaemon):
         config = parse_configure(SAMPLE_PARAMS)
         return self.context(config, config["op"])
 
-    def unit(self):
+    def unit(self, realm):
+        # oai_hss adds one Diameter peer, named by MME_IDENTITY, else "mme.localdomain"
+        # (src/hss_rel14/src/fdhss.cpp), which it then keeps trying to reach.
         return epc.oai_unit(NAME, "OpenAirInterface HSS (Release 14)",
                             [BINARY, "-j", self.json_path], self.log_dir + "/hss.log",
-                            self.state_dir, after=["cassandra.service"])
+                            self.state_dir, after=["cassandra.service"],
+                            environment=[("MME_IDENTITY", "mme." + realm)])
 
     def render_json(self, config, op):
         return self.renderer.render_to("hss_rel14.json.j2", self.json_path,
@@ -188,7 +206,7 @@ class HssWorkload(OaiDaemon):
         ensure_hosts([(address, ["hss." + config["realm"], "hss"]),
                       (config["mme-s6a-address"], ["mme." + config["realm"], "mme"])],
                      NAME, path=self.hosts_path)
-        changed |= self.systemd.install_unit(SERVICE, self.unit())
+        changed |= self.systemd.install_unit(SERVICE, self.unit(config["realm"]))
         saved = dict((k, val) for k, val in config.items() if k != "op")
         saved["commit"] = build["commit"]
         saved["s6a-interface"] = interface

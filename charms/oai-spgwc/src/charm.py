@@ -6,9 +6,8 @@ The event and action rules are WorkloadCharm's (charmhelpers_mecpool_ops).
 
 from ops.main import main
 
-from charmhelpers_mecpool import validate
 from charmhelpers_mecpool_ops.base import build_actions, Action, OaiBuildHandlers, WorkloadCharm
-from spgwc_workload import SpgwcWorkload, parse_configure
+from spgwc_workload import SpgwcWorkload, parse_build, parse_configure
 
 
 class OaiSpgwcCharm(OaiBuildHandlers, WorkloadCharm):
@@ -33,7 +32,7 @@ class OaiSpgwcCharm(OaiBuildHandlers, WorkloadCharm):
 
     def actions(self):
         workload = self.workload
-        actions = build_actions(workload, validate.build_source, "the SPGW-C")
+        actions = build_actions(workload, parse_build, "the SPGW-C")
         actions.update({
             "configure": Action(parse_configure, workload.configure, "configuring the SPGW-C"),
             "restart": Action(None, workload.restart, "restarting the SPGW-C"),

@@ -15,6 +15,8 @@ from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.errors import ValidationError
 from charmhelpers_mecpool.hosts import ensure_hosts
 from charmhelpers_mecpool.oaibuild import BuildStep
+from charmhelpers_mecpool.oaipins import SpdlogPinned
+from charmhelpers_mecpool.oaipins import parse_build  # noqa: F401 - the charm's build parser
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
 from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
@@ -76,7 +78,7 @@ def parse_configure(params):
     return config
 
 
-class SpgwcWorkload(OaiDaemon):
+class SpgwcWorkload(SpdlogPinned, OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     BUILD_STEPS, LAYOUTS = BUILD_STEPS, LAYOUTS

@@ -7,9 +7,8 @@ The SPGW-U starts only once every SPGW-C answers: PeerWaitingCharm's rules
 
 from ops.main import main
 
-from charmhelpers_mecpool import validate
 from charmhelpers_mecpool_ops.base import build_actions, OaiBuildHandlers, PeerWaitingCharm
-from spgwu_workload import SpgwuWorkload, parse_configure
+from spgwu_workload import SpgwuWorkload, parse_build, parse_configure
 
 
 class OaiSpgwuCharm(OaiBuildHandlers, PeerWaitingCharm):
@@ -35,7 +34,7 @@ class OaiSpgwuCharm(OaiBuildHandlers, PeerWaitingCharm):
 
     def actions(self):
         actions = self.peer_actions(parse_configure, "the SPGW-U", "the SPGW-C")
-        actions.update(build_actions(self.workload, validate.build_source, "the SPGW-U"))
+        actions.update(build_actions(self.workload, parse_build, "the SPGW-U"))
         return actions
 
 

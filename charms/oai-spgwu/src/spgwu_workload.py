@@ -17,10 +17,13 @@ from charmhelpers_mecpool import epc, files, net, process
 from charmhelpers_mecpool import validate as v
 from charmhelpers_mecpool.errors import ValidationError
 from charmhelpers_mecpool.oaibuild import BuildStep
+from charmhelpers_mecpool.oaipins import SpdlogPinned
+from charmhelpers_mecpool.oaipins import parse_build  # noqa: F401 - the charm's build parser
 from charmhelpers_mecpool.oaidaemon import OaiDaemon
 from charmhelpers_mecpool.peerstart import PeerStart
 from charmhelpers_mecpool.sourcecheck import ConfigFile, SupportedLayout
 from charmhelpers_mecpool.status import short
+from charmhelpers_mecpool.templates import Renderer
 
 import pfcp
 
@@ -52,8 +55,15 @@ SAMPLE_PARAMS = {"git-repository": "https://github.com/OPENAIRINTERFACE/openair-
 GTPU_PORT = 2152
 ROUTING_TABLE = 1000
 RULE_PREF = 100
+# Table 1000's "unreachable PDN network" route, behind the one through the UE device.
+UNREACHABLE_METRIC = 4096
+# spgwu.service's post-start hook waits this long (s) for spgwu to set up its UE device.
+DEVICE_WAIT = 30
 DISPATCHER = "/etc/networkd-dispatcher"
 SCRIPT_NAME = "60-mecpool-sgi"
+ROUTABLE_SCRIPT = "{}/routable.d/{}".format(DISPATCHER, SCRIPT_NAME)
+OFF_SCRIPT = "{}/off.d/{}".format(DISPATCHER, SCRIPT_NAME)
+HOOKS = epc.STATE_DIR + "/oai-spgwu-hooks.sh"
 PACKAGES = epc.BASE_PACKAGES + ["networkd-dispatcher", "iptables", "ethtool"]
 PARAMS = ("git-repository", "git-commit", "s1u-address", "sx-address", "sgi-address",
           "sgi-gateway", "spgwc-list", "pdn-network", "nat")
@@ -87,7 +97,27 @@ def parse_configure(params):
     return config
 
 
-class SpgwuWorkload(PeerStart, OaiDaemon):
+def routing_context(config, sgi_interface, pdn_device):
+    """What sgi-routable.sh.j2, sgi-off.sh.j2 and spgwu-hooks.sh.j2 are rendered with
+    (the VDU lab renders the routing script with it too: mecpool.vdulab.epc_routing)."""
+    pdn = ipaddress.IPv4Network(config["pdn-network"])
+    return {"sgi_interface": sgi_interface, "pdn_device": pdn_device,
+            "sgi_network": str(ipaddress.IPv4Interface(config["sgi-address"]).network),
+            "sgi_gateway": config["sgi-gateway"], "pdn_network": str(pdn),
+            # spgwu gives its UE device the network's first address (pfcp_switch.cpp)
+            "ue_gateway": str(pdn.network_address + 1),
+            "table": ROUTING_TABLE, "pref": RULE_PREF,
+            "unreachable_metric": UNREACHABLE_METRIC,
+            "routable_script": ROUTABLE_SCRIPT,
+            "device_wait_steps": DEVICE_WAIT * 2}
+
+
+def render_routing(template, context):
+    """One of the routing templates, rendered (the workload writes them with its renderer)."""
+    return Renderer(TEMPLATES).render(template, context)
+
+
+class SpgwuWorkload(PeerStart, SpdlogPinned, OaiDaemon):
     # the module's constants, for OaiDaemon
     NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES = NAME, SERVICE, SOURCE_DIR, BINARY, TEMPLATES
     PACKAGES, BUILD_STEPS, LAYOUTS = PACKAGES, BUILD_STEPS, LAYOUTS
@@ -109,13 +139,19 @@ class SpgwuWorkload(PeerStart, OaiDaemon):
                                             **build)
         self.heartbeat = heartbeat
         self.conf_path = self.prefix + "/spgw_u.conf"
-        self.routable_script = self.path("{}/routable.d/{}".format(DISPATCHER, SCRIPT_NAME))
-        self.off_script = self.path("{}/off.d/{}".format(DISPATCHER, SCRIPT_NAME))
+        self.routable_script = self.path(ROUTABLE_SCRIPT)
+        self.off_script = self.path(OFF_SCRIPT)
+        self.hooks = self.path(HOOKS)
 
     def unit(self):
+        def hook(name):
+            # "-": a hook that fails (iptables, ip) is logged, spgwu runs all the same
+            return "-/bin/sh {} {}".format(HOOKS, name)
         return epc.oai_unit(NAME, "OpenAirInterface SPGW-U (spgwu-tiny)",
                             [BINARY, "-c", self.conf_path, "-o"], self.log_dir + "/spgwu.log",
-                            self.state_dir)
+                            self.state_dir, exec_start_pre=[hook("pre-start")],
+                            exec_start_post=[hook("post-start")],
+                            exec_stop_post=[hook("post-stop")])
 
     def context(self, config, s1u, sx, sgi):
         return {"s1u_interface": s1u, "sx_interface": sx, "sgi_interface": sgi,
@@ -125,19 +161,15 @@ class SpgwuWorkload(PeerStart, OaiDaemon):
     def sample_context(self):
         return self.context(parse_configure(SAMPLE_PARAMS), "ens5", "ens4", "ens6")
 
-    def routing_context(self, config, sgi_interface, layout):
-        return {"sgi_interface": sgi_interface, "pdn_device": layout.context["pdn_device"],
-                "sgi_network": str(ipaddress.IPv4Interface(config["sgi-address"]).network),
-                "sgi_gateway": config["sgi-gateway"], "pdn_network": config["pdn-network"],
-                "table": ROUTING_TABLE, "pref": RULE_PREF}
-
     def configure_routing(self, config, sgi_interface, layout):
-        """Write the networkd-dispatcher scripts and apply the rules now (the SGi
-        interface may be routable already, so no event would run them)."""
-        context = self.routing_context(config, sgi_interface, layout)
+        """Write the networkd-dispatcher scripts and spgwu.service's hooks, and apply
+        the rules now (the SGi interface may be routable already, so no event would
+        run them)."""
+        context = routing_context(config, sgi_interface, layout.context["pdn_device"])
         changed = self.renderer.render_to("sgi-routable.sh.j2", self.routable_script, context,
                                           mode=0o755)
         changed |= self.renderer.render_to("sgi-off.sh.j2", self.off_script, context, mode=0o755)
+        changed |= self.renderer.render_to("spgwu-hooks.sh.j2", self.hooks, context, mode=0o755)
         if changed:
             self.run(["/bin/sh", self.routable_script], env={"IFACE": sgi_interface})
         return changed

@@ -15,7 +15,7 @@
    install, configure (adopts the running service: no restart), pe-status,
    reconfigure (the registrars see the new load increment).
 5. The EPC VDUs boot from their user data (checked once the pool booted, then
-   powered off): hostname, NICs and addresses,
+   powered off): hostname, NICs and addresses, the SPGW-U's SGi routing (the charm's script, `ip route get`),
    the N2VC keys for the default user, default route on mgmt only.
 6. On every VM: cloud-init done, no errors, no recoverable errors, and
    ``cloud-init schema --system`` valid.
@@ -29,7 +29,7 @@ from mecpool.descriptors.members import EPC, PE_GROUP, REGISTRAR
 from mecpool.rserpool.commands import ASAP_PORT
 from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
 
-from . import checks, evidence
+from . import checks, epc_routing, evidence
 from .charmrun import CharmOnVm
 from .vdus import charm_of, day1_primitives
 
@@ -408,6 +408,8 @@ class Scenario(object):
             keys = guest.run("cat ~/.ssh/authorized_keys").stdout
             self.outcome.check("{}: both N2VC keys for the default user".format(name),
                                keys.count("ssh-rsa ") >= 2, "{} keys".format(keys.count("ssh-rsa ")))
+            # The SPGW-U's SGi policy routing, the charm's own script on its VM (docs/epc.md).
+            epc_routing.check_vm(self.outcome, guest, self.site, run.vm)
         evidence.keep({name: self.lab.runs[name] for name in names}, self.lab.run_dir)
         for name in names:
             self.lab.power_off(name)

@@ -74,7 +74,7 @@ class Vdu(object):
     def restarts(self):
         return [c for c in self.calls if c == ["systemctl", "restart", POOL_ELEMENT_SERVICE]]
 
-    def dog(self, monkeypatch):
+    def dog(self):
         return watchdog.Watchdog(self.settings_path, unit_dir=str(self.unit_dir), run=self.run, read=self.read,
                                  resolve=lambda destination: self.address, clock=lambda: self.now, limit_s=60, max_backoff_s=watchdog.MAX_BACKOFF_S, log=lambda m: None)
 
@@ -87,9 +87,9 @@ def advance(vdu, dog, seconds, step=10):
     return states
 
 
-def test_a_pe_without_a_registrar_association_is_restarted_after_the_limit(tmp_path, monkeypatch):
+def test_a_pe_without_a_registrar_association_is_restarted_after_the_limit(tmp_path):
     vdu = Vdu(tmp_path)
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     dog.step()
     advance(vdu, dog, 50)
     assert vdu.restarts() == []
@@ -98,19 +98,19 @@ def test_a_pe_without_a_registrar_association_is_restarted_after_the_limit(tmp_p
     assert states[-1]["verdict"].startswith("no association to any registrar (10.101.0.10:3863, 10.106.0.10:3863)")
 
 
-def test_a_registered_pe_is_left_alone(tmp_path, monkeypatch):
+def test_a_registered_pe_is_left_alone(tmp_path):
     vdu = Vdu(tmp_path)
     vdu.assocs = REGISTERED
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     states = advance(vdu, dog, 600)
     assert vdu.restarts() == []
     assert states[-1]["registrar_associations"] == ["10.101.0.10:3863"]
 
 
-def test_short_gaps_do_not_add_up(tmp_path, monkeypatch):
+def test_short_gaps_do_not_add_up(tmp_path):
     """A registrar restarted: the PE hunts and reconnects within seconds, again and again."""
     vdu = Vdu(tmp_path)
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     for _ in range(10):
         vdu.assocs = STUCK
         advance(vdu, dog, 40)
@@ -119,9 +119,9 @@ def test_short_gaps_do_not_add_up(tmp_path, monkeypatch):
     assert vdu.restarts() == []
 
 
-def test_restarts_back_off_while_no_registrar_answers(tmp_path, monkeypatch):
+def test_restarts_back_off_while_no_registrar_answers(tmp_path):
     vdu = Vdu(tmp_path)
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     times = []
     for _ in range(100):
         vdu.now += 10
@@ -143,30 +143,30 @@ def test_restarts_back_off_while_no_registrar_answers(tmp_path, monkeypatch):
     assert len(vdu.restarts()) == last + 1
 
 
-def test_a_stopped_service_is_systemds_business(tmp_path, monkeypatch):
+def test_a_stopped_service_is_systemds_business(tmp_path):
     vdu = Vdu(tmp_path)
     vdu.active = False
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     states = advance(vdu, dog, 300)
     assert vdu.restarts() == []
     assert states[-1]["verdict"].startswith("service not running")
 
 
-def test_the_service_gets_the_limit_after_it_started(tmp_path, monkeypatch):
+def test_the_service_gets_the_limit_after_it_started(tmp_path):
     """Stopped for a long time, then started: not restarted before it had the limit to register."""
     vdu = Vdu(tmp_path)
     vdu.active = False
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     advance(vdu, dog, 300)
     vdu.active = True
     advance(vdu, dog, 50)
     assert vdu.restarts() == []
 
 
-def test_a_changed_pool_address_rerenders_and_restarts(tmp_path, monkeypatch):
+def test_a_changed_pool_address_rerenders_and_restarts(tmp_path):
     vdu = Vdu(tmp_path)
     vdu.assocs = REGISTERED
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     advance(vdu, dog, 30)
     vdu.address = "10.101.0.77"          # DHCP gave the pool NIC another address
     states = advance(vdu, dog, 10)
@@ -179,11 +179,11 @@ def test_a_changed_pool_address_rerenders_and_restarts(tmp_path, monkeypatch):
     assert len(vdu.restarts()) == 1
 
 
-def test_a_fixed_address_is_never_rewritten(tmp_path, monkeypatch):
+def test_a_fixed_address_is_never_rewritten(tmp_path):
     vdu = Vdu(tmp_path)
     (tmp_path / "pool-element.json").write_text(json.dumps(dict(SETTINGS, local_address="10.101.0.100")))
     vdu.assocs = REGISTERED
-    dog = vdu.dog(monkeypatch)
+    dog = vdu.dog()
     vdu.address = "10.101.0.77"
     advance(vdu, dog, 60)
     assert vdu.restarts() == []

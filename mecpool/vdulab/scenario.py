@@ -290,6 +290,8 @@ class Scenario(object):
         nic = self.lab.runs[pe].vm.port(self._pool_network(self.lab.runs[pe].vm)).nic
         expect("{} pool NIC {} reconfigured".format(pe, nic),
                lambda: self.lab.runs[pe].guest.sudo("networkctl reconfigure {}".format(nic)))
+        # Counted since each PE booted: more than at boot means a recovery needed the watchdog.
+        self.outcome.facts["PE watchdog restarts after recovery"] = self._watchdog_restarts(pes)
 
     def _hard_reboot(self, name):
         """Power the registrar VM off and on; back once SSH answers with a new boot id and its

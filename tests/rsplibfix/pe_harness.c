@@ -30,7 +30,9 @@
  *               registration and re-arms itself as reregistrationTimer() does, and load
  *               changes (timerRestart(timer, 0), as rsp_register_tags()) at exponential
  *               spacing.  Prints "rate: changes=<n> registrations=<n> per_s=<x>
- *               max_delay_ms=<x>" (delay: oldest unsent change to its registration).
+ *               max_scheduled_ms=<x> median_delay_ms=<x> max_delay_ms=<x>" (scheduled: from a
+ *               change to when the timer is due, as the library set it; delay: from the oldest
+ *               unsent change to the registration that carries it, which adds the scheduling).
  * RSPLIB's headers are not installed; the prototypes below are those of 3.4.4.
  */
 #define _GNU_SOURCE
@@ -87,11 +89,16 @@ static union { char bytes[256]; void* align; } timer;
 #define DISPATCHER ((struct Dispatcher*)&dispatcher)
 #define TIMER      ((struct Timer*)&timer)
 
-static unsigned long long timestamp(void)
+static unsigned long long timestamp_of(const void* timer_bytes)
 {
    unsigned long long value;
-   memcpy(&value, timer.bytes + 56, sizeof(value));   /* struct Timer.TimeStamp (3.4.4) */
+   memcpy(&value, (const char*)timer_bytes + 56, sizeof(value));   /* struct Timer.TimeStamp (3.4.4) */
    return value;
+}
+
+static unsigned long long timestamp(void)
+{
+   return timestamp_of(timer.bytes);
 }
 
 static volatile bool stop;
@@ -267,7 +274,8 @@ static void* rearm_after_200ms(void* arg)
 /* ====== re-registrations per second ====== */
 static pthread_mutex_t stats = PTHREAD_MUTEX_INITIALIZER;
 static long   changes, registrations;
-static double oldest_unsent_ms, max_delay_ms;
+static double oldest_unsent_ms, max_delay_ms, max_scheduled_ms;
+static double delays_ms[1 << 16];
 static int    keepalive_ms;
 static union { char bytes[256]; void* align; } reregistration;
 #define REREGISTRATION ((struct Timer*)&reregistration)
@@ -282,6 +290,9 @@ static void reregistered(struct Dispatcher* d, struct Timer* t, void* u)
       const double delay = now_ms() - oldest_unsent_ms;
       max_delay_ms     = (delay > max_delay_ms) ? delay : max_delay_ms;
       oldest_unsent_ms = 0.0;
+      if(registrations <= (long)(sizeof(delays_ms) / sizeof(delays_ms[0]))) {
+         delays_ms[registrations - 1] = delay;
+      }
    }
    pthread_mutex_unlock(&stats);
    timerStart(REREGISTRATION, getMicroTime() + 30000000ULL);
@@ -294,6 +305,12 @@ static void* asap_main_loop(void* arg)
       main_loop_wait(loop_pipe[0], keepalive_ms);
    }
    return NULL;
+}
+
+static int compare_doubles(const void* a, const void* b)
+{
+   const double x = *(const double*)a, y = *(const double*)b;
+   return (x > y) - (x < y);
 }
 
 static int rate(double changes_per_s, double seconds)
@@ -312,13 +329,28 @@ static int rate(double changes_per_s, double seconds)
          oldest_unsent_ms = now_ms();
       }
       pthread_mutex_unlock(&stats);
-      timerRestart(REREGISTRATION, 0);              /* rsp_register_tags() */
+      /* rsp_register_tags(); and when the re-registration is due now, read under the
+         (recursive) dispatcher lock, so that the main loop cannot run it in between. */
+      dispatcherLock(DISPATCHER);
+      timerRestart(REREGISTRATION, 0);
+      if(timerIsRunning(REREGISTRATION)) {
+         const unsigned long long due = timestamp_of(reregistration.bytes);
+         const unsigned long long now = getMicroTime();
+         const double scheduled = (due > now) ? (due - now) / 1000.0 : 0.0;
+         max_scheduled_ms = (scheduled > max_scheduled_ms) ? scheduled : max_scheduled_ms;
+      }
+      dispatcherUnlock(DISPATCHER);
    }
    stop = true;
    if(write(loop_pipe[1], "!", 1) != 1) { }        /* asapInstanceNotifyMainLoop() */
    pthread_join(loop, NULL);
-   printf("rate: changes=%ld registrations=%ld per_s=%.1f max_delay_ms=%.1f\n",
-          changes, registrations, registrations / seconds, max_delay_ms);
+   const long measured = (registrations < (long)(sizeof(delays_ms) / sizeof(delays_ms[0])))
+                            ? registrations : (long)(sizeof(delays_ms) / sizeof(delays_ms[0]));
+   qsort(delays_ms, measured, sizeof(delays_ms[0]), compare_doubles);
+   printf("rate: changes=%ld registrations=%ld per_s=%.1f max_scheduled_ms=%.1f "
+          "median_delay_ms=%.1f max_delay_ms=%.1f\n",
+          changes, registrations, registrations / seconds, max_scheduled_ms,
+          (measured > 0) ? delays_ms[measured / 2] : 0.0, max_delay_ms);
    return 0;
 }
 

@@ -164,14 +164,18 @@ def test_reregistrations_are_spaced_and_the_newest_load_still_leaves_within_the_
     stats = numbers(run(harness, "rate", "640", "4", "5000", preload=library).stdout)
     assert stats["changes"] > 1000
     assert 4 * 10 <= stats["registrations"] <= 4 * (1000 / 20) + 5
-    assert stats["max_delay_ms"] < 20 + 80       # the window plus the wake-up, on a busy host
+    # every change is due within the window; sent within it plus the wake-up (the median: the
+    # host's scheduling, busy with other work, adds to single ones)
+    assert stats["max_scheduled_ms"] <= 20.5
+    assert stats["median_delay_ms"] < 20 + 20
 
 
 def test_sparse_load_changes_are_not_delayed(harness, library):
     # The paper profile's rate at a MEC PE: a few changes a second, each sent on its own.
     stats = numbers(run(harness, "rate", "10", "4", "5000", preload=library).stdout)
     assert stats["registrations"] >= 0.8 * stats["changes"] > 0
-    assert stats["max_delay_ms"] < 100
+    assert stats["max_scheduled_ms"] <= 20.5
+    assert stats["median_delay_ms"] < 10
 
 
 def test_stock_rsplib_sends_a_load_change_only_with_the_keepalive(harness):

@@ -52,16 +52,21 @@ def environment(root=REPO_ROOT):
     return env
 
 
-# The module cloud-init runs on a pool VDU (python3 -m mecpool.rserpool.configure).
-RSERPOOL_ENTRY = "configure.py"
+# The modules each pool VDU runs: the configure step (cloud-init), and on a PE its
+# watchdog (rsp-pe-watchdog.service).  Per role: every byte costs about 2.4 in Nova's
+# user data (gzip+base64 in the cloud-config, base64 in RO's MIME part, base64 again).
+RSERPOOL_ENTRIES = {
+    "registrar": ("configure.py",),
+    "pool-element": ("configure.py", "watchdog.py"),
+}
 
 
-def rserpool_modules(root=REPO_ROOT):
-    """The files of mecpool/rserpool that the configure step imports: the
-    package's __init__ and the closure of configure.py's relative imports.
-    The rest (hsdump, __main__) is for charms and the testbed, not for boot."""
+def rserpool_modules(role, root=REPO_ROOT):
+    """The files of mecpool/rserpool that a pool VDU of ``role`` runs: the
+    package's __init__ and the closure of RSERPOOL_ENTRIES[role]'s relative
+    imports.  The rest (hsdump, __main__) is for charms and the testbed."""
     directory = Path(root) / "mecpool" / "rserpool"
-    needed, todo = set(), ["__init__.py", RSERPOOL_ENTRY]
+    needed, todo = set(), ["__init__.py"] + list(RSERPOOL_ENTRIES[role])
     while todo:
         name = todo.pop()
         if name in needed:
@@ -80,10 +85,11 @@ def gz_b64(text):
 
 
 def rserpool_files(root=REPO_ROOT):
-    """[(file name, gzip+base64 text)] shipped to the pool VDUs, sorted: the
-    one generator of RSPLIB units, run by their cloud-init.  Compressed, so
+    """{role: [(file name, gzip+base64 text)]} shipped to the pool VDUs, sorted:
+    the one generator of RSPLIB units, run by their cloud-init.  Compressed, so
     the user data stays far below Nova's limit (mecpool.packaging.userdata)."""
-    return [(name, gz_b64(text)) for name, text in rserpool_modules(root)]
+    return dict((role, [(name, gz_b64(text)) for name, text in rserpool_modules(role, root)])
+                for role in RSERPOOL_ENTRIES)
 
 
 def render(env, template, ctx, **extra):

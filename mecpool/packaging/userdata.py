@@ -31,7 +31,7 @@ import jinja2.meta
 import yaml
 
 NOVA_USER_DATA_LIMIT = 65535   # bytes of base64, nova/api/openstack/compute/servers.py
-USER_DATA_GOAL = 32 * 1024     # our own budget: half of Nova's limit, so sites can grow
+USER_DATA_GOAL = 40 * 1024     # our own budget, well inside Nova's limit, so sites can grow
 N2VC_KEY_BITS = 4096           # N2VC's ssh-keygen -t rsa -b 4096
 N2VC_KEY_COUNT = 2             # the N2VC key and the one of the VCA's Juju client
 YAML_PREFIX = "!!yaml "

@@ -17,8 +17,8 @@ import sys
 
 from .commands import (ASAP_PORT, ConfigError, Endpoint, PoolElementConfig, RegistrarConfig,
                        pool_element_argv, registrar_argv)
-from .units import (POOL_ELEMENT_SERVICE, POOL_ELEMENT_STATE_DIR, REGISTRAR_SERVICE,
-                    pool_element_unit, registrar_unit)
+from .units import (PE_WATCHDOG_SERVICE, POOL_ELEMENT_SERVICE, POOL_ELEMENT_STATE_DIR, REGISTRAR_SERVICE,
+                    pe_watchdog_unit, pool_element_unit, registrar_unit)
 
 UNIT_DIR = "/etc/systemd/system"
 # The settings files the PE cloud-init and the charms share (one per role).
@@ -29,7 +29,7 @@ SETTINGS_FILES = {
 }
 
 PE_KEYS = ("pool_handle", "registrars", "local_address", "local_port", "capacity",
-           "max_jobs", "load_increment", "policy", "identifier")
+           "max_jobs", "load_increment", "policy", "identifier", "loglevel")
 # The service's CalcApp result files.  Without them rspserver writes both into its
 # working directory; the vector grows by one line per job for the life of the
 # VDU, so the service keeps only the scalars (totals, written when it stops) and
@@ -119,6 +119,13 @@ def render(role, settings, resolve=source_address_towards):
     raise ConfigError("role", "{!r} is not registrar or pool-element".format(role))
 
 
+def companion_units(role, settings_path):
+    """[(unit name, unit text)] installed beside the role's service: the PE's watchdog."""
+    if role == "pool-element":
+        return [(PE_WATCHDOG_SERVICE, pe_watchdog_unit(settings_path))]
+    return []
+
+
 def settings_text(settings):
     """The canonical JSON text of a settings mapping (sorted keys, one per line)."""
     return json.dumps(settings, indent=2, sort_keys=True) + "\n"
@@ -147,8 +154,10 @@ def main(argv=None):
     except (OSError, ValueError) as error:  # ConfigError is a ValueError
         sys.stderr.write("mecpool: {}\n".format(error))
         return 2
-    write_atomic(os.path.join(unit_dir, name), text)
-    sys.stdout.write("{}\n".format(name))
+    units = [(name, text)] + companion_units(role, settings_path)
+    for unit_name, unit_text in units:
+        write_atomic(os.path.join(unit_dir, unit_name), unit_text)
+    sys.stdout.write("".join("{}\n".format(unit_name) for unit_name, _ in units))
     return 0
 
 

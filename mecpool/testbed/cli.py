@@ -180,13 +180,15 @@ def run_command(profile, pus, runtime, runs, policy, mode, scenario_file, jobs, 
 @click.option("--runtime", type=float, help="Seconds (default: the fault's own).")
 @click.option("--mode", default="auto", show_default=True, type=click.Choice(["auto", "host", "vm"]))
 @click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path))
-def fault_command(name, pus, runtime, mode, scenario_file):
-    """Inject a fault (pe-crash, pe-stop, scale-out, pr-crash, coverage-loss, overload)
-    into a run and account for every job; prints `lost: N` last."""
+@click.option("--rsplib", type=click.Choice(rsplibfix.VARIANTS),
+              help="PEs on Debian's RSPLIB as it is, or with librspfreshload (default: the scenario's).")
+def fault_command(name, pus, runtime, mode, scenario_file, rsplib):
+    """Inject a fault (pe-crash, pe-stop, scale-out, pr-crash, pe-before-registrar, coverage-loss,
+    overload) into a run and account for every job; prints `lost: N` last."""
     from . import faults
     try:
         outcome = faults.run_fault(name, scenario_file=scenario_file, pus=pus, runtime_s=runtime,
-                                   mode=mode, runner=_run_batch)
+                                   mode=mode, runner=_run_batch, rsplib=rsplib)
     except (faults.FaultError,) + ERRORS as error:
         raise click.ClickException(str(error))
     for line in faults.summary_lines(outcome):

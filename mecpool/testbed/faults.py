@@ -269,6 +269,49 @@ def _check_pr_crash(raw, plan, info, accounting):
     return checks
 
 
+# ------------------------------------------------------------------ pe-before-registrar
+
+EARLY_PE = "pe-mec-early"
+
+
+def _apply_pe_before_registrar(plan, at, down_s=40.0):
+    """OSM starts an NS's VNFs in no order: a PE whose only registrar is not listening when
+    it starts.  Its first registration fails; stock RSPLIB then never registers (the ASAP
+    thread sleeps through the re-registration timer that the main thread starts, see
+    docs/vdu-lab.md); librspfreshload wakes it, so it registers one re-registration
+    interval later.  pr-mec is killed, the PE started with pr-mec as its only registrar,
+    pr-mec restarted ``down_s`` later; every registrar's handlespace at the end."""
+    group = plan.scenario.pe_groups["mec"]
+    site = group.sites[0]
+    config = PoolElementConfig(
+        plan.scenario.pool_handle, plan.registrar_endpoints(["pr-mec"]), plan.scenario.address(site),
+        capacity=group.capacity, max_jobs=plan.scenario.max_jobs, load_increment=group.load_increment,
+        policy=plan.scenario.policy, local_port=plan.next_port(site),
+        identifier=plan.next_pe_identifier(), object_name=EARLY_PE,
+        scalar_file=plan.pe_file(EARLY_PE, "sca"), vector_file=plan.pe_file(EARLY_PE, "vec"),
+        preload=plan.pe_preload())
+    component = plan.add_pool_element(group, site, EARLY_PE, config=config)
+    component.deferred = True
+    plan.actions.append(Action(at, "signal:KILL", "pr-mec", "no registrar at pr-mec"))
+    plan.actions.append(Action(at + 2.0, "start", EARLY_PE, "a PE whose only registrar is pr-mec"))
+    plan.actions.append(Action(at + down_s, "start", "pr-mec", "pr-mec starts listening"))
+    plan.actions.append(Action(plan.runtime_s - 3.0, "hsdump", "end", "handlespaces at the end"))
+    plan.faults.append({"name": "pe-before-registrar", "target": EARLY_PE, "at_s": at,
+                        "duration_s": down_s})
+
+
+def _check_pe_before_registrar(raw, plan, info, accounting):
+    early = next(pe for pe in plan.pool_elements if pe.name == EARLY_PE)
+    wanted = "0x" + early.info["identifier"]
+    checks = []
+    for pr in plan.registrars:
+        parsed, problem = _read_hsdump(raw, "end", pr.name)
+        listed = parsed is not None and wanted in _pe_ids(parsed)
+        checks.append(("{} lists the PE that started before its registrar".format(pr.name), listed,
+                       problem or ("listed" if listed else "{} not in the handlespace".format(wanted))))
+    return checks
+
+
 # ------------------------------------------------------------------ coverage-loss
 
 def _apply_coverage_loss(plan, at, down_s=40.0):
@@ -341,6 +384,9 @@ FAULTS = {
                            "start one more MEC PE from its settings JSON mid-run"),
     "pr-crash": FaultSpec("pr-crash", 16, 110.0, _apply_pr_crash, _check_pr_crash,
                           "SIGKILL the MEC registrar, restart it 25 s later"),
+    "pe-before-registrar": FaultSpec("pe-before-registrar", 8, 100.0, _apply_pe_before_registrar,
+                                     _check_pe_before_registrar,
+                                     "a PE starts while its only registrar is down; listed at the end"),
     "coverage-loss": FaultSpec("coverage-loss", 8, 110.0, _apply_coverage_loss,
                                _check_coverage_loss, "cut the UE's radio link for 40 s"),
     # 90 s: the UE PE's share needs the queues built up (60 s gave it 8 jobs).
@@ -348,7 +394,7 @@ FAULTS = {
                           "96 PUs: 1.6 x the network PEs' capacity"),
 }
 FAULT_AT = {"pe-crash": 0.4, "pe-stop": 0.4, "scale-out": 0.3, "pr-crash": 0.2,
-            "coverage-loss": 0.2, "overload": 0.0}
+            "pe-before-registrar": 0.1, "coverage-loss": 0.2, "overload": 0.0}
 
 
 def plan_fault(name, pus=None, runtime_s=None):
@@ -358,7 +404,7 @@ def plan_fault(name, pus=None, runtime_s=None):
     spec = FAULTS[name]
     pus = pus or spec.pus
     runtime_s = float(runtime_s or spec.runtime_s)
-    minimum = {"pr-crash": 90.0, "coverage-loss": 90.0}.get(name, 30.0)
+    minimum = {"pr-crash": 90.0, "coverage-loss": 90.0, "pe-before-registrar": 90.0}.get(name, 30.0)
     if runtime_s < minimum:
         raise FaultError("--runtime: {} needs at least {:g} s (its timeline), not {:g}".format(
             name, minimum, runtime_s))
@@ -397,10 +443,13 @@ def evaluate(name, run_dir, plan):
     }
 
 
-def run_fault(name, scenario_file=None, pus=None, runtime_s=None, mode="auto", runner=None):
-    """Run one fault scenario and evaluate it; the outcome is saved as fault.json."""
+def run_fault(name, scenario_file=None, pus=None, runtime_s=None, mode="auto", runner=None, rsplib=None):
+    """Run one fault scenario and evaluate it; the outcome is saved as fault.json.
+    ``rsplib``: the PEs' RSPLIB variant (default: the scenario's)."""
     spec, customize, pus, runtime_s = plan_fault(name, pus, runtime_s)
     scenario = load(scenario_file)
+    if rsplib is not None:
+        scenario = scenario.with_rsplib(rsplib)
     if "mec" not in scenario.pe_groups or "pr-mec" not in scenario.registrars:
         raise FaultError("the fault scenarios need a 'mec' PE group and a 'pr-mec' registrar")
     settings = RunSettings(scenario, next(iter(scenario.profiles)), pus=[pus],
@@ -411,7 +460,8 @@ def run_fault(name, scenario_file=None, pus=None, runtime_s=None, mode="auto", r
         customize(plan)
         plans.append(plan)
 
-    run_dir = (runner or engine.run_without_report)(scenario, settings, mode, 1, label=name,
+    run_dir = (runner or engine.run_without_report)(scenario, settings, mode, 1,
+                                          label=name if rsplib is None else "{}-{}".format(name, rsplib),
                                           customize=capture)
     outcome = evaluate(name, run_dir, plans[0])
     (Path(run_dir) / "fault.json").write_text(json.dumps(outcome, indent=2) + "\n")

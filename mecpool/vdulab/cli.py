@@ -9,7 +9,7 @@ import click
 
 from mecpool.site import SiteError, find_site_file, load_site
 
-from . import report
+from . import evidence, report
 from .image import default_cache_root
 from .lab import Lab
 from .scenario import Scenario
@@ -49,6 +49,8 @@ def vdu_lab_command(site_file, build_dir, out_dir, cache_dir, memory_mb, vcpus):
         with Lab(site, built, out, Path(cache_dir) if cache_dir else default_cache_root(), log=log,
                  memory_mb=memory_mb, vcpus=vcpus) as lab:
             outcome = Scenario(lab, log=log).run()
+            log("keeping every VM's journal, SCTP state and network under {}".format(out / "vms"))
+            evidence.keep({n: r for n, r in lab.runs.items() if n in lab.processes}, lab.run_dir)
             wall = time.monotonic() - start
             (out / "result.json").write_text(report.as_json(lab, outcome, wall))
             click.echo(report.table(lab))

@@ -5,6 +5,7 @@ boots it (config drive with user data, meta data and network data).
 ``with Lab(...) as lab:`` removes every VM, process and network on the way out,
 also after a failure."""
 
+import hashlib
 import subprocess
 import threading
 import time
@@ -20,7 +21,13 @@ from .network import LabNamespace, tap_name
 from .topology import MIRROR_URL, build_topology
 from .vdus import vm_user_data
 
-NAMESPACE = "mecpool-vdulab"
+NAMESPACE_PREFIX = "mecpool-vdulab-"
+
+
+def namespace_for(run_dir):
+    """The lab's network namespace, one per run directory: two labs (a user's `make vdu-lab`
+    and the test suite's, say) run side by side, and a run removes only its own leftovers."""
+    return NAMESPACE_PREFIX + hashlib.sha1(str(Path(run_dir).resolve()).encode()).hexdigest()[:8]
 # What the VMs install from the lab mirror: the pool VDUs' cloud-init and charms
 # (rsplib-registrar, rsplib-tools) and the pool users the lab runs (calcappclient,
 # taken from rsplib-services' .deb without its Qt dependencies).
@@ -65,6 +72,7 @@ class Lab(object):
         # default --out build/vdu-lab made dnsmasq fail to open its log).
         self.run_dir = Path(run_dir).resolve()
         self.cache_root = Path(cache_root).resolve()
+        self.namespace = namespace_for(self.run_dir)
         self.log = log
         self.memory_mb = memory_mb
         self.vcpus = vcpus
@@ -109,7 +117,7 @@ class Lab(object):
         for vm in self.topology.vms:
             text, size = vm_user_data(self.built, vm.vnfd_id, vm.vdu_id, self.params[vm.member], key_pairs)
             self.runs[vm.name] = VmRun(vm, text, size.user_data_bytes, self._spec(vm), None)
-        self.network = LabNamespace(NAMESPACE, self.topology, self.run_dir / "net", mirror_dir)
+        self.network = LabNamespace(self.namespace, self.topology, self.run_dir / "net", mirror_dir)
         self.network.up()
         for run in self.runs.values():
             run.guest = Guest(run.vm.name, run.vm.mgmt_address, self.key_path, self.network)
@@ -131,7 +139,7 @@ class Lab(object):
             memory_mb=self.memory_mb, vcpus=self.vcpus, config_drive=directory / "config-drive.iso",
             nics=tuple((tap_name(vm.name, p.network), p.mac) for p in vm.ports),
             serial_log=directory / "serial.log", pidfile=directory / "qemu.pid",
-            qmp_socket=directory / "qmp.sock", uuid=str(uuid.uuid4()), netns=NAMESPACE)
+            qmp_socket=directory / "qmp.sock", uuid=str(uuid.uuid4()), netns=self.namespace)
 
     def boot(self, names):
         """Start the VMs ``names`` (disk overlay, config drive, QEMU in the lab namespace)."""
@@ -156,6 +164,17 @@ class Lab(object):
                                network_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, net.name + ".vdulab")),
                                address=str(port.address), prefix=net.subnet.prefixlen,
                                gateway=str(net.gateway) if net.gateway else None, dhcp=True, mtu=1500)
+
+    def hard_reboot(self, name):
+        """As Nova's ``server reboot --hard``: the VM's QEMU is stopped and started again on
+        the same disk and config drive (cloud-init sees the same instance: per-instance
+        steps do not run again; enabled services start as on any boot)."""
+        self.power_off(name)
+        spec = self.runs[name].spec
+        if spec.serial_log.exists():   # QEMU truncates it: keep the first boot's console
+            spec.serial_log.rename(spec.serial_log.with_name("serial-before-reboot.log"))
+        self.processes[name] = qemu.start_vm(spec)
+        self.log("hard reboot of {}".format(name))
 
     def power_off(self, name):
         """No clean shutdown needed: the lab's VMs are thrown away."""

@@ -1,15 +1,21 @@
 """The VDU lab's scenario, step by step, with a verdict per check.
 
-1. Registrars and the group's PEs boot from their user data alone; each PE
+1. Registrars and the group's PEs boot from their user data alone, in every
+   order OSM may start them: the first PE before any registrar (its service
+   starts while none listens), the others beside the registrars; each PE
    appears in every registrar's handlespace (hsdump) with the group's load
    increment, at the address the PE found towards its first registrar.
-2. Scale-out: one more PE VM with the same user data joins by itself.
+2. Scale-out: one more PE VM with the same user data joins by itself (after
+   the registrars).
 3. Pool users hand jobs through the pool to the VM PEs; every job completes.
+3b. The pool comes back by itself: a registrar service restarted, a registrar
+   VM hard-rebooted, a PE's pool NIC reconfigured (its DHCP lease redone).
 4. The built charms on those VMs, through their real dispatch: the registrar
    charm's deploy hooks and day-1 primitives and pool-status; the PE charm's
    install, configure (adopts the running service: no restart), pe-status,
    reconfigure (the registrars see the new load increment).
-5. The EPC VDUs boot from their user data: hostname, NICs and addresses,
+5. The EPC VDUs boot from their user data (checked once the pool booted, then
+   powered off): hostname, NICs and addresses,
    the N2VC keys for the default user, default route on mgmt only.
 6. On every VM: cloud-init done, no errors, no recoverable errors, and
    ``cloud-init schema --system`` valid.
@@ -23,11 +29,13 @@ from mecpool.descriptors.members import EPC, PE_GROUP, REGISTRAR
 from mecpool.rserpool.commands import ASAP_PORT
 from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
 
-from . import checks
+from . import checks, evidence
 from .charmrun import CharmOnVm
 from .vdus import charm_of, day1_primitives
 
-REGISTRATION_TIMEOUT_S = 240
+# From the moment the last VM of a step booted: the PE watchdog's first restart comes
+# 60 s after a PE's service started without a registrar, later ones at most 120 s apart.
+REGISTRATION_TIMEOUT_S = 300
 POLL_S = 5
 PU_COUNT = 4
 PU_RUNTIME_S = 45
@@ -111,11 +119,13 @@ class Scenario(object):
             self.outcome.check("{} boots".format(run.vm.name), False, run.failure)
         return not failed
 
-    def _wait_registered(self, names):
-        """Until every PE in ``names`` is listed by every registrar (PE.registered set)."""
+    def _wait_listed(self, names, timeout_s=REGISTRATION_TIMEOUT_S):
+        """Until every PE in ``names`` is listed by every registrar: (last handlespaces,
+        names still missing, {name: monotonic time first seen in all})."""
         group = {n: self.topology.vm(n) for n in names}
-        deadline = time.monotonic() + REGISTRATION_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         pending = set(names)
+        seen = {}
         spaces = {}
         while pending and time.monotonic() < deadline:
             try:
@@ -128,10 +138,17 @@ class Scenario(object):
                 address = group[name].port(self._pool_network(group[name])).address
                 if all(checks.element_at(space, self.site.pool.handle, address, self.site.pool.pe_port)
                        for space in spaces.values()):
-                    self.lab.runs[name].registered = time.monotonic()
+                    seen[name] = time.monotonic()
                     pending.discard(name)
             if pending:
                 time.sleep(POLL_S)
+        return spaces, pending, seen
+
+    def _wait_registered(self, names):
+        """_wait_listed, recording when each PE was first listed (PE.registered)."""
+        spaces, pending, seen = self._wait_listed(names)
+        for name, when in seen.items():
+            self.lab.runs[name].registered = when
         return spaces, pending
 
     def _pool_network(self, vm):
@@ -157,20 +174,26 @@ class Scenario(object):
     # --- steps ----------------------------------------------------------------
     def run(self):
         self._step("registrars and PEs boot and register", self.boot_pool)
+        # The EPC VMs are checked as soon as they booted, then powered off: idle TCG guests
+        # still cost the host CPU (about a tenth of a core each) that the pool steps need.
+        self._step("EPC VDUs boot from their user data", self.epc)
         self._step("scale-out PE joins by itself", self.scale_out)
         self._step("pool users' jobs complete on the VM PEs", self.jobs)
+        self._step("the pool recovers by itself", self.recovery)
         self._step("registrar charm on its VDUs", self.registrar_charm)
         self._step("pool element charm on its VDU", self.pool_element_charm)
-        self._step("EPC VDUs boot from their user data", self.epc)
         self._step("cloud-init clean on every VM", self.cloud_init_verdicts)
         return self.outcome
 
     def boot_pool(self):
         registrars, pes = self._names(REGISTRAR), self._names(PE_GROUP)
+        early, beside = pes[:1], pes[1:]
         # The EPC VMs boot meanwhile (nothing in the pool depends on them): the
         # emulated CPUs stay busy, the lab's wall time is their sum.
         self.lab.boot(self._names(EPC))
-        if not self._boot(registrars + pes):
+        # OSM starts the VNFs of an NS together, in no order: the first PE runs its service
+        # (cloud-init done) before any registrar VM exists; the others boot beside them.
+        if not self._boot(early) or not self._boot(registrars + beside):
             return
         spaces, pending = self._wait_registered(pes)
         self.outcome.check("PEs registered in every registrar", not pending,
@@ -187,6 +210,19 @@ class Scenario(object):
                 self.lab.runs[registrar.name].registered = time.monotonic()
         for name in pes:
             self._check_unit_settings(name)
+        self.outcome.facts["PE watchdog restarts at boot"] = self._watchdog_restarts(pes)
+
+    def _watchdog_restarts(self, names):
+        """{PE: restarts} from each PE watchdog's state file (stock RSPLIB needs one when its
+        first registration failed)."""
+        restarts = {}
+        for name in names:
+            done = self.lab.runs[name].guest.run("cat /run/mecpool/pe-watchdog.json", check=False)
+            try:
+                restarts[name] = json.loads(done.stdout).get("restarts")
+            except ValueError:
+                restarts[name] = "no state: {}".format((done.stderr or done.stdout).strip()[:100])
+        return restarts
 
     def _check_unit_settings(self, name):
         vm = self.topology.vm(name)
@@ -229,6 +265,51 @@ class Scenario(object):
                            ", ".join("{} {}".format(n, a) for n, a in sorted(accepted.items())))
         self.outcome.facts["jobs completed"] = completed
         self.outcome.facts["jobs accepted per PE"] = accepted
+
+    def recovery(self):
+        """Whatever happens to a registrar or to a PE's pool NIC, every PE is listed by every
+        registrar again within REGISTRATION_TIMEOUT_S, with nothing done on the PEs."""
+        pes = [n for n in self._names(PE_GROUP) + self._names(PE_GROUP, scale_out=True)
+               if self.lab.runs[n].registered]
+        registrars = self._names(REGISTRAR)
+        home, other = registrars[0], registrars[-1]
+
+        def expect(label, event):
+            start = time.monotonic()
+            event()
+            spaces, pending, seen = self._wait_listed(pes)
+            self.outcome.check("{}: every PE listed by every registrar again".format(label), not pending,
+                               "missing: {}".format(", ".join(sorted(pending))) if pending else "")
+            self.outcome.facts["{}: s until listed again".format(label)] = {
+                n: round(t - start) for n, t in sorted(seen.items())}
+
+        expect("{} restarted its registrar".format(home),
+               lambda: self.lab.runs[home].guest.sudo("systemctl restart rsp-registrar.service"))
+        expect("{} VM hard-rebooted".format(other), lambda: self._hard_reboot(other))
+        pe = pes[-1]
+        nic = self.lab.runs[pe].vm.port(self._pool_network(self.lab.runs[pe].vm)).nic
+        expect("{} pool NIC {} reconfigured".format(pe, nic),
+               lambda: self.lab.runs[pe].guest.sudo("networkctl reconfigure {}".format(nic)))
+
+    def _hard_reboot(self, name):
+        """Power the registrar VM off and on; back once SSH answers with a new boot id and its
+        registrar service runs (started by systemd at boot, as on any reboot)."""
+        guest = self.lab.runs[name].guest
+        boot_id = guest.run("cat /proc/sys/kernel/random/boot_id").stdout.strip()
+        self.lab.hard_reboot(name)
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            try:
+                guest.wait_ssh(deadline)
+                done = guest.run("cat /proc/sys/kernel/random/boot_id; systemctl is-active rsp-registrar.service",
+                                 check=False)
+            except RuntimeError:
+                continue
+            lines = done.stdout.split()
+            if lines[:1] != [boot_id] and lines[1:2] == ["active"]:
+                return
+            time.sleep(POLL_S)
+        raise RuntimeError("{} did not come back with its registrar running".format(name))
 
     def _deploy_and_day1(self, name):
         """The VDU's built charm on its VM: Juju's deploy hooks, then OSM's day-1
@@ -327,6 +408,9 @@ class Scenario(object):
             keys = guest.run("cat ~/.ssh/authorized_keys").stdout
             self.outcome.check("{}: both N2VC keys for the default user".format(name),
                                keys.count("ssh-rsa ") >= 2, "{} keys".format(keys.count("ssh-rsa ")))
+        evidence.keep({name: self.lab.runs[name] for name in names}, self.lab.run_dir)
+        for name in names:
+            self.lab.power_off(name)
 
     def cloud_init_verdicts(self):
         for name, run in self.lab.runs.items():

@@ -1,6 +1,7 @@
 """The Pool Element workload (no ops): unit, settings, adoption, rollback, status."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -25,8 +26,14 @@ def vdu(tmp_path):
 
 @pytest.fixture
 def pe(vdu, tmp_path):
+    return make_pe(vdu, tmp_path)
+
+
+def make_pe(vdu, tmp_path):
     return workload.PoolElementWorkload(run=vdu.runner, settings_path=str(tmp_path / "pe.json"),
-                                        unit_dir=str(tmp_path / "units"), sleep=lambda s: None)
+                                        unit_dir=str(tmp_path / "units"), sleep=lambda s: None,
+                                        library_package=str(tmp_path / "lib" / "mecpool" / "rserpool"),
+                                        watchdog_state=str(tmp_path / "pe-watchdog.json"))
 
 
 def unit_text(tmp_path):
@@ -234,7 +241,8 @@ def test_pe_status_finds_this_pe_at_the_registrar(pe, vdu):
                      "capacity": "1000000", "max-jobs": "4", "load-increment": "0.1",
                      "local-address": "auto"},
         "registered": "yes", "registrar": "10.1.0.2:9901", "identifier": "0x1a2b3c4d",
-        "load": "0.25", "load-increment": "0.1", "home-registrar": "0x00000001"}
+        "load": "0.25", "load-increment": "0.1", "home-registrar": "0x00000001",
+            "watchdog": "no check yet (checked -, 0 restarts)"}
 
 
 def test_pe_status_asks_the_next_registrar_when_one_fails(pe, vdu):
@@ -274,8 +282,7 @@ def test_pe_status_against_real_hsdump_output(tmp_path):
     vdu = FakeVdu(tmp_path / "units", addresses=("10.1.0.2",))
     vdu.route("10.1.0.1", "10.1.0.2")
     vdu.hsdump_output = (workload_fixture_root() / "smoke-1pu-1pe" / "hsdump.txt").read_text()
-    pe = workload.PoolElementWorkload(run=vdu.runner, settings_path=str(tmp_path / "pe.json"),
-                                      unit_dir=str(tmp_path / "units"), sleep=lambda s: None)
+    pe = make_pe(vdu, tmp_path)
     pe.configure(dict(PARAMS, registrars="10.1.0.1"))
     results = pe.pe_status()
     assert ["hsdump", "10.1.0.1:9901"] in vdu.runner.argvs
@@ -285,3 +292,29 @@ def test_pe_status_against_real_hsdump_output(tmp_path):
 
 def workload_fixture_root():
     return charmtest.REPO / "tests" / "testbed" / "fixtures"
+
+
+def test_configure_installs_and_starts_the_watchdog_cloud_init_installs(pe, vdu, tmp_path):
+    """The same unit as the PE's cloud-init (configure.companion_units), the charm's own copy of
+    mecpool.rserpool where that unit runs it from, and the watchdog running."""
+    pe.configure(dict(PARAMS))
+    (name, text), = configure.companion_units("pool-element", str(tmp_path / "pe.json"))
+    assert (tmp_path / "units" / name).read_text() == text
+    library = tmp_path / "lib" / "mecpool" / "rserpool"
+    source = Path(configure.__file__).parent
+    assert (library / "watchdog.py").read_text() == (source / "watchdog.py").read_text()
+    assert (library / "configure.py").read_text() == (source / "configure.py").read_text()
+    assert vdu.restarts(name) == 1
+    # Adopted and unchanged on the next configure: the watchdog is left alone.
+    pe.configure(dict(PARAMS))
+    assert vdu.restarts(name) == 1
+
+
+def test_pe_status_reports_the_watchdogs_verdict(pe, vdu, tmp_path):
+    pe.configure(dict(PARAMS))
+    vdu.hsdump_output = fixture_text("hsdump-source-format.txt")
+    (tmp_path / "pe-watchdog.json").write_text(json.dumps({
+        "verdict": "no registrar association for 40 s (restart after 60 s)", "checked_at": "2026-12-06T04:00:00Z",
+        "restarts": 2}))
+    assert pe.pe_status()["watchdog"] == ("no registrar association for 40 s (restart after 60 s) "
+                                          "(checked 2026-12-06T04:00:00Z, 2 restarts)")

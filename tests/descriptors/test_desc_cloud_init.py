@@ -111,8 +111,8 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
             target.write_bytes(data)
         shipped = {p.split("/")[-1]: data for p, data in code.items()}
         source = Path(configure.__file__).parent
-        assert shipped == {name: (source / name).read_bytes() for name, _ in rserpool_modules()}, \
-            "the modules configure needs, as is"
+        assert shipped == {name: (source / name).read_bytes() for name, _ in rserpool_modules(role)}, \
+            "the modules configure (and a PE's watchdog) need, as is"
         (settings_path, settings_text), = settings.items()
         assert settings_path == configure.SETTINGS_FILES[role]
         settings_file = root / "settings.json"
@@ -130,8 +130,9 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
         assert wait[:2] == ["sh", "-c"]
         configure_index = config["runcmd"].index(runcmd[0])
         assert configure_index == waits[0] + 1
+        services = ["rsp-{}.service".format(role)] + (["rsp-pe-watchdog.service"] if role == "pool-element" else [])
         assert config["runcmd"][-2:] == [["systemctl", "daemon-reload"],
-                                         ["systemctl", "enable", "--now", "rsp-{}.service".format(role)]]
+                                         ["systemctl", "enable", "--now"] + services]
         bin_dir = root / "bin"
         bin_dir.mkdir()
         fake_ip = bin_dir / "ip"
@@ -152,10 +153,13 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
         done = subprocess.run([sys.executable, "-S", "-m", "mecpool.rserpool.configure", role,
                                str(settings_file), str(unit_dir)], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-        (unit,) = unit_dir.iterdir()
-        assert unit.name == "rsp-{}.service".format(role)
+        assert sorted(u.name for u in unit_dir.iterdir()) == sorted(services)
+        unit = unit_dir / "rsp-{}.service".format(role)
         expected_name, expected_text = configure.render(role, charm_settings(example, role, params))
         assert (unit.name, unit.read_text()) == (expected_name, expected_text)
+        # The companion units (the PE's watchdog) are the ones the charm installs too.
+        for companion, text in configure.companion_units(role, str(settings_file)):
+            assert (unit_dir / companion).read_text() == text
 
 
 def charm_settings(site, role, params):

@@ -117,9 +117,11 @@ def test_large_site_every_vdu_within_goal(tmp_path):
     assert not over, over
 
 
-def test_pool_vdus_ship_only_what_configure_imports():
-    names = [name for name, _ in rserpool_modules()]
-    assert names == ["__init__.py", "commands.py", "configure.py", "units.py"]
+def test_pool_vdus_ship_only_what_configure_and_the_watchdog_import():
+    assert [name for name, _ in rserpool_modules("registrar")] == [
+        "__init__.py", "commands.py", "configure.py", "units.py"]
+    assert [name for name, _ in rserpool_modules("pool-element")] == [
+        "__init__.py", "commands.py", "configure.py", "units.py", "watchdog.py"]
 
 
 def test_build_refuses_user_data_nova_refuses(tmp_path):

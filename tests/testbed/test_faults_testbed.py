@@ -1,4 +1,5 @@
-"""The six fault scenarios of issue 4, each a real RSPLIB run with zero lost jobs.
+"""The fault scenarios, each a real RSPLIB run with zero lost jobs (with librspfreshload, the
+default), and pe-before-registrar once more on stock RSPLIB, where it must fail.
 
 They run two at a time (each in its own guest) from one session fixture; each
 test then checks its own outcome: every job accounted for (lost = 0) and the
@@ -14,6 +15,7 @@ from mecpool.testbed import engine, faults
 pytestmark = pytest.mark.testbed
 
 PARALLEL = 2
+STOCK_NEGATIVE = ("pe-before-registrar", "stock")
 
 
 @pytest.fixture(scope="session")
@@ -25,12 +27,14 @@ def fault_outcomes(tmp_path_factory):
         return engine.run(scenario, settings, mode=mode, jobs=jobs, label=label,
                           customize=customize, root=root, cache_root=cache, report=False)
 
-    def one(name):
-        return faults.run_fault(name, mode="auto", runner=runner)
+    def one(job):
+        name, rsplib = job
+        return faults.run_fault(name, mode="auto", runner=runner, rsplib=rsplib)
 
     outcomes = {}
+    jobs = [(name, None) for name in faults.FAULTS] + [STOCK_NEGATIVE]
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
-        futures = {pool.submit(one, name): name for name in faults.FAULTS}
+        futures = {pool.submit(one, job): job for job in jobs}
         for future in concurrent.futures.as_completed(futures):
             try:
                 outcomes[futures[future]] = future.result()
@@ -41,7 +45,7 @@ def fault_outcomes(tmp_path_factory):
 
 @pytest.mark.parametrize("name", list(faults.FAULTS))
 def test_fault_loses_no_job(name, fault_outcomes):
-    outcome = fault_outcomes[name]
+    outcome = fault_outcomes[name, None]
     if isinstance(outcome, Exception):
         raise outcome
     summary = "\n".join(faults.summary_lines(outcome))
@@ -50,3 +54,15 @@ def test_fault_loses_no_job(name, fault_outcomes):
     failed = [check for check in outcome["checks"] if not check["passed"]]
     assert not failed, summary
     assert summary.splitlines()[-1] == "lost: 0"
+
+
+def test_a_pe_started_before_its_registrar_never_registers_on_stock_rsplib(fault_outcomes):
+    """The same timeline on stock RSPLIB: the PE's first registration fails and it never
+    registers (the fault the PE VDUs' watchdog works around and librspfreshload removes)."""
+    outcome = fault_outcomes[STOCK_NEGATIVE]
+    if isinstance(outcome, Exception):
+        raise outcome
+    summary = "\n".join(faults.summary_lines(outcome))
+    listed = [c for c in outcome["checks"] if "lists the PE that started before its registrar" in c["check"]]
+    assert len(listed) == 3, summary
+    assert not any(c["passed"] for c in listed), summary

@@ -92,3 +92,32 @@ def test_r8_key_part_explains_only_its_schema_warning():
     assert not result(warning, r8=None).clean
     assert not result(warning, r8=True).clean
     assert result({}, system=True, r8=None).clean
+
+
+def test_evidence_keeps_every_file_of_every_started_vm(tmp_path):
+    """What the lab keeps before power-off; a VM that does not answer gets a file saying so."""
+    from types import SimpleNamespace
+
+    from mecpool.vdulab import evidence
+
+    class Guest(object):
+        def __init__(self, fails):
+            self.fails = fails
+            self.commands = []
+
+        def sudo(self, command, check=True, timeout=None):
+            self.commands.append(command)
+            if self.fails:
+                raise RuntimeError("no SSH")
+            return SimpleNamespace(stdout="out of " + command.split()[0], stderr="")
+
+    runs = {"pe-1": SimpleNamespace(started=1.0, guest=Guest(False)),
+            "pr-1": SimpleNamespace(started=1.0, guest=Guest(True)),
+            "never": SimpleNamespace(started=None, guest=Guest(False))}
+    written = evidence.keep(runs, tmp_path)
+    names = [name for name, _ in evidence.COLLECT]
+    assert sorted(written) == sorted(str(tmp_path / "vms" / vm / n) for vm in ("pe-1", "pr-1") for n in names)
+    assert (tmp_path / "vms" / "pe-1" / "journal.txt").read_text() == "out of journalctl"
+    assert "-u rsp-pe-watchdog" in runs["pe-1"].guest.commands[0]
+    assert (tmp_path / "vms" / "pr-1" / "sctp.txt").read_text().startswith("# not collected: no SSH")
+    assert not (tmp_path / "vms" / "never").exists()

@@ -10,6 +10,7 @@ Python 3.6, standard library plus the vendored shared library.
 """
 
 import json
+import os
 import re
 import time
 
@@ -22,12 +23,16 @@ from charmhelpers_mecpool.status import short
 from charmhelpers_mecpool.systemd import UNIT_DIR, Systemd, exec_start
 from mecpool.rserpool import configure, hsdump
 from mecpool.rserpool.commands import ENRP_PORT, PE_PORT, ConfigError, Endpoint, hsdump_argv
-from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
+from mecpool.rserpool import units
+from mecpool.rserpool.units import PE_WATCHDOG_SERVICE, POOL_ELEMENT_SERVICE
 
 # rspserver and hsdump are both in rsplib-tools (rsplib-services holds the
 # pool users: calcappclient and friends).
 PACKAGES = ("rsplib-tools",)
 SERVICE = POOL_ELEMENT_SERVICE
+# The watchdog runs mecpool.rserpool from here (cloud-init's copy, refreshed with the charm's).
+LIBRARY_PACKAGE = os.path.join(units.LIBRARY_DIR, "mecpool", "rserpool")
+WATCHDOG_STATE = "/run/mecpool/pe-watchdog.json"
 HSDUMP_TIMEOUT = 20
 SETTLE_SECONDS = 3.0  # rspserver exits within a second when it cannot start
 # Before OSM runs the day-1 primitive the unit waits for it: nothing is wrong yet.
@@ -57,9 +62,12 @@ class PoolElementWorkload(object):
     """Packages, settings file, unit and registration check of one PE VDU."""
 
     def __init__(self, run=process.run, settings_path=configure.SETTINGS_FILES["pool-element"],
-                 unit_dir=UNIT_DIR, sleep=time.sleep, settle_seconds=SETTLE_SECONDS):
+                 unit_dir=UNIT_DIR, sleep=time.sleep, settle_seconds=SETTLE_SECONDS,
+                 library_package=LIBRARY_PACKAGE, watchdog_state=WATCHDOG_STATE):
         self.run = run
         self.settings_path = settings_path
+        self.library_package = library_package
+        self.watchdog_state = watchdog_state
         self.apt = Apt(run=run)
         self.systemd = Systemd(run=run, unit_dir=unit_dir)
         self.service = SettingsService(self.systemd, run, settings_path, SERVICE, sleep,
@@ -148,6 +156,7 @@ class PoolElementWorkload(object):
                              for param, key in CONFIGURE_PARAMS if key in settings),
         }
         results.update(self._registration(settings))
+        results["watchdog"] = self._watchdog_summary()
         return results
 
     # -- internals -------------------------------------------------------------
@@ -171,7 +180,36 @@ class PoolElementWorkload(object):
         except (ValueError, TypeError, MecpoolError):
             return False
 
+    def _ensure_watchdog(self):
+        """The PE's watchdog (mecpool.rserpool.watchdog) from the charm's own copy of
+        mecpool.rserpool, with the unit cloud-init installs; running."""
+        source = os.path.dirname(os.path.abspath(configure.__file__))
+        changed = False
+        for name in sorted(os.listdir(source)):
+            if name.endswith(".py"):
+                changed = files.write_file(os.path.join(self.library_package, name),
+                                           files.read_text(os.path.join(source, name))) or changed
+        unit = configure.companion_units("pool-element", self.settings_path)[0][1]
+        changed = self.systemd.install_unit(PE_WATCHDOG_SERVICE, unit) or changed
+        self.systemd.ensure_running(PE_WATCHDOG_SERVICE, changed)
+
+    def _watchdog_summary(self):
+        """The watchdog's last verdict (its state file), or why there is none."""
+        if not self.systemd.is_active(PE_WATCHDOG_SERVICE):
+            return "{} is not running".format(PE_WATCHDOG_SERVICE)
+        try:
+            state = json.loads(files.read_text(self.watchdog_state) or "{}")
+        except ValueError:
+            state = {}
+        return short("{} (checked {}, {} restarts)".format(
+            state.get("verdict", "no check yet"), state.get("checked_at", "-"), state.get("restarts", 0)), 300)
+
     def _apply(self, settings, check_local):
+        result = self._apply_service(settings, check_local)
+        self._ensure_watchdog()
+        return result
+
+    def _apply_service(self, settings, check_local):
         name, unit = self._render(settings)
         if check_local and settings["local_address"] not in local_addresses(self.run):
             raise ValidationError("local-address", "{} is not an address of this VDU".format(

@@ -12,13 +12,22 @@ when the library is missing or older than its source) and the variants the
 testbed can run: ``stock`` (Debian's binaries as they are, with the 1 s keep-alive
 workaround) and ``fixed`` (the same binaries with this library, RSPLIB's default
 keep-alive).
+
+The library must load on the PE VDUs' glibc (2.27 and later): the build refuses a
+library that needs a newer glibc symbol version (``glibc.py``), and ``shippable()`` is
+what a VDU's user data should carry.
 """
 
+import base64
+import gzip
 import hashlib
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+
+from . import glibc
 
 SOURCE = Path(__file__).with_name("freshload.c")
 LIBRARY_NAME = "librspfreshload.so"
@@ -38,9 +47,15 @@ class FixBuildError(RuntimeError):
     """The library could not be compiled (no C compiler, or it failed)."""
 
 
+# -s: stripped (only the dynamic symbols stay).  libdl.so.2 by name: with glibc before 2.34
+# dlsym() and dladdr() are there (freshload.c binds their first version), and from 2.34 on
+# it is an empty library that is still installed, so the library loads on both.
+FLAGS = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-s"]
+LIBS = ["-Wl,--no-as-needed", "-l:libdl.so.2", "-pthread"]
+
+
 def compile_argv(output, compiler="cc"):
-    return [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
-            "-o", str(output), str(SOURCE), "-ldl", "-pthread"]
+    return [compiler] + FLAGS + ["-o", str(output), str(SOURCE)] + LIBS
 
 
 def default_output():
@@ -48,7 +63,16 @@ def default_output():
 
 
 def source_digest():
-    return hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    """Of the source and the compile command: a change of either rebuilds the library."""
+    return hashlib.sha256(SOURCE.read_bytes() + " ".join(FLAGS + LIBS).encode()).hexdigest()
+
+
+def check_glibc(path, ceiling=glibc.CEILING):
+    """Raise FixBuildError naming each symbol of ``path`` that needs a glibc newer than ``ceiling``."""
+    bad = glibc.too_new(glibc.version_needs(path), ceiling)
+    if bad:
+        raise FixBuildError("{} would not load with glibc {}.{} (the PE VDUs' oldest): {}".format(
+            path, ceiling[0], ceiling[1], glibc.describe(bad)))
 
 
 def ensure_built(output=None):
@@ -68,9 +92,35 @@ def ensure_built(output=None):
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
         raise FixBuildError("compiling {} failed:\n{}".format(SOURCE, result.stderr.strip()))
+    try:
+        check_glibc(partial)
+    except FixBuildError:
+        partial.unlink()
+        raise
     os.replace(partial, output)
     stamp.write_text(digest + "\n")
     return output
+
+
+@dataclass
+class Shippable:
+    """The built library as a VDU gets it (see docs/rsplib-fix.md, "Shipping")."""
+    path: Path
+    version_needs: list        # glibc.VersionNeed: library, version, symbols
+    size: int                  # bytes of the (stripped) .so
+    gzip_base64_size: int      # bytes of its gzip, base64-encoded (cloud-init's gz+b64)
+
+    def gzip_base64(self):
+        return base64.b64encode(gzip.compress(self.path.read_bytes(), mtime=0)).decode("ascii")
+
+
+def shippable(output=None):
+    """Build (if needed) and check the library; what the VDU shipping side carries."""
+    path = ensure_built(output)
+    check_glibc(path)
+    shippable = Shippable(path, glibc.version_needs(path), path.stat().st_size, 0)
+    shippable.gzip_base64_size = len(shippable.gzip_base64())
+    return shippable
 
 
 def check_variant(field, value):

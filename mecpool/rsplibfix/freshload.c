@@ -1,6 +1,6 @@
 /*
  * librspfreshload: fresh pool element loads and no timer.c:76 abort, for the
- * stock RSPLIB 3.4.x pool element (rspserver), loaded with LD_PRELOAD.
+ * stock RSPLIB pool element (rspserver; 3.0.1 to 3.5.x), loaded with LD_PRELOAD.
  * Written for MEC-Pool; see docs/rsplib-fix.md for the evidence and the argument.
  *
  * Two faults of RSPLIB's pool element side, both in the re-registration path:
@@ -11,11 +11,20 @@
  *    instance's main-loop thread runs; that thread sleeps in poll() with the
  *    timeout it computed before and nothing wakes it, so the new load leaves
  *    with its next wake-up, normally the registrar's endpoint keep-alive (5 s).
- *    Here: the main-loop thread's poll() also watches an eventfd of ours, and
- *    a timer started or re-armed by any other thread signals it.  The loop then
- *    runs as after any wake-up: it fires the timers that are due (none early:
- *    the dispatcher compares each timer's time with the clock) and computes
- *    its next timeout afresh.
+ *    Here: the main loop's own wait, and no other poll() of that thread, also
+ *    watches an eventfd of ours, which a timer started or moved forward by any
+ *    other thread signals.  The loop then runs as after any wake-up: it fires
+ *    the timers that are due (none early: the dispatcher compares each timer's
+ *    time with the clock) and computes its next timeout afresh.  The main
+ *    loop's wait is recognised by its shape: asapInstanceMainLoop() polls the
+ *    dispatcher's descriptors and, last, the read end of its MainLoopPipe for
+ *    POLLIN; every other poll() of that thread (sendtoplus(), recvfromplus(),
+ *    the registrar hunt) waits on sockets only, and reads a return of 0 as
+ *    "timed out", so it must not be woken.
+ *    Re-registrations asked for "now" are spaced by at least COALESCE_US: one
+ *    asked for sooner after the last is moved to the end of that window, and
+ *    the changes meanwhile ride with it (the callback reads the PE's load when
+ *    it runs, so the newest load wins).
  *
  * 2. The abort "INTERNAL ERROR in ./src/timer.c, line 76: condition
  *    !simpleRedBlackTreeNodeIsLinked(&timer->Node)".  The main-loop thread
@@ -31,11 +40,19 @@
  *
  * Nothing else is changed: every other call passes straight to RSPLIB and libc.
  * The struct Timer layout is checked once against RSPLIB's own timerNew(); on
- * a layout we do not know, the guard of (2) stays off (and says so on stderr)
- * while (1) still works, as it needs no layout.
+ * a layout we do not know, the guard of (2) and the spacing stay off (and say
+ * so on stderr) while the wake-up still works, as it needs no layout.
+ *
+ * The library must load with glibc 2.27 (Ubuntu 18.04) and later: glibc 2.34
+ * moved the dl* functions from libdl into libc under a new version, so they
+ * are bound to their first version below (libdl.so.2, which the build links,
+ * defines it before 2.34, libc after), and no pthread function that only
+ * libpthread had before 2.34 is used.  The build checks the result
+ * (mecpool/rsplibfix/glibc.py).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -46,9 +63,18 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+__asm__(".symver dladdr,dladdr@GLIBC_2.2.5");
+__asm__(".symver dlerror,dlerror@GLIBC_2.2.5");
+#endif
+
+/* Least spacing of the re-registrations asked for "now" (microseconds). */
+#define COALESCE_US 20000ULL
+
 struct Dispatcher;
 
-/* RSPLIB 3.4.x src/timer.h: struct Timer behind a 48-byte red-black tree node. */
+/* RSPLIB 3.x src/timer.h: struct Timer behind a 48-byte red-black tree node. */
 struct TimerLayout {
    unsigned char      Node[48];
    struct Dispatcher* Master;
@@ -65,14 +91,25 @@ static void (*rsp_timerStop)(struct Timer*);
 static bool (*rsp_timerIsRunning)(struct Timer*);
 static void (*rsp_dispatcherLock)(struct Dispatcher*);
 static void (*rsp_dispatcherUnlock)(struct Dispatcher*);
+static unsigned long long (*rsp_getMicroTime)(void);
 static int  (*libc_pthread_create)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
 static int  (*libc_poll)(struct pollfd*, nfds_t, int);
 static int  (*libc_poll_chk)(struct pollfd*, nfds_t, int, size_t);
 
-static pthread_once_t  resolved = PTHREAD_ONCE_INIT;
-static bool            guard_on;          /* (2): the layout was verified */
+static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
+static int             resolved;          /* RSPLIB's functions are known */
+static bool            guard_on;          /* (2) and the spacing: the layout was verified */
 static int             wake_fd = -1;      /* (1): eventfd of the main-loop thread */
 static __thread bool   in_main_loop;      /* this thread is RSPLIB's ASAP main loop */
+
+/* The last re-registration of each timer re-armed for "now" by another thread:
+   when the main loop re-armed it from its callback (reregistrationTimer()). */
+struct Spacing {
+   struct Timer*      timer;
+   unsigned long long last;
+};
+static struct Spacing  spacings[8];       /* one per pool element; rspserver has one */
+static pthread_mutex_t spacing_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void* must(const char* name)
 {
@@ -98,6 +135,7 @@ static void resolve(void)
    rsp_timerIsRunning   = must("timerIsRunning");
    rsp_dispatcherLock   = must("dispatcherLock");
    rsp_dispatcherUnlock = must("dispatcherUnlock");
+   rsp_getMicroTime     = must("getMicroTime");
 
    union { struct TimerLayout layout; unsigned char bytes[256]; } probe;
    struct Dispatcher* marker = (struct Dispatcher*)&probe;   /* never dereferenced */
@@ -112,6 +150,18 @@ static void resolve(void)
    }
 }
 
+static void ensure_resolved(void)
+{
+   if(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE)) {
+      pthread_mutex_lock(&resolve_lock);
+      if(!resolved) {
+         resolve();
+         __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
+      }
+      pthread_mutex_unlock(&resolve_lock);
+   }
+}
+
 static void wake_main_loop(void)
 {
    static const uint64_t one = 1;
@@ -121,18 +171,50 @@ static void wake_main_loop(void)
    }
 }
 
+/* The spacing entry of a timer; with add, a new one (NULL when all are taken:
+   that timer is then not spaced).  Called with spacing_lock held. */
+static struct Spacing* spacing_of(struct Timer* timer, bool add)
+{
+   struct Spacing* empty = NULL;
+   for(size_t i = 0; i < sizeof(spacings) / sizeof(spacings[0]); i++) {
+      if(spacings[i].timer == timer) {
+         return &spacings[i];
+      }
+      if((empty == NULL) && (spacings[i].timer == NULL)) {
+         empty = &spacings[i];
+      }
+   }
+   if(add && (empty != NULL)) {
+      empty->timer = timer;
+      empty->last  = 0;
+      return empty;
+   }
+   return NULL;
+}
+
 /* ====== (2) timers linked under the dispatcher's lock ==================== */
 void timerStart(struct Timer* timer, const unsigned long long timeStamp)
 {
-   pthread_once(&resolved, resolve);
+   ensure_resolved();
    if(!guard_on) {
       rsp_timerStart(timer, timeStamp);
       wake_main_loop();
       return;
    }
-   struct TimerLayout* view = (struct TimerLayout*)timer;
+   struct TimerLayout* view   = (struct TimerLayout*)timer;
    struct Dispatcher*  master = view->Master;
+   bool                linked = true;
    rsp_dispatcherLock(master);
+   if(in_main_loop) {
+      /* From the main loop, a spaced timer is re-armed by its callback,
+         reregistrationTimer(), right after the registration left. */
+      pthread_mutex_lock(&spacing_lock);
+      struct Spacing* spacing = spacing_of(timer, false);
+      if(spacing != NULL) {
+         spacing->last = rsp_getMicroTime();
+      }
+      pthread_mutex_unlock(&spacing_lock);
+   }
    if(!rsp_timerIsRunning(timer)) {
       rsp_timerStart(timer, timeStamp);
    }
@@ -140,28 +222,54 @@ void timerStart(struct Timer* timer, const unsigned long long timeStamp)
       rsp_timerStop(timer);
       rsp_timerStart(timer, timeStamp);
    }
+   else {
+      linked = false;                        /* it stays as it was */
+   }
    rsp_dispatcherUnlock(master);
-   wake_main_loop();
+   if(linked) {
+      wake_main_loop();
+   }
 }
 
 void timerRestart(struct Timer* timer, const unsigned long long timeStamp)
 {
-   pthread_once(&resolved, resolve);
+   ensure_resolved();
    if(!guard_on) {
       rsp_timerStop(timer);
       rsp_timerStart(timer, timeStamp);
       wake_main_loop();
       return;
    }
-   struct Dispatcher* master = ((struct TimerLayout*)timer)->Master;
+   struct TimerLayout* view   = (struct TimerLayout*)timer;
+   struct Dispatcher*  master = view->Master;
+   unsigned long long  due    = timeStamp;
+   bool                moved  = true;
    rsp_dispatcherLock(master);
-   rsp_timerStop(timer);
-   rsp_timerStart(timer, timeStamp);
+   const unsigned long long now = rsp_getMicroTime();
+   if(!in_main_loop && (timeStamp <= now)) {
+      /* "As soon as possible" (rsp_register_tags()): not sooner than
+         COALESCE_US after the last re-registration. */
+      pthread_mutex_lock(&spacing_lock);
+      struct Spacing* spacing = spacing_of(timer, true);
+      if((spacing != NULL) && (spacing->last <= now) && (spacing->last + COALESCE_US > now)) {
+         due = spacing->last + COALESCE_US;
+      }
+      pthread_mutex_unlock(&spacing_lock);
+      if(rsp_timerIsRunning(timer) && (view->TimeStamp <= ((due > now) ? due : now))) {
+         moved = false;   /* already due by then: that run sends the newest load */
+      }
+   }
+   if(moved) {
+      rsp_timerStop(timer);
+      rsp_timerStart(timer, due);
+   }
    rsp_dispatcherUnlock(master);
-   wake_main_loop();
+   if(moved) {
+      wake_main_loop();
+   }
 }
 
-/* ====== (1) the main-loop thread's poll() also waits for wake_fd ========= */
+/* ====== (1) the main loop's wait also waits for wake_fd ================== */
 struct StartArgs {
    void* (*routine)(void*);
    void*  argument;
@@ -215,12 +323,19 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
    return libc_pthread_create(thread, attr, routine, argument);
 }
 
+/* asapInstanceMainLoop()'s wait, in RSPLIB 3.0.1 to 3.5.x: in its thread, the
+   dispatcher's descriptors and, last, its MainLoopPipe's read end for POLLIN.
+   No other poll() of that thread has a pipe in its set (F_GETPIPE_SZ fails on
+   anything but a pipe). */
+static bool is_main_loop_wait(const struct pollfd* fds, nfds_t nfds)
+{
+   return in_main_loop && (wake_fd >= 0) && (nfds >= 1) && (nfds <= FD_SETSIZE) &&
+          (fds[nfds - 1].events == POLLIN) && (fcntl(fds[nfds - 1].fd, F_GETPIPE_SZ) >= 0);
+}
+
 static int poll_with_wake(struct pollfd* fds, nfds_t nfds, int timeout)
 {
-   struct pollfd all[FD_SETSIZE + 2];
-   if(nfds > FD_SETSIZE + 1) {
-      return libc_poll(fds, nfds, timeout);
-   }
+   struct pollfd all[FD_SETSIZE + 1];
    memcpy(all, fds, nfds * sizeof(struct pollfd));
    all[nfds].fd      = wake_fd;
    all[nfds].events  = POLLIN;
@@ -245,7 +360,7 @@ int poll(struct pollfd* fds, nfds_t nfds, int timeout)
    if(libc_poll == NULL) {
       libc_poll = must("poll");
    }
-   if(in_main_loop && (wake_fd >= 0)) {
+   if(is_main_loop_wait(fds, nfds)) {
       return poll_with_wake(fds, nfds, timeout);
    }
    return libc_poll(fds, nfds, timeout);
@@ -260,7 +375,7 @@ int __poll_chk(struct pollfd* fds, nfds_t nfds, int timeout, size_t fdslen)
    if(libc_poll == NULL) {
       libc_poll = must("poll");
    }
-   if(in_main_loop && (wake_fd >= 0) && (fdslen / sizeof(*fds) >= nfds)) {
+   if((fdslen / sizeof(*fds) >= nfds) && is_main_loop_wait(fds, nfds)) {
       return poll_with_wake(fds, nfds, timeout);
    }
    return libc_poll_chk(fds, nfds, timeout, fdslen);

@@ -174,11 +174,11 @@ class Inputs:
         if subprocess.run(["ldd", self.busybox], capture_output=True).returncode == 0:
             raise InitramfsError("{} is not static; install busybox-static".format(self.busybox))
         self.programs = {target: which(name) for name, target in PROGRAMS.items()}
-        self.libraries = shared_libraries(sorted(self.programs.values()))
-        self.init = Path(__file__).with_name("guest_init.sh")
         # Our fix for the stock PEs, in every image; a run's variant decides whether
-        # its PEs load it (mecpool.rsplibfix).
+        # its PEs load it (mecpool.rsplibfix).  Its libraries come along (libdl.so.2).
         self.preload = rsplibfix.ensure_built()
+        self.libraries = shared_libraries(sorted(self.programs.values()) + [str(self.preload)])
+        self.init = Path(__file__).with_name("guest_init.sh")
 
     def files(self):
         """Every input file, for the cache key."""

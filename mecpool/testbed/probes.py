@@ -17,6 +17,7 @@ change reached each registrar:
 ``abort-stress``: two MEC PEs and 32 PUs with 5 ms jobs every 50 ms (120 s), with
 the 1 s keep-alive of the stock workaround: many load changes while the PEs' ASAP
 threads re-register, the race behind ``INTERNAL ERROR in ./src/timer.c, line 76``.
+The registrars' action logs give each PE's ASAP Registrations per second.
 
 Both run either RSPLIB variant (``stock`` or ``fixed``, mecpool.rsplibfix); the
 outcome is saved as ``probe.json`` in the run directory.
@@ -195,8 +196,13 @@ _ACTION = re.compile(r'^\d+\s+([0-9.]+)\s+[0-9.]+\s+"(\w+)" "(\w+)" "(\w+)" "([^
                      r'\s+\S+ \d+ [0-9.]+\s+"[^"]*" 0x([0-9a-fA-F]+)\s')
 
 
-def read_action_times(path, identifier):
-    """Times (epoch s) the registrar received a registration or an ENRP update of the PE."""
+LOAD_MESSAGES = (("ASAP", "Registration"), ("ENRP", "Update"))
+REGISTRATIONS = (("ASAP", "Registration"),)
+
+
+def read_action_times(path, identifier, kinds=LOAD_MESSAGES):
+    """Times (epoch s) the registrar received a message of ``kinds`` about the PE: by default
+    a registration or an ENRP update, each of which carries its load."""
     wanted = int(identifier, 16)
     times = []
     if path.is_file():
@@ -204,7 +210,7 @@ def read_action_times(path, identifier):
             match = _ACTION.match(line)
             if not match or match.group(2) != "Recv" or int(match.group(6), 16) != wanted:
                 continue
-            if (match.group(3), match.group(4)) in (("ASAP", "Registration"), ("ENRP", "Update")):
+            if (match.group(3), match.group(4)) in kinds:
                 times.append(float(match.group(1)))
     return sorted(times)
 
@@ -264,12 +270,24 @@ def evaluate_freshness(raw, limit_s=FRESHNESS_LIMIT_S):
 
 # ------------------------------------------------------------------ abort stress
 
-def evaluate_stress(raw):
+def registrations_per_s(raw, info, runtime_s):
+    """Per PE: the ASAP Registrations every registrar received from it, per second of the run
+    (a PE registers with its home registrar only; each also costs ENRP updates to the peers)."""
+    rates = {}
+    for pe in info["pes"]:
+        count = sum(len(read_action_times(raw / (registrar["action_log"] or "-"), pe["identifier"],
+                                          REGISTRATIONS)) for registrar in info["registrars"])
+        rates[pe["name"]] = round(count / runtime_s, 1)
+    return rates
+
+
+def evaluate_stress(raw, runtime_s):
     raw = Path(raw)
     info = json.loads((raw / "run.json").read_text())
     scalars = ledger.pe_scalars(raw)
     return {"aborted_pes": ledger.aborted_pes(raw),
-            "accepted": {pe["name"]: ledger.accepted(raw, pe["name"], scalars) for pe in info["pes"]}}
+            "accepted": {pe["name"]: ledger.accepted(raw, pe["name"], scalars) for pe in info["pes"]},
+            "registrations_per_s": registrations_per_s(raw, info, runtime_s)}
 
 
 # ------------------------------------------------------------------ running
@@ -284,8 +302,8 @@ def run_probe(name, variant, keepalive_ms=None, runtime_s=None, mode="auto", run
                            runtime_s=runtime_s, runs=1)
 
     def customize(plan):
+        plan.log_registrar_actions()
         if name == "freshness":
-            plan.log_registrar_actions()
             plan.actions.append(Action(0, "hsdump-loop", runtime_s, "dump every handlespace"))
 
     run_dir = (runner or engine.run_without_report)(scenario, settings, mode, 1,
@@ -294,7 +312,7 @@ def run_probe(name, variant, keepalive_ms=None, runtime_s=None, mode="auto", run
     raw = Path(run_dir) / "raw" / "pus-{}".format(spec.pus) / "run-1"
     outcome = {"probe": name, "rsplib": variant, "endpoint_keepalive_ms": scenario.endpoint_keepalive_ms,
                "pus": spec.pus, "runtime_s": runtime_s, "run_dir": str(run_dir)}
-    outcome.update(evaluate_freshness(raw) if name == "freshness" else evaluate_stress(raw))
+    outcome.update(evaluate_freshness(raw) if name == "freshness" else evaluate_stress(raw, runtime_s))
     (Path(run_dir) / "probe.json").write_text(json.dumps(outcome, indent=2) + "\n")
     return outcome
 
@@ -316,6 +334,8 @@ def summary_lines(outcome):
     else:
         lines.append("accepted: " + ", ".join("{} {}".format(name, count)
                                              for name, count in sorted(outcome["accepted"].items())))
+        lines.append("registrations/s: " + ", ".join(
+            "{} {}".format(name, rate) for name, rate in sorted(outcome["registrations_per_s"].items())))
     aborted = outcome["aborted_pes"]
     lines.append("PEs aborted by RSPLIB: {}".format(
         ", ".join("{} ({})".format(name, where) for name, where in sorted(aborted.items())) or "none"))

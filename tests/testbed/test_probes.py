@@ -106,6 +106,15 @@ def test_no_measurement_does_not_pass(raw):
     assert not probes.passed(dict(outcome, probe="freshness"))
 
 
+def test_stress_counts_each_pes_registrations_per_second(raw):
+    # only the PE's own ASAP Registrations count: not its ENRP updates, nor what the registrar
+    # sent, nor another PE's registrations (write_registrar's noise)
+    write_registrar(raw, [(100.0, "ASAP", "Registration"), (100.5, "ENRP", "Update"),
+                          (101.0, "ASAP", "Registration"), (101.5, "ASAP", "Registration")], [])
+    info = json.loads((raw / "run.json").read_text())
+    assert probes.registrations_per_s(raw, info, 2.0) == {"pe-mec-1": 1.5}
+
+
 def test_probe_scenarios_are_the_paper_scenario_cut_down():
     paper = sc.load(None)
     fresh = probes.probe_scenario(paper, "freshness", "fixed")

@@ -94,3 +94,6 @@ def test_stress_aborts_stock_pes_and_no_fixed_pe(run_probe):
     fixed = run_probe("abort-stress", "fixed")
     assert fixed["aborted_pes"] == {}, _summary(fixed)
     assert all(count > 100 for count in fixed["accepted"].values()), _summary(fixed)
+    # hundreds of load changes a second per PE, re-registrations at most one per 20 ms
+    # (and the re-registration interval's own): 50 a second
+    assert all(0 < rate <= 55 for rate in fixed["registrations_per_s"].values()), _summary(fixed)

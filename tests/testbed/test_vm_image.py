@@ -53,6 +53,7 @@ def test_image_holds_tools_libraries_and_modules(image):
         assert entries["usr/bin/" + program].startswith("-rwx"), program
     assert entries["usr/bin/sh"].startswith("l")  # busybox applet
     assert entries["usr/lib/mecpool/librspfreshload.so"].startswith("-rwx")   # the fixed variant's preload
+    assert "usr/lib/x86_64-linux-gnu/libdl.so.2" in entries                  # which it needs
     inputs = initramfs.Inputs()
     for lib in inputs.libraries:
         assert "usr/lib/x86_64-linux-gnu/" + os.path.basename(lib) in entries

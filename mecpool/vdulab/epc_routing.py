@@ -107,7 +107,7 @@ def apply_script(guest, script, sgi_interface):
 
 def check_vm(outcome, guest, site, vm):
     """The VDU lab's check on the SPGW-U VM (nothing for other VMs): make the UE
-    device spgwu would make (spgwu itself is not built in the lab), run the
+    device and turn on the forwarding spgwu would (it is not built in the lab), run the
     charm's routing script, and record one ``outcome.check`` per route case."""
     if vm.vdu_id != "spgwu":
         return
@@ -117,9 +117,11 @@ def check_vm(outcome, guest, site, vm):
     pdn = ipaddress.IPv4Network(site.epc.ue_pool)
     gateway = site.networks.sgi.gateway
     device = "pdn"
-    guest.sudo("ip link show dev {0} >/dev/null 2>&1 || {{ ip tuntap add mode tun dev {0} && "
-               "ip link set dev {0} up && ip addr add {1}/{2} dev {0}; }}".format(
-                   device, pdn.network_address + 1, pdn.prefixlen), timeout=60)
+    # What spgwu itself does when it runs (it is not built in the lab): its UE device, and IP
+    # forwarding (without it, `ip route get ... iif` answers "No route to host", as the lab showed).
+    guest.sudo("sysctl -qw net.ipv4.ip_forward=1 && {{ ip link show dev {0} >/dev/null 2>&1 || "
+               "{{ ip tuntap add mode tun dev {0} && ip link set dev {0} up && ip addr add {1}/{2} dev {0}; }}; }}"
+               .format(device, pdn.network_address + 1, pdn.prefixlen), timeout=60)
     done = apply_script(guest, routing_script(sgi_cidr, gateway, pdn, sgi_port.nic, device),
                         sgi_port.nic)
     outcome.check("{}: SGi routing script runs".format(vm.name), done.returncode == 0,

@@ -219,7 +219,9 @@ def test_the_lab_check_on_an_spgwu_vm(lab_spgwu):
     the UE device the lab has no spgwu for, runs the charm's script, asks every case."""
     from types import SimpleNamespace
     spgwu_host = lab_spgwu
-    spgwu_host.sudo("ip link del pdn")
+    # As the lab's VM is: no UE device, forwarding off (spgwu, which does both, is not built
+    # there; with forwarding off every `ip route get ... iif` says "No route to host").
+    spgwu_host.sudo("ip link del pdn && sysctl -qw net.ipv4.ip_forward=0")
     port = SimpleNamespace
     vm = SimpleNamespace(name="spgwu", vdu_id="spgwu",
                          ports=(port(nic="ens3", network="mgmt", address="10.0.0.5"),

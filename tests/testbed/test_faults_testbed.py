@@ -1,5 +1,7 @@
 """The fault scenarios, each a real RSPLIB run with zero lost jobs (with librspfreshload, the
-default), and pe-before-registrar once more on stock RSPLIB, where it must fail.
+default).  pe-before-registrar is not also asserted on stock RSPLIB: whether a stock PE sticks
+there is a race between its two threads (stuck in 1 of 2 testbed runs, docs/rsplib-fix.md);
+`mecpool testbed fault pe-before-registrar --rsplib stock` shows it.
 
 They run two at a time (each in its own guest) from one session fixture; each
 test then checks its own outcome: every job accounted for (lost = 0) and the
@@ -15,7 +17,6 @@ from mecpool.testbed import engine, faults
 pytestmark = pytest.mark.testbed
 
 PARALLEL = 2
-STOCK_NEGATIVE = ("pe-before-registrar", "stock")
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +33,7 @@ def fault_outcomes(tmp_path_factory):
         return faults.run_fault(name, mode="auto", runner=runner, rsplib=rsplib)
 
     outcomes = {}
-    jobs = [(name, None) for name in faults.FAULTS] + [STOCK_NEGATIVE]
+    jobs = [(name, None) for name in faults.FAULTS]
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
         futures = {pool.submit(one, job): job for job in jobs}
         for future in concurrent.futures.as_completed(futures):
@@ -55,14 +56,3 @@ def test_fault_loses_no_job(name, fault_outcomes):
     assert not failed, summary
     assert summary.splitlines()[-1] == "lost: 0"
 
-
-def test_a_pe_started_before_its_registrar_never_registers_on_stock_rsplib(fault_outcomes):
-    """The same timeline on stock RSPLIB: the PE's first registration fails and it never
-    registers (the fault the PE VDUs' watchdog works around and librspfreshload removes)."""
-    outcome = fault_outcomes[STOCK_NEGATIVE]
-    if isinstance(outcome, Exception):
-        raise outcome
-    summary = "\n".join(faults.summary_lines(outcome))
-    listed = [c for c in outcome["checks"] if "lists the PE that started before its registrar" in c["check"]]
-    assert len(listed) == 3, summary
-    assert not any(c["passed"] for c in listed), summary

@@ -12,6 +12,7 @@ import hashlib
 import json
 import lzma
 import os
+import threading
 import re
 import shutil
 import subprocess
@@ -326,6 +327,8 @@ def ensure_image(cache_root, kernel_version=None):
 
 
 def _write_atomic(path, data):
-    tmp = Path(str(path) + ".tmp")
+    # A tmp name of its own: the fault tests build a cold image in two threads at once, and a
+    # shared "path.tmp" was renamed away under the other (FileNotFoundError, 2026-12-06).
+    tmp = Path("{}.tmp-{}-{}".format(path, os.getpid(), threading.get_ident()))
     tmp.write_bytes(data)
     os.replace(tmp, path)

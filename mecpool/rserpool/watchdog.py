@@ -78,8 +78,7 @@ class Watchdog(object):
         self.limit_s = limit_s
         self.max_backoff_s = max_backoff_s
         self.log = log or _log
-        self.unassociated_since = None
-        self.active_since = None
+        self.unassociated_since = None   # reset when the service stops or is restarted
         self.restarts = 0            # consecutive restarts that did not bring an association
         self.total_restarts = 0
         self.last_action = ""
@@ -94,7 +93,6 @@ class Watchdog(object):
         self.total_restarts += 1
         self.last_action = why
         self.unassociated_since = None
-        self.active_since = None
 
     def _follow_address(self, settings):
         """Re-render the unit when the PE's "auto" address changed; True if it did."""
@@ -123,10 +121,8 @@ class Watchdog(object):
         registrars = [Endpoint.parse(r, ASAP_PORT, "pool_element.registrars")
                       for r in configure.split_list(settings.get("registrars"))]
         if not self._active():
-            self.active_since = self.unassociated_since = None
+            self.unassociated_since = None
             return dict(state, verdict="service not running (systemd restarts it)")
-        if self.active_since is None:
-            self.active_since = now
         if self._follow_address(settings):
             return dict(state, service="restarted", verdict=self.last_action)
         associated = registrar_associations(self.read(ASSOCS) or "", registrars)
@@ -138,7 +134,7 @@ class Watchdog(object):
         if self.unassociated_since is None:
             self.unassociated_since = now
         wait = min(self.limit_s * (2 ** self.restarts), self.max_backoff_s)
-        alone = now - max(self.unassociated_since, self.active_since)
+        alone = now - self.unassociated_since
         if alone >= wait:
             self._restart("no association to any registrar ({}) for {:.0f} s".format(
                 ", ".join(str(r) for r in registrars), alone))

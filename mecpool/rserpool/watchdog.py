@@ -124,7 +124,7 @@ class Watchdog(object):
             self.unassociated_since = None
             return dict(state, verdict="service not running (systemd restarts it)")
         if self._follow_address(settings):
-            return dict(state, service="restarted", verdict=self.last_action)
+            return dict(state, service="restarted", verdict=self.last_action, restarts=self.total_restarts)
         associated = registrar_associations(self.read(ASSOCS) or "", registrars)
         state.update(service="active", registrar_associations=associated)
         if associated:

@@ -172,6 +172,7 @@ def test_a_changed_pool_address_rerenders_and_restarts(tmp_path):
     states = advance(vdu, dog, 10)
     assert len(vdu.restarts()) == 1
     assert "from 10.101.0.100 to 10.101.0.77" in states[-1]["verdict"]
+    assert states[-1]["restarts"] == 1       # pe-status counts this restart at once
     unit = (vdu.unit_dir / POOL_ELEMENT_SERVICE).read_text()
     assert unit == vdu.render()[1] and "-local=10.101.0.77:9000" in unit
     assert ["systemctl", "daemon-reload"] in vdu.calls

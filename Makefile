@@ -38,9 +38,10 @@ $(STAMP): pyproject.toml
 
 venv: deps $(STAMP)
 
+# The packages carry librspfreshload (rsplib.freshload); its build and glibc 2.27 check come first.
 build: venv
-	$(BIN)/mecpool build --site $(SITE)
 	$(BIN)/python -m mecpool.rsplibfix
+	$(BIN)/mecpool build --site $(SITE)
 
 test: build
 	$(BIN)/pytest $(PYTEST_ARGS)

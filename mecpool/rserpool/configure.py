@@ -96,9 +96,11 @@ def pool_element_from_settings(settings, resolve=source_address_towards):
     return PoolElementConfig(scalar_file=PE_SCALAR_FILE, vector_file=PE_VECTOR_FILE, **values)
 
 
-def registrar_from_settings(settings):
+def registrar_from_settings(settings, action_log_file=None):
+    """RegistrarConfig from a settings mapping; ``action_log_file``: every message the
+    registrar handles, timed (the VDU lab's freshness measurement turns it on)."""
     _check_keys(settings, PR_KEYS, "registrar")
-    values = dict(settings)
+    values = dict(settings, action_log_file=action_log_file)
     values["peers"] = split_list(values.get("peers"))
     if values.get("identifier") in ("", None):
         values.pop("identifier", None)

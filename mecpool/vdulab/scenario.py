@@ -393,6 +393,10 @@ class Scenario(object):
         self.outcome.check("{}: pe-status registered".format(name),
                            status.status == "completed" and status.results.get("registered") == "yes",
                            json.dumps(status.results)[:300])
+        wanted = "yes" if self.site.rsplib.freshload else "off"
+        self.outcome.check("{}: pe-status freshload {}".format(name, wanted),
+                           status.results.get("freshload") == wanted,
+                           "{} {}".format(status.results.get("freshload"), status.results.get("freshload-detail")))
         changed = charm.action("reconfigure", {"capacity": RECONFIGURED_CAPACITY,
                                                "load-increment": RECONFIGURED_LOAD_INCREMENT})
         self.outcome.check("{}: reconfigure".format(name), changed.status == "completed",

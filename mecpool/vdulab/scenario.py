@@ -441,6 +441,11 @@ class Scenario(object):
         if not self.outcome.check("every PE listed again after the registrars' restart", not pending,
                                   "missing: {}".format(", ".join(sorted(pending)))):
             return
+        # rspserver prints its notifications in local time; session_adds reads them as UTC.
+        zones = {n: self.lab.runs[n].guest.run("date +%z").stdout.strip() for n in pes}
+        if not self.outcome.check("the PE VMs' local time is UTC", set(zones.values()) == {"+0000"},
+                                  ", ".join("{} {}".format(n, z) for n, z in sorted(zones.items()))):
+            return
         identifiers = {}
         for name in pes:
             vm = self.topology.vm(name)

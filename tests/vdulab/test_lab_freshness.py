@@ -191,3 +191,91 @@ def test_delays_on_the_hosts_clock_by_the_probes_rule():
     silent = freshness.evaluate("pe-mec-1", changes[:2], dict(messages, **{"pr-stavanger": []}), 0.005)
     ok, detail = freshness.verdict([silent], min_changes=2)
     assert not ok and "no delay measured at pr-stavanger" in detail
+
+
+class StepGuest(FakeGuest):
+    """A VM as the freshness step talks to it: settings, action log, journal, local time."""
+
+    def __init__(self, name, journal_text="", action_log="", settings=None):
+        FakeGuest.__init__(self, name, settings=settings)
+        self.files[freshness.ACTION_LOG] = action_log
+        self.journal_text = journal_text
+        self.stdin = {}
+
+    def run(self, command, check=True, timeout=None, stdin=None):
+        if command == "date +%z":
+            return SimpleNamespace(stdout="+0000\n", stderr="", returncode=0)
+        return FakeGuest.run(self, command, check, timeout, stdin)
+
+    def sudo(self, command, check=True, timeout=None, stdin=None):
+        self.commands.append(command)
+        if command.startswith("journalctl -u rsp-pool-element.service"):
+            return SimpleNamespace(stdout=self.journal_text, stderr="", returncode=0)
+        if command.startswith("mkdir -p /etc/systemd/system/rsp-registrar.service.d"):
+            self.stdin[command] = stdin.decode()
+            return SimpleNamespace(stdout="", stderr="", returncode=0)
+        raise AssertionError(command)
+
+
+def run_freshness_step(site, monkeypatch, peer_delay_s):
+    """The step on fake VMs: the PE's clock 2 s ahead of the host, pr-mec's 1 s behind,
+    pr-stavanger's exact; 6 accepts on pe-mec-1, none on the others."""
+    offsets = {"pe-mec-1": freshness.ClockOffset(2.0, 0.002), "pe-mec-2": freshness.ClockOffset(0.0, 0.002),
+               "pe-mec-3": freshness.ClockOffset(0.0, 0.002), "pr-mec": freshness.ClockOffset(-1.0, 0.003),
+               "pr-stavanger": freshness.ClockOffset(0.0, 0.001)}
+    host_changes = [1001.0 + 3 * i for i in range(6)]
+    registrar_settings = {"address": "10.101.0.10", "peers": ["10.106.0.10:9901"], "identifier": 257,
+                          "loglevel": 2, "endpoint_keepalive_ms": "0", "asap_port": 3863, "enrp_port": 9901}
+    guests = {
+        "pe-mec-1": StepGuest("pe-mec-1", journal(*[t + 2.0 for t in [990.0] + host_changes])),
+        "pe-mec-2": StepGuest("pe-mec-2"), "pe-mec-3": StepGuest("pe-mec-3"),
+        "pr-mec": StepGuest("pr-mec", settings=registrar_settings, action_log="\n".join(
+            action_line(i, t + 0.015 - 1.0, "Recv", "ASAP", "Registration") for i, t in enumerate(host_changes))),
+        "pr-stavanger": StepGuest("pr-stavanger", settings=dict(registrar_settings, address="10.106.0.10",
+                                                                 peers=["10.101.0.10:9901"]),
+                                  action_log="\n".join(action_line(i, t + peer_delay_s, "Recv", "ENRP", "Update")
+                                                       for i, t in enumerate(host_changes))),
+    }
+    run = scenario_for(site, guests)
+    for name in ("pe-mec-1", "pe-mec-2", "pe-mec-3"):
+        run.lab.runs[name].registered = 1.0
+    identifiers = {"10.101.0.100": PE_ID, "10.101.0.101": "0x5e000002", "10.101.0.102": "0x5e000003"}
+    monkeypatch.setattr(run, "_wait_listed", lambda names: ({"10.101.0.10": {}, "10.106.0.10": {}}, set(), {}))
+    monkeypatch.setattr(checks, "element_at", lambda space, handle, address, port: {
+        "identifier": identifiers[str(address)]})
+    monkeypatch.setattr(freshness, "clock_offset", lambda guest: offsets[guest.name])
+    users = []
+    monkeypatch.setattr(checks, "install_pool_user", lambda guest: "/tmp/calcappclient")
+    monkeypatch.setattr(checks, "run_pool_users", lambda guest, *args: users.append((guest.name,) + args))
+    monkeypatch.setattr(scenario_mod, "time", SimpleNamespace(time=lambda: 1000.0, monotonic=lambda: 0.0,
+                                                              sleep=lambda s: None))
+    run.freshness()
+    return run, guests, users
+
+
+def test_freshness_step_measures_each_accept_at_both_registrars(site, monkeypatch):
+    run, guests, users = run_freshness_step(site, monkeypatch, peer_delay_s=0.040)
+    for name in ("pr-mec", "pr-stavanger"):
+        (drop_in,) = guests[name].stdin.values()
+        assert "-actionlogfile=" + freshness.ACTION_LOG in drop_in
+    assert users and users[0][0] == "pr-mec" and users[0][3] == ["10.101.0.10:3863"]
+    checks_ = {c.name: c for c in run.outcome.checks}
+    assert checks_["the PE VMs' local time is UTC"].ok
+    freshness_check = checks_["load changes reach every registrar within 100 ms (RSPLIB's default keep-alive)"]
+    assert freshness_check.ok, freshness_check.detail
+    assert run.outcome.facts["load freshness"]["pe-mec-1"]["delays ms"] == {
+        "pr-mec": [15.0] * 6, "pr-stavanger": [40.0] * 6}
+    assert run.outcome.facts["load freshness"]["pe-mec-2"]["changes"] == 0
+
+
+def test_freshness_step_fails_when_the_peer_gets_the_load_late(site, monkeypatch):
+    run, _, _ = run_freshness_step(site, monkeypatch, peer_delay_s=0.150)
+    (check,) = [c for c in run.outcome.checks if c.name.startswith("load changes reach")]
+    assert not check.ok and "6 later than 0.1 s" in check.detail
+
+
+def test_freshness_is_not_measured_on_a_stock_site(site):
+    off = site.model_copy(update={"rsplib": site.rsplib.model_copy(update={"freshload": False})})
+    run = scenario_for(off, {})
+    run.freshness()
+    assert run.outcome.checks == [] and "stock PEs" in run.outcome.facts["load freshness"]

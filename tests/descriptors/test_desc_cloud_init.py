@@ -235,3 +235,26 @@ def test_hostile_param_values_stay_inside_json(example, cloud_init):
     settings, _ = pool_files(config)
     value = json.loads(settings["/etc/mecpool/pool-element.json"])
     assert value["pool_handle"] == 'x", "policy": "Random' and value["policy"] == example.pool.policy
+
+
+SCHEMA = Path(__file__).resolve().parent / "fixtures" / "cloud-init-25.1.4-schema-cloud-config-v1.json.gz"
+
+
+@pytest.fixture(scope="module")
+def cloud_config_schema():
+    import jsonschema
+    return jsonschema.Draft4Validator(json.loads(gzip.decompress(SCHEMA.read_bytes())))
+
+
+@pytest.mark.parametrize("vnfd_id,name", [(v, n) for v, names in CLOUD_INIT.items() for n in names])
+def test_our_part_is_valid_for_cloud_inits_own_schema(example, cloud_init, cloud_config_schema, vnfd_id, name):
+    """cloud-init 25.1's schema (the lab image's) accepts every member's rendered file, gz+b64 code
+    and library included; R8's key part fails it (docs/vdu-lab.md), so the validator bites."""
+    for member, params in member_params(example, vnfd_id):
+        config = yaml.safe_load(osm_render(cloud_init[(vnfd_id, name)], params))
+        assert [e.message for e in cloud_config_schema.iter_errors(config)] == []
+        broken = json.loads(json.dumps(config))
+        broken["write_files"][-1]["encoding"] = "xz"
+        assert any("'xz' is not one of" in e.message for e in cloud_config_schema.iter_errors(broken))
+    key_part = yaml.safe_load(userdata.key_part(userdata.sizing_keys()))
+    assert not cloud_config_schema.is_valid(key_part)

@@ -15,7 +15,7 @@ keep-alive).
 
 The library must load on the PE VDUs' glibc (2.27 and later): the build refuses a
 library that needs a newer glibc symbol version (``glibc.py``), and ``shippable()`` is
-what a VDU's user data should carry.
+what every PE VDU's user data carries (mecpool build, with the site's rsplib.freshload).
 """
 
 import base64
@@ -40,7 +40,7 @@ STOCK, FIXED = "stock", "fixed"
 VARIANTS = (STOCK, FIXED)
 DEFAULT_VARIANT = FIXED   # measured better: docs/rsplib-fix.md, "Paper profile"
 # The registrars' endpoint keep-alive each variant runs with unless the user sets one
-# (None: RSPLIB's own 5000 ms).  Stock PEs report a load change only when a keep-alive
+# (None: RSPLIB's own 5000 ms): the testbed's variants and the site's rsplib.freshload.  Stock PEs report a load change only when a keep-alive
 # wakes them, so stock keeps the 1 s workaround; the fix needs none.
 VARIANT_KEEPALIVE_MS = {STOCK: 1000, FIXED: None}
 

@@ -18,7 +18,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 # Deploy-only machine: the CLI with python-openstackclient and libjuju, no QEMU, kernels or test stack
-# (system packages: python3-venv only).  The tools land in .venv/bin, where mecpool finds them.
+# (system packages: python3-venv, git, and gcc for the PEs' librspfreshload).  The tools land in .venv/bin.
 DEPLOY_STAMP := $(VENV)/.deploy-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 deploy-tools: $(DEPLOY_STAMP)

@@ -18,7 +18,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 # Deploy-only machine: the CLI with python-openstackclient and libjuju, no QEMU, kernels or test stack
-# (system packages: python3-venv only).  The tools land in .venv/bin, where mecpool finds them.
+# (system packages: python3-venv, git, and gcc for the PEs' librspfreshload).  The tools land in .venv/bin.
 DEPLOY_STAMP := $(VENV)/.deploy-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 deploy-tools: $(DEPLOY_STAMP)
@@ -38,9 +38,10 @@ $(STAMP): pyproject.toml
 
 venv: deps $(STAMP)
 
+# The packages carry librspfreshload (rsplib.freshload); its build and glibc 2.27 check come first.
 build: venv
-	$(BIN)/mecpool build --site $(SITE)
 	$(BIN)/python -m mecpool.rsplibfix
+	$(BIN)/mecpool build --site $(SITE)
 
 test: build
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -12,10 +12,11 @@
 #    does (and its isoinfo reads them back in the tests), debian-archive-keyring verifies the archive,
 #    dnsmasq-base is the lab's Neutron-like DHCP, openssh-client reaches the VMs.
 # Idempotent: does nothing when everything is installed.
-# --deploy: only what a machine that deploys needs (make deploy-tools): python3-venv and git.
+# --deploy: only what a machine that deploys needs (make deploy-tools): python3-venv and git, and gcc with
+#    libc6-dev, since `mecpool build` compiles librspfreshload for the PE VDUs' user data (rsplib.freshload).
 set -euo pipefail
 
-DEPLOY_PACKAGES=(python3-venv git)
+DEPLOY_PACKAGES=(python3-venv git gcc libc6-dev)
 APT_PACKAGES=(
   python3-venv
   iproute2

@@ -10,6 +10,7 @@ import ipaddress
 
 from mecpool import __version__
 from mecpool.rserpool.commands import ASAP_PORT, ENRP_PORT
+from mecpool.rserpool.units import FRESHLOAD_LIBRARY
 
 from .members import (EPC_VNFD, MGMT_VLD, NSD_ID, PE_SCALING_GROUP, POOL_CP, POOL_ELEMENT_VDU,
                       POOL_ELEMENT_VNFD, POOL_VLD, REGISTRAR_VDU, REGISTRAR_VNFD, members)
@@ -214,4 +215,6 @@ def build_context(site):
         "epc": epc,
         "pool": pool,
         "ns": _ns(site, epc, pool),
+        # librspfreshload on the PE VDUs (their cloud-init writes it; rspserver preloads it).
+        "rsplib": {"freshload": site.rsplib.freshload, "library_path": FRESHLOAD_LIBRARY},
     }

@@ -143,7 +143,8 @@ def registrar_params(site, registrar):
         # ApplicationSet (a map of strings; Juju coerces them by option type).
         "pr_identifier": str(registrar_identifier(registrar)),
         "pr_loglevel": str(registrar.loglevel),
-        "pr_endpoint_keepalive_ms": str(registrar.endpoint_keepalive_ms),
+        # 0: RSPLIB's default (no option), with librspfreshload on the PEs (rsplib.freshload).
+        "pr_endpoint_keepalive_ms": str(site.endpoint_keepalive_ms(registrar) or 0),
     })
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from mecpool import rsplibfix
 from mecpool.descriptors import additional_params, build_context
 from mecpool.descriptors.members import EPC_VNFD, NSD_ID, POOL_ELEMENT_VNFD, REGISTRAR_VNFD, members
 from mecpool.site.buildinfo import write_build_info
@@ -84,12 +85,25 @@ def _md5(path):
     return hashlib.md5(Path(path).read_bytes()).hexdigest()  # noqa: S324 - a checksum
 
 
-def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, vendor_root=None):
+def default_library_provider():
+    """librspfreshload as the PE VDUs get it: built from the current source (rebuilt
+    when it or the compile command changed) and refused unless it loads with glibc
+    2.27 (mecpool.rsplibfix.shippable)."""
+    try:
+        return rsplibfix.shippable()
+    except (rsplibfix.FixBuildError, OSError, ValueError) as error:
+        raise BuildError("librspfreshload (rsplib.freshload: true): {}".format(error)) from None
+
+
+def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, vendor_root=None,
+          library_provider=default_library_provider):
     """Build every package for ``site`` into ``out_dir``; returns a BuildResult.
 
     Raises BuildError, ValidationFailed, ParamsError or RenderError with
     nothing written to ``out_dir`` (the vendor cache aside), among others when
-    a VDU's user data, as OSM R8 and Nova receive it, exceeds Nova's limit.
+    a VDU's user data, as OSM R8 and Nova receive it, exceeds Nova's limit, or
+    the PE's library (``library_provider()``, a rsplibfix.Shippable, asked only
+    when the site ships it) cannot be built or would not load on the VDUs.
     """
     source_root = Path(source_root)
     out_dir = Path(out_dir).absolute()
@@ -97,7 +111,9 @@ def build(site, out_dir="build", source_root=REPO_ROOT, charm_provider=None, ven
     member_params = additional_params(site, reveal_secrets=False)
     env = render_mod.environment(source_root)
     sources = render_mod.package_sources(source_root)
-    rendered = {name: render_mod.render_package(env, name, kind, src, context, source_root)
+    library = library_provider() if site.rsplib.freshload else None
+    code = render_mod.cloud_init_code(context, library.gzip_base64() if library else None, source_root)
+    rendered = {name: render_mod.render_package(env, name, kind, src, context, code, source_root)
                 for name, (kind, src) in sources.items()}
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)

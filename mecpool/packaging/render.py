@@ -5,15 +5,14 @@ OSM's ``{{ }}`` placeholders in the cloud-init files pass through untouched:
 OSM renders those at instantiation with each member's additionalParams.
 """
 
-import ast
-import base64
-import gzip
 import json
 from pathlib import Path
 
 import jinja2
 
 from mecpool.descriptors.members import NSD_ID, VNFDS
+
+from . import payload
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_SUFFIX = ".j2"
@@ -52,46 +51,6 @@ def environment(root=REPO_ROOT):
     return env
 
 
-# The modules each pool VDU runs: the configure step (cloud-init), and on a PE its
-# watchdog (rsp-pe-watchdog.service).  Per role: every byte costs about 2.4 in Nova's
-# user data (gzip+base64 in the cloud-config, base64 in RO's MIME part, base64 again).
-RSERPOOL_ENTRIES = {
-    "registrar": ("configure.py",),
-    "pool-element": ("configure.py", "watchdog.py"),
-}
-
-
-def rserpool_modules(role, root=REPO_ROOT):
-    """The files of mecpool/rserpool that a pool VDU of ``role`` runs: the
-    package's __init__ and the closure of RSERPOOL_ENTRIES[role]'s relative
-    imports.  The rest (hsdump, __main__) is for charms and the testbed."""
-    directory = Path(root) / "mecpool" / "rserpool"
-    needed, todo = set(), ["__init__.py"] + list(RSERPOOL_ENTRIES[role])
-    while todo:
-        name = todo.pop()
-        if name in needed:
-            continue
-        needed.add(name)
-        tree = ast.parse((directory / name).read_text(encoding="utf-8"), filename=name)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-                todo.append(node.module.split(".")[0] + ".py")
-    return [(name, (directory / name).read_text(encoding="utf-8")) for name in sorted(needed)]
-
-
-def gz_b64(text):
-    """cloud-init's ``encoding: gz+b64``; mtime 0 keeps the build reproducible."""
-    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
-
-
-def rserpool_files(root=REPO_ROOT):
-    """{role: [(file name, gzip+base64 text)]} shipped to the pool VDUs, sorted:
-    the one generator of RSPLIB units, run by their cloud-init.  Compressed, so
-    the user data stays far below Nova's limit (mecpool.packaging.userdata)."""
-    return dict((role, [(name, gz_b64(text)) for name, text in rserpool_modules(role, root)])
-                for role in RSERPOOL_ENTRIES)
-
-
 def render(env, template, ctx, **extra):
     try:
         return env.get_template(template).render(ctx=ctx, **extra)
@@ -108,15 +67,26 @@ def package_sources(root=REPO_ROOT):
     return out
 
 
-def render_package(env, name, kind, source, ctx, root=REPO_ROOT):
+def cloud_init_code(ctx, library_text=None, root=REPO_ROOT):
+    """What the pool VDUs' cloud-init templates embed (mecpool.packaging.payload):
+    ``rserpool_payloads`` per role and ``freshload_library``, the library's gz+b64
+    text when the site ships it (ctx's rsplib.freshload), else None."""
+    if bool(ctx["rsplib"]["freshload"]) != (library_text is not None):
+        raise RenderError("rsplib.freshload is {} but the library is {}".format(
+            ctx["rsplib"]["freshload"], "given" if library_text is not None else "missing"))
+    return {"rserpool_payloads": payload.rserpool_payloads(root), "freshload_library": library_text}
+
+
+def render_package(env, name, kind, source, ctx, code, root=REPO_ROOT):
     """{relative path: text} of the rendered templates of one package: the
-    descriptor and cloud_init/*.  Icons and charms are added by the builder."""
+    descriptor and cloud_init/*.  Icons and charms are added by the builder.
+    ``code``: cloud_init_code(...)."""
     root = Path(root)
     descriptor = "{}_{}d.yaml".format(name, "vnf" if kind == "vnf" else "ns")
     template = source / (descriptor + TEMPLATE_SUFFIX)
     if not template.is_file():
         raise RenderError("{}: the descriptor template is missing".format(template))
-    extra = {"rserpool_files": rserpool_files(root)}
+    extra = dict(code, payload_path=payload.TAR_PATH)
     files = {descriptor: render(env, template.relative_to(root).as_posix(), ctx, **extra)}
     cloud_init = source / "cloud_init"
     if cloud_init.is_dir():

@@ -208,11 +208,16 @@ class RegistrarConfig(object):
         # default 5000 ms).  In stock RSPLIB 3.4.4 a PE's load change waits in its ASAP
         # thread until that thread wakes up, normally for this keep-alive, so the
         # interval bounds how stale the loads are that PLU selects by (mecpool.rsplibfix
-        # removes that wait).  None: leave RSPLIB's default.
-        self.endpoint_keepalive_ms = (
-            None if endpoint_keepalive_ms in (None, "", 0) else
-            check_int("registrar.endpoint_keepalive_ms", endpoint_keepalive_ms,
-                      *ENDPOINT_KEEPALIVE_MS))
+        # removes that wait).  None or 0 (also "0": OSM passes strings): RSPLIB's default.
+        self.endpoint_keepalive_ms = None
+        if endpoint_keepalive_ms not in (None, ""):
+            keepalive = check_int("registrar.endpoint_keepalive_ms", endpoint_keepalive_ms,
+                                  0, ENDPOINT_KEEPALIVE_MS[1])
+            if 0 < keepalive < ENDPOINT_KEEPALIVE_MS[0]:
+                raise ConfigError("registrar.endpoint_keepalive_ms",
+                                  "{} is outside {}..{} (0: RSPLIB's default)".format(
+                                      keepalive, *ENDPOINT_KEEPALIVE_MS))
+            self.endpoint_keepalive_ms = keepalive or None
 
 
 def registrar_argv(config, binary="rspregistrar"):
@@ -281,6 +286,15 @@ class PoolElementConfig(object):
 def pool_element_environment(config):
     """Environment variables rspserver needs besides its argv (the preload, if any)."""
     return {"LD_PRELOAD": config.preload} if config.preload else {}
+
+
+def pool_element_command(config, binary="rspserver"):
+    """rspserver's argv, behind ``env`` when it needs environment variables: only
+    rspserver gets them (not a unit's ExecStartPre), and ``env`` execs it, so its PID
+    is still rspserver's."""
+    environment = pool_element_environment(config)
+    prefix = ["env"] + ["{}={}".format(k, v) for k, v in sorted(environment.items())]
+    return (prefix if environment else []) + pool_element_argv(config, binary)
 
 
 def pool_element_argv(config, binary="rspserver"):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from .commands import (ASAP_PORT, ConfigError, Endpoint, PoolElementConfig, RegistrarConfig,
-                       pool_element_argv, registrar_argv)
+                       pool_element_command, registrar_argv)
 from .units import (PE_WATCHDOG_SERVICE, POOL_ELEMENT_SERVICE, POOL_ELEMENT_STATE_DIR, REGISTRAR_SERVICE,
                     pe_watchdog_unit, pool_element_unit, registrar_unit)
 
@@ -29,7 +29,7 @@ SETTINGS_FILES = {
 }
 
 PE_KEYS = ("pool_handle", "registrars", "local_address", "local_port", "capacity",
-           "max_jobs", "load_increment", "policy", "identifier", "loglevel")
+           "max_jobs", "load_increment", "policy", "identifier", "loglevel", "preload")
 # The service's CalcApp result files.  Without them rspserver writes both into its
 # working directory; the vector grows by one line per job for the life of the
 # VDU, so the service keeps only the scalars (totals, written when it stops) and
@@ -90,14 +90,17 @@ def pool_element_from_settings(settings, resolve=source_address_towards):
         # Check the registrar first, so a typo there is not reported as a routing error.
         first = Endpoint.parse(values["registrars"][0], ASAP_PORT, "pool_element.registrars[0]")
         values["local_address"] = resolve(first.address)
-    if values.get("identifier") in ("", None):
-        values.pop("identifier", None)
+    for key in ("identifier", "preload"):
+        if values.get(key) in ("", None):
+            values.pop(key, None)
     return PoolElementConfig(scalar_file=PE_SCALAR_FILE, vector_file=PE_VECTOR_FILE, **values)
 
 
-def registrar_from_settings(settings):
+def registrar_from_settings(settings, action_log_file=None):
+    """RegistrarConfig from a settings mapping; ``action_log_file``: every message the
+    registrar handles, timed (the VDU lab's freshness measurement turns it on)."""
     _check_keys(settings, PR_KEYS, "registrar")
-    values = dict(settings)
+    values = dict(settings, action_log_file=action_log_file)
     values["peers"] = split_list(values.get("peers"))
     if values.get("identifier") in ("", None):
         values.pop("identifier", None)
@@ -111,12 +114,20 @@ def render(role, settings, resolve=source_address_towards):
     """
     if role == "pool-element":
         config = pool_element_from_settings(settings, resolve=resolve)
-        return POOL_ELEMENT_SERVICE, pool_element_unit(pool_element_argv(config),
+        return POOL_ELEMENT_SERVICE, pool_element_unit(pool_element_command(config),
                                                        config.pool_handle)
     if role == "registrar":
         config = registrar_from_settings(settings)
         return REGISTRAR_SERVICE, registrar_unit(registrar_argv(config), config.address)
     raise ConfigError("role", "{!r} is not registrar or pool-element".format(role))
+
+
+def check_preload(role, settings):
+    """On the VDU: a PE's preload must be there, else rspserver would run without it
+    (ld.so only warns)."""
+    preload = settings.get("preload") if role == "pool-element" else None
+    if preload and not os.path.isfile(preload):
+        raise ConfigError("pool_element.preload", "{} does not exist".format(preload))
 
 
 def companion_units(role, settings_path):
@@ -151,6 +162,7 @@ def main(argv=None):
         with open(settings_path) as handle:
             settings = json.load(handle)
         name, text = render(role, settings)
+        check_preload(role, settings)
     except (OSError, ValueError) as error:  # ConfigError is a ValueError
         sys.stderr.write("mecpool: {}\n".format(error))
         return 2

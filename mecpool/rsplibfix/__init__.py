@@ -15,7 +15,7 @@ keep-alive).
 
 The library must load on the PE VDUs' glibc (2.27 and later): the build refuses a
 library that needs a newer glibc symbol version (``glibc.py``), and ``shippable()`` is
-what a VDU's user data should carry.
+what every PE VDU's user data carries (mecpool build, with the site's rsplib.freshload).
 """
 
 import base64
@@ -27,18 +27,20 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from mecpool.rserpool.units import FRESHLOAD_LIBRARY
+
 from . import glibc
 
 SOURCE = Path(__file__).with_name("freshload.c")
-LIBRARY_NAME = "librspfreshload.so"
-# Where the testbed guest (and a VDU, applied by hand: docs/rsplib-fix.md) keeps it.
-INSTALL_PATH = "/usr/lib/mecpool/" + LIBRARY_NAME
+# Where the PE VDUs (their cloud-init) and the testbed's guest keep it.
+INSTALL_PATH = FRESHLOAD_LIBRARY
+LIBRARY_NAME = INSTALL_PATH.rsplit("/", 1)[1]
 
 STOCK, FIXED = "stock", "fixed"
 VARIANTS = (STOCK, FIXED)
 DEFAULT_VARIANT = FIXED   # measured better: docs/rsplib-fix.md, "Paper profile"
 # The registrars' endpoint keep-alive each variant runs with unless the user sets one
-# (None: RSPLIB's own 5000 ms).  Stock PEs report a load change only when a keep-alive
+# (None: RSPLIB's own 5000 ms): the testbed's variants and the site's rsplib.freshload.  Stock PEs report a load change only when a keep-alive
 # wakes them, so stock keeps the 1 s workaround; the fix needs none.
 VARIANT_KEEPALIVE_MS = {STOCK: 1000, FIXED: None}
 
@@ -75,12 +77,18 @@ def check_glibc(path, ceiling=glibc.CEILING):
             path, ceiling[0], ceiling[1], glibc.describe(bad)))
 
 
+def _stamp_text(digest, output):
+    """The build stamp: the source digest and the library's own hash, so that a library
+    replaced after the build (another tree's, an old copy) is rebuilt, never shipped."""
+    return "{} {}\n".format(digest, hashlib.sha256(output.read_bytes()).hexdigest())
+
+
 def ensure_built(output=None):
     """Compile the library unless ``output`` was built from the current source; return its path."""
     output = Path(output or default_output())
     stamp = output.with_name(output.name + ".sha256")
     digest = source_digest()
-    if output.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+    if output.is_file() and stamp.is_file() and stamp.read_text() == _stamp_text(digest, output):
         return output
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
@@ -98,7 +106,7 @@ def ensure_built(output=None):
         partial.unlink()
         raise
     os.replace(partial, output)
-    stamp.write_text(digest + "\n")
+    stamp.write_text(_stamp_text(digest, output))
     return output
 
 

@@ -14,9 +14,10 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, StrictBool, StringConstraints,
                       field_validator, model_validator)
 
+from mecpool import rsplibfix
 from mecpool.rserpool.commands import ENDPOINT_KEEPALIVE_MS
 
 # Names end up in descriptor ids, OSM member names, file names and command lines:
@@ -423,11 +424,11 @@ class Registrar(Strict):
     peers: list[Name] = []
     external_peers: list[str] = []
     loglevel: Annotated[int, Field(ge=0, le=9)] = 2
-    # ASAP endpoint keep-alive to the PEs, ms (RSPLIB default 5000).  RSPLIB 3.4.4 PEs
-    # report load changes only when this wakes them, so PLU needs it short: see
-    # docs/testbed-engine.md, "Stale loads".
+    # ASAP endpoint keep-alive to the PEs, ms.  Unset: what rsplib.freshload asks for
+    # (Site.endpoint_keepalive_ms): RSPLIB's default with our library on every PE, else
+    # the 1 s workaround stock PEs need to report their loads (docs/rsplib-fix.md).
     endpoint_keepalive_ms: Annotated[int, Field(ge=ENDPOINT_KEEPALIVE_MS[0],
-                                                le=ENDPOINT_KEEPALIVE_MS[1])] = 1000
+                                                le=ENDPOINT_KEEPALIVE_MS[1])] | None = None
 
     @field_validator("address")
     @classmethod
@@ -482,6 +483,16 @@ class Pool(Strict):
     pe_groups: Annotated[dict[Name, PeGroup], Field(min_length=1)]
 
 
+class Rsplib(Strict):
+    # true: every PE VDU gets librspfreshload from its user data (LD_PRELOAD of rspserver) and
+    # the registrars run RSPLIB's default keep-alive; false: stock RSPLIB, 1 s keep-alive.
+    freshload: StrictBool = True
+
+    @property
+    def variant(self) -> str:
+        return rsplibfix.FIXED if self.freshload else rsplibfix.STOCK
+
+
 class Vca(PasswordSource):
     """OSM's VCA, the Juju controller that runs the NS's charms (for
     ``mecpool juju-status`` / ``failed-actions``).  Without this section the
@@ -508,7 +519,15 @@ class Site(Strict):
     networks: Networks
     epc: Epc
     pool: Pool
+    rsplib: Rsplib = Rsplib()
     vca: Vca | None = None
+
+    def endpoint_keepalive_ms(self, registrar: Registrar) -> int | None:
+        """The registrar's keep-alive: its own, else the one of the site's RSPLIB variant
+        (None: RSPLIB's default)."""
+        if registrar.endpoint_keepalive_ms is not None:
+            return registrar.endpoint_keepalive_ms
+        return rsplibfix.VARIANT_KEEPALIVE_MS[self.rsplib.variant]
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Site":

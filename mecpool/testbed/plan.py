@@ -12,8 +12,8 @@ from importlib import resources
 
 from mecpool import rsplibfix
 from mecpool.rserpool.commands import (ASAP_PORT, ENRP_PORT, PE_PORT, PoolElementConfig,
-                                       PoolUserConfig, RegistrarConfig, pool_element_argv,
-                                       pool_element_environment, pool_user_argv, registrar_argv)
+                                       PoolUserConfig, RegistrarConfig, pool_element_command,
+                                       pool_user_argv, registrar_argv)
 
 from .topology import Topology
 
@@ -147,7 +147,7 @@ class RunPlan:
                 object_name=name, scalar_file=self._file(name, "sca"),
                 vector_file=self._file(name, "vec"), preload=self.pe_preload())
         component = Component(
-            "pe", name, site, self.topology.namespace(site), pe_command(config),
+            "pe", name, site, self.topology.namespace(site), pool_element_command(config),
             group=group.name, capacity=config.capacity, max_jobs=config.max_jobs,
             load_increment=config.load_increment, identifier="{:08x}".format(config.identifier),
             port=config.local_port, scalar=name + ".sca", vector=name + ".vec")
@@ -323,14 +323,6 @@ class RunPlan:
                          "label": a.label()}
                         for a in sorted(self.actions, key=lambda a: a.at_s)],
         }
-
-
-def pe_command(config):
-    """rspserver's argv, behind ``env`` when it needs environment variables (``env``
-    execs it, so the PID the plan records is still rspserver's)."""
-    environment = pool_element_environment(config)
-    prefix = ["env"] + ["{}={}".format(k, v) for k, v in sorted(environment.items())]
-    return (prefix if environment else []) + pool_element_argv(config)
 
 
 def lib_text():

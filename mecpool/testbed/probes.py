@@ -203,15 +203,20 @@ REGISTRATIONS = (("ASAP", "Registration"),)
 def read_action_times(path, identifier, kinds=LOAD_MESSAGES):
     """Times (epoch s) the registrar received a message of ``kinds`` about the PE: by default
     a registration or an ENRP update, each of which carries its load."""
+    text = path.read_text(errors="replace") if path.is_file() else ""
+    return read_action_times_text(text, identifier, kinds)
+
+
+def read_action_times_text(text, identifier, kinds=LOAD_MESSAGES):
+    """read_action_times on an action log's text (the VDU lab reads it over SSH)."""
     wanted = int(identifier, 16)
     times = []
-    if path.is_file():
-        for line in path.read_text(errors="replace").splitlines():
-            match = _ACTION.match(line)
-            if not match or match.group(2) != "Recv" or int(match.group(6), 16) != wanted:
-                continue
-            if (match.group(3), match.group(4)) in kinds:
-                times.append(float(match.group(1)))
+    for line in text.splitlines():
+        match = _ACTION.match(line)
+        if not match or match.group(2) != "Recv" or int(match.group(6), 16) != wanted:
+            continue
+        if (match.group(3), match.group(4)) in kinds:
+            times.append(float(match.group(1)))
     return sorted(times)
 
 

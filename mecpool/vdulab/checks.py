@@ -8,7 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mecpool.rserpool import hsdump
+from mecpool.rserpool import configure, hsdump, preload
+from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
 from mecpool.rserpool.commands import ENRP_PORT, PoolUserConfig, hsdump_argv, pool_user_argv
 from mecpool.testbed.calcapp_files import read_pu_scalars
 from mecpool.testbed.ledger import ACCEPTED_LINE  # what rspserver prints per accepted job
@@ -191,6 +192,20 @@ def accepted_jobs(guest, unit):
     """Jobs the PE accepted since its unit started (its journal)."""
     text = guest.sudo("journalctl -u {} -o cat --no-pager".format(shlex.quote(unit)), timeout=120).stdout
     return len(ACCEPTED_LINE.findall(text))
+
+
+def rspserver_preload(guest, unit=POOL_ELEMENT_SERVICE):
+    """("yes" | "no" | "off" | "unknown", text, the settings' preload) of the PE on ``guest``:
+    whether its running rspserver has librspfreshload mapped (its /proc/<pid>/maps, read
+    as the charm's pe-status reads them)."""
+    settings = json.loads(guest.read(configure.SETTINGS_FILES["pool-element"]))
+    pid = int(service_state(guest, unit).get("MainPID") or 0)
+    maps = None
+    if pid:
+        done = guest.sudo("cat /proc/{}/maps".format(pid), check=False)
+        maps = done.stdout if done.returncode == 0 else None
+    kind, text = preload.verdict(settings.get("preload"), pid, maps)
+    return kind, text, settings.get("preload")
 
 
 def service_state(guest, unit):

@@ -4,9 +4,11 @@
    order OSM may start them: the first PE before any registrar (its service
    starts while none listens), the others beside the registrars; each PE
    appears in every registrar's handlespace (hsdump) with the group's load
-   increment, at the address the PE found towards its first registrar.
+   increment, at the address the PE found towards its first registrar; its
+   rspserver has librspfreshload mapped (rsplib.freshload; else none), and the
+   registrars run the keep-alive the site asks for.
 2. Scale-out: one more PE VM with the same user data joins by itself (after
-   the registrars).
+   the registrars), with the library too.
 3. Pool users hand jobs through the pool to the VM PEs; every job completes.
 3b. The pool comes back by itself: a registrar service restarted, a registrar
    VM hard-rebooted, a PE's pool NIC reconfigured (its DHCP lease redone).
@@ -14,6 +16,10 @@
    charm's deploy hooks and day-1 primitives and pool-status; the PE charm's
    install, configure (adopts the running service: no restart), pe-status,
    reconfigure (the registrars see the new load increment).
+4b. Load freshness (with the library): every job a VM PE accepts reaches every
+   registrar within 100 ms at RSPLIB's default keep-alive, measured as the
+   testbed's freshness probe does, on clocks corrected to the host's
+   (mecpool.vdulab.freshness).
 5. The EPC VDUs boot from their user data (checked once the pool booted, then
    powered off): hostname, NICs and addresses, the SPGW-U's SGi routing (the charm's script, `ip route get`),
    the N2VC keys for the default user, default route on mgmt only.
@@ -27,9 +33,9 @@ from dataclasses import dataclass, field
 
 from mecpool.descriptors.members import EPC, PE_GROUP, REGISTRAR
 from mecpool.rserpool.commands import ASAP_PORT
-from mecpool.rserpool.units import POOL_ELEMENT_SERVICE
+from mecpool.rserpool.units import FRESHLOAD_LIBRARY, POOL_ELEMENT_SERVICE, REGISTRAR_SERVICE
 
-from . import checks, epc_routing, evidence
+from . import checks, epc_routing, evidence, freshness
 from .charmrun import CharmOnVm
 from .vdus import charm_of, day1_primitives
 
@@ -43,6 +49,7 @@ PU_JOB_INTERVAL_S = 3.0
 PU_JOB_SIZE = 300000
 RECONFIGURED_LOAD_INCREMENT = "0.25"
 RECONFIGURED_CAPACITY = 2000000
+KEEPALIVE_OPTION = "-endpointkeepalivetransmissioninterval"
 
 
 def why(outcome):
@@ -182,6 +189,8 @@ class Scenario(object):
         self._step("the pool recovers by itself", self.recovery)
         self._step("registrar charm on its VDUs", self.registrar_charm)
         self._step("pool element charm on its VDU", self.pool_element_charm)
+        # Last of the pool steps: it restarts the registrars with their action log on.
+        self._step("load changes reach every registrar within 100 ms", self.freshness)
         self._step("cloud-init clean on every VM", self.cloud_init_verdicts)
         return self.outcome
 
@@ -210,7 +219,31 @@ class Scenario(object):
                 self.lab.runs[registrar.name].registered = time.monotonic()
         for name in pes:
             self._check_unit_settings(name)
+            self._check_freshload(name)
+        for name in registrars:
+            self._check_keepalive(name)
         self.outcome.facts["PE watchdog restarts at boot"] = self._watchdog_restarts(pes)
+
+    def _check_freshload(self, name):
+        """The PE runs rspserver with librspfreshload from its user data alone (the site's
+        rsplib.freshload), or stock without it: what its /proc/<pid>/maps show."""
+        kind, text, asked = checks.rspserver_preload(self.lab.runs[name].guest)
+        if self.site.rsplib.freshload:
+            self.outcome.check("{}: rspserver runs with librspfreshload".format(name),
+                               kind == "yes" and asked == FRESHLOAD_LIBRARY, text)
+        else:
+            self.outcome.check("{}: rspserver runs stock RSPLIB (rsplib.freshload false)".format(name),
+                               kind == "off" and not asked, text)
+
+    def _check_keepalive(self, name):
+        """The registrar runs the keep-alive the site asks for (RSPLIB's default with the library)."""
+        wanted = self.site.endpoint_keepalive_ms(self._registrar(self.topology.vm(name)))
+        start = checks.service_state(self.lab.runs[name].guest, REGISTRAR_SERVICE).get("ExecStart", "")
+        option = [w for w in start.split() if w.startswith(KEEPALIVE_OPTION)]
+        expected = ["{}={}".format(KEEPALIVE_OPTION, wanted)] if wanted else []
+        self.outcome.check("{}: endpoint keep-alive {}".format(
+            name, "{} ms".format(wanted) if wanted else "RSPLIB's default"), option == expected,
+            " ".join(option) or "no {} option".format(KEEPALIVE_OPTION))
 
     def _watchdog_restarts(self, names):
         """{PE: restarts} from each PE watchdog's state file (stock RSPLIB needs one when its
@@ -242,6 +275,8 @@ class Scenario(object):
         self.outcome.check("scale-out PE registered in every registrar", not pending,
                            "missing: {}".format(", ".join(sorted(pending))) if pending else "")
         self._check_elements(spaces, names, "scale-out")
+        for name in names:
+            self._check_freshload(name)
 
     def jobs(self):
         user = self.lab.runs[self._names(REGISTRAR)[0]].guest
@@ -358,6 +393,10 @@ class Scenario(object):
         self.outcome.check("{}: pe-status registered".format(name),
                            status.status == "completed" and status.results.get("registered") == "yes",
                            json.dumps(status.results)[:300])
+        wanted = "yes" if self.site.rsplib.freshload else "off"
+        self.outcome.check("{}: pe-status freshload {}".format(name, wanted),
+                           status.results.get("freshload") == wanted,
+                           "{} {}".format(status.results.get("freshload"), status.results.get("freshload-detail")))
         changed = charm.action("reconfigure", {"capacity": RECONFIGURED_CAPACITY,
                                                "load-increment": RECONFIGURED_LOAD_INCREMENT})
         self.outcome.check("{}: reconfigure".format(name), changed.status == "completed",
@@ -385,6 +424,59 @@ class Scenario(object):
         unit = update.unit_status
         self.outcome.check("{}: update-status active".format(name), unit.status == "active",
                            "{} {}".format(unit.status, unit.message))
+
+    def freshness(self):
+        """With librspfreshload and RSPLIB's default keep-alive, every accept on a VM PE reaches
+        every registrar within 100 ms, measured as the testbed's freshness probe measures it
+        (mecpool.vdulab.freshness)."""
+        if not self.site.rsplib.freshload:
+            self.outcome.facts["load freshness"] = "not measured: stock PEs (rsplib.freshload false)"
+            return
+        registrars = self._names(REGISTRAR)
+        pes = [n for n in self._names(PE_GROUP) + self._names(PE_GROUP, scale_out=True)
+               if self.lab.runs[n].registered]
+        for name in registrars:
+            freshness.enable_action_log(self.lab.runs[name].guest)
+        spaces, pending, _ = self._wait_listed(pes)
+        if not self.outcome.check("every PE listed again after the registrars' restart", not pending,
+                                  "missing: {}".format(", ".join(sorted(pending)))):
+            return
+        # rspserver prints its notifications in local time; session_adds reads them as UTC.
+        zones = {n: self.lab.runs[n].guest.run("date +%z").stdout.strip() for n in pes}
+        if not self.outcome.check("the PE VMs' local time is UTC", set(zones.values()) == {"+0000"},
+                                  ", ".join("{} {}".format(n, z) for n, z in sorted(zones.items()))):
+            return
+        identifiers = {}
+        for name in pes:
+            vm = self.topology.vm(name)
+            element = checks.element_at(next(iter(spaces.values())), self.site.pool.handle,
+                                        vm.port(self._pool_network(vm)).address, self.site.pool.pe_port)
+            identifiers[name] = element["identifier"]
+        clocked = pes + registrars
+        before = {n: freshness.clock_offset(self.lab.runs[n].guest) for n in clocked}
+        since = time.time()
+        user = self.lab.runs[registrars[0]].guest
+        checks.run_pool_users(user, checks.install_pool_user(user), self.site.pool.handle,
+                              ["{}:{}".format(self._registrar_addresses()[0], ASAP_PORT)], PU_COUNT,
+                              PU_RUNTIME_S, PU_JOB_INTERVAL_S, PU_JOB_SIZE)
+        offsets = {n: freshness.between(before[n], freshness.clock_offset(self.lab.runs[n].guest))
+                   for n in clocked}
+        logs = {n: self.lab.runs[n].guest.read(freshness.ACTION_LOG) for n in registrars}
+        results = []
+        for name in pes:
+            journal = self.lab.runs[name].guest.sudo(
+                "journalctl -u {} -o cat --no-pager".format(POOL_ELEMENT_SERVICE), timeout=120).stdout
+            changes = freshness.accept_changes(journal, offsets[name], since)
+            messages = {r: freshness.arrivals(logs[r], identifiers[name], offsets[r]) for r in registrars}
+            uncertainty = offsets[name].uncertainty_s + max(offsets[r].uncertainty_s for r in registrars)
+            results.append(freshness.evaluate(name, changes, messages, uncertainty))
+        ok, detail = freshness.verdict(results)
+        self.outcome.check("load changes reach every registrar within {:g} ms (RSPLIB's default keep-alive)"
+                           .format(freshness.probes.FRESHNESS_LIMIT_S * 1000), ok, detail)
+        self.outcome.facts["load freshness"] = {item.pe: {
+            "changes": item.changes, "clock uncertainty ms": round(item.uncertainty_s * 1000, 1),
+            "delays ms": {r.registrar: [round(d * 1000, 1) for d in r.delays_s] for r in item.registrars}}
+            for item in results}
 
     def epc(self):
         names = self._names(EPC)

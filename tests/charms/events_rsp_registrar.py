@@ -51,7 +51,7 @@ def test_config_changed_passes_the_whole_config(harness, fake):
     fake.status_value = ("active", "registrar 10.1.0.2 (ASAP 3863, ENRP 9901), 0 peers")
     harness.update_config({"identifier": 7, "loglevel": 3})
     assert fake.called("apply_config")[-1] == ({"identifier": 7, "loglevel": 3,
-                                                "endpoint-keepalive-ms": 1000},)
+                                                "endpoint-keepalive-ms": 0},)
     assert harness.model.unit.status == ActiveStatus(
         "registrar 10.1.0.2 (ASAP 3863, ENRP 9901), 0 peers")
 
@@ -59,7 +59,7 @@ def test_config_changed_passes_the_whole_config(harness, fake):
 def test_config_defaults_reach_the_workload(harness, fake):
     harness.charm.on.config_changed.emit()
     assert fake.called("apply_config") == [({"identifier": 0, "loglevel": 2,
-                                             "endpoint-keepalive-ms": 1000},)]
+                                             "endpoint-keepalive-ms": 0},)]
 
 
 def test_bad_config_blocks_naming_the_option(harness, fake):

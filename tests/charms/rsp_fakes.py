@@ -39,6 +39,8 @@ class FakeVdu(object):
         self.runner.on(["systemctl", "is-active"], handler=self._is_active)
         self.runner.on(["systemctl", "is-enabled"], handler=self._is_enabled)
         self.runner.on(["systemctl", "restart"], handler=self._restart)
+        self.runner.on(["systemctl", "show", "--property=MainPID", "--value"], handler=self._main_pid)
+        self.pids = {}   # unit -> its main PID while active (default 4242)
         self.runner.on(["systemctl", "stop"], handler=self._stop)
         self.runner.on(["systemctl", "mask"], handler=self._mask)
         self.runner.on(["hsdump"], handler=self._hsdump)
@@ -46,6 +48,9 @@ class FakeVdu(object):
 
     def _is_active(self, argv, kwargs):
         return (0 if self.active.get(argv[-1]) else 3, "", "")
+
+    def _main_pid(self, argv, kwargs):
+        return (0, "{}\n".format(self.pids.get(argv[-1], 4242) if self.active.get(argv[-1]) else 0), "")
 
     def _is_enabled(self, argv, kwargs):
         if argv[-1] in self.masked:

@@ -33,7 +33,8 @@ def make_pe(vdu, tmp_path):
     return workload.PoolElementWorkload(run=vdu.runner, settings_path=str(tmp_path / "pe.json"),
                                         unit_dir=str(tmp_path / "units"), sleep=lambda s: None,
                                         library_package=str(tmp_path / "lib" / "mecpool" / "rserpool"),
-                                        watchdog_state=str(tmp_path / "pe-watchdog.json"))
+                                        watchdog_state=str(tmp_path / "pe-watchdog.json"),
+                                        proc_dir=str(tmp_path / "proc"))
 
 
 def unit_text(tmp_path):
@@ -242,7 +243,8 @@ def test_pe_status_finds_this_pe_at_the_registrar(pe, vdu):
                      "local-address": "auto"},
         "registered": "yes", "registrar": "10.1.0.2:9901", "identifier": "0x1a2b3c4d",
         "load": "0.25", "load-increment": "0.1", "home-registrar": "0x00000001",
-            "watchdog": "no check yet (checked -, 0 restarts)"}
+            "watchdog": "no check yet (checked -, 0 restarts)",
+            "freshload": "unknown", "freshload-detail": "/proc/4242/maps is not readable"}
 
 
 def test_pe_status_asks_the_next_registrar_when_one_fails(pe, vdu):
@@ -318,3 +320,60 @@ def test_pe_status_reports_the_watchdogs_verdict(pe, vdu, tmp_path):
         "restarts": 2}))
     assert pe.pe_status()["watchdog"] == ("no registrar association for 40 s (restart after 60 s) "
                                           "(checked 2026-12-06T04:00:00Z, 2 restarts)")
+
+
+def fake_library(tmp_path):
+    """Where a test's cloud-init put librspfreshload (configure checks it is there)."""
+    library = tmp_path / "usr-lib" / "librspfreshload.so"
+    library.parent.mkdir(exist_ok=True)
+    library.write_bytes(b"\x7fELF")
+    return str(library)
+
+
+def cloud_init_with_preload(tmp_path, vdu):
+    library = fake_library(tmp_path)
+    cloud_init_start(tmp_path, vdu, {"pool_handle": "CalcAppPool", "registrars": "10.1.0.2",
+                                     "local_address": "auto", "capacity": 500000, "max_jobs": 4,
+                                     "load_increment": 0.1, "policy": "PriorityLeastUsed",
+                                     "preload": library})
+    return library
+
+
+def test_configure_and_reconfigure_keep_the_preload_cloud_init_set(pe, vdu, tmp_path):
+    """The PE's cloud-init asks for librspfreshload (rsplib.freshload); the day-1 configure
+    and a reconfigure rewrite the unit and keep rspserver preloading it."""
+    library = cloud_init_with_preload(tmp_path, vdu)
+    preloaded = ["/usr/bin/env", "LD_PRELOAD=" + library, "rspserver", "-calcapp"]
+    assert exec_argv(unit_text(tmp_path))[:4] == preloaded
+    assert pe.configure(dict(PARAMS))["restarted"] == "yes"      # capacity and registrars differ
+    assert settings_file(tmp_path)["preload"] == library
+    assert exec_argv(unit_text(tmp_path))[:4] == preloaded
+    assert "-capcapacity=1000000" in exec_argv(unit_text(tmp_path))
+    pe.reconfigure({"max-jobs": 8})
+    assert settings_file(tmp_path)["preload"] == library
+    argv = exec_argv(unit_text(tmp_path))
+    assert argv[:4] == preloaded and "-capmaxjobs=8" in argv
+
+
+def test_pe_status_says_whether_rspserver_has_the_library_mapped(pe, vdu, tmp_path):
+    library = cloud_init_with_preload(tmp_path, vdu)
+    vdu.pids[SERVICE] = 1234
+    maps = tmp_path / "proc" / "1234" / "maps"
+    maps.parent.mkdir(parents=True)
+    maps.write_text("55d0-55d1 r-xp 00000000 fe:00 1 /usr/bin/rspserver\n"
+                    "7f00-7f01 r-xp 00001000 fe:00 2 {}\n".format(library))
+    status = pe.pe_status()
+    assert (status["freshload"], status["freshload-detail"]) == (
+        "yes", "loaded in pid 1234 from {}".format(library))
+    maps.write_text("55d0-55d1 r-xp 00000000 fe:00 1 /usr/bin/rspserver\n")
+    assert pe.pe_status()["freshload"] == "no"
+    vdu.active[SERVICE] = False
+    assert pe.pe_status()["freshload"] == "unknown"
+
+
+def test_pe_status_of_a_stock_pe_says_off(pe, vdu, tmp_path):
+    pe.configure(dict(PARAMS))
+    maps = tmp_path / "proc" / "4242" / "maps"
+    maps.parent.mkdir(parents=True)
+    maps.write_text("55d0-55d1 r-xp 00000000 fe:00 1 /usr/bin/rspserver\n")
+    assert pe.pe_status()["freshload"] == "off"

@@ -40,7 +40,7 @@ def test_configure_passes_params_and_config_and_returns_results(harness, fake):
     output = harness.run_action("configure", {"address": "10.1.0.2", "peers": "10.2.0.2"})
     assert fake.called("configure") == [({"address": "10.1.0.2", "peers": "10.2.0.2"},
                                          {"identifier": 9, "loglevel": 2,
-                                          "endpoint-keepalive-ms": 1000})]
+                                          "endpoint-keepalive-ms": 0})]
     assert output.results == fake.results["configure"]
     assert harness.model.unit.status == ActiveStatus(
         "registrar 10.1.0.2 (ASAP 3863, ENRP 9901), 1 peer")

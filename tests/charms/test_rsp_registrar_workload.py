@@ -64,6 +64,15 @@ def test_configure_writes_settings_and_the_generated_unit(registrar, vdu, tmp_pa
     assert registrar.status() == ("active", "registrar 10.1.0.2 (ASAP 3863, ENRP 9901), 2 peers")
 
 
+@pytest.mark.parametrize("config", [{"identifier": 0, "loglevel": 2},
+                                    {"identifier": 0, "loglevel": 2, "endpoint-keepalive-ms": 0}])
+def test_keepalive_0_or_unset_is_rsplibs_default(registrar, vdu, tmp_path, config):
+    """What the build passes with rsplib.freshload (PEs with librspfreshload), and the
+    charm's default: no keep-alive option, RSPLIB's own 5 s."""
+    results = registrar.configure({"address": "10.1.0.2", "peers": ""}, config)
+    assert not any(word.startswith("-endpointkeepalive") for word in results["command"].split())
+
+
 def test_second_identical_configure_changes_nothing(registrar, vdu, tmp_path):
     params = {"address": "10.1.0.2", "peers": "10.2.0.2"}
     registrar.configure(params, CONFIG)

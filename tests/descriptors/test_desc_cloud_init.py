@@ -5,6 +5,7 @@ files produce the very unit the charm would write."""
 
 import base64
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -18,7 +19,9 @@ import yaml
 from mecpool.descriptors import additional_params, cloud_init_params, members
 from mecpool.descriptors.primitives import CHARMS
 from mecpool.packaging import userdata
-from mecpool.packaging.render import rserpool_modules
+from mecpool import rsplibfix
+from mecpool.packaging import payload, pystrip
+from mecpool.packaging.payload import rserpool_modules
 from mecpool.rserpool import configure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "charms" / "lib"))
@@ -93,10 +96,17 @@ def test_osm_rendering_gives_cloud_config(example, cloud_init, vnfd_id, name):
 
 
 def pool_files(config):
+    """(settings {path: text}, code {path: bytes} as cloud-init writes them: the tar and,
+    on a PE, the library)."""
     settings = {f["path"]: f["content"] for f in config["write_files"] if f["path"].startswith("/etc/mecpool/")}
     code = {f["path"]: gzip.decompress(base64.b64decode(f["content"])) for f in config["write_files"]
             if f.get("encoding") == "gz+b64"}
     return settings, code
+
+
+def tar_members(data):
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return {"/" + m.name: (m.mode, m.uid, archive.extractfile(m).read()) for m in archive.getmembers()}
 
 
 @pytest.mark.parametrize("vnfd_id,name,role", [
@@ -114,12 +124,28 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
             target = root / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        shipped = {p.split("/")[-1]: data for p, data in code.items()}
+        expected_code = {payload.TAR_PATH} | ({rsplibfix.INSTALL_PATH} if role == "pool-element" else set())
+        assert set(code) == expected_code
+        # runcmd unpacks the tar first, with the real tar (at / on the VDU, at root here).
+        unpack = config["runcmd"][0]
+        assert unpack == ["tar", "-xf", payload.TAR_PATH, "-C", "/"]
+        subprocess.run(unpack[:2] + [str(root / payload.TAR_PATH.lstrip("/")), "-C", str(root)], check=True)
+        members_ = tar_members(code[payload.TAR_PATH])
+        assert {path: (mode, uid) for path, (mode, uid, _) in members_.items()} == dict(
+            (payload.module_path(n), (0o644, 0)) for n, _ in rserpool_modules(role))
         source = Path(configure.__file__).parent
-        assert shipped == {name: (source / name).read_bytes() for name, _ in rserpool_modules(role)}, \
-            "the modules configure (and a PE's watchdog) need, as is"
+        for module, text in rserpool_modules(role):
+            shipped = (root / payload.module_path(module).lstrip("/")).read_text()
+            assert shipped == pystrip.strip((source / module).read_text()), \
+                "the modules configure (and a PE's watchdog) need, without comments and docstrings"
         (settings_path, settings_text), = settings.items()
         assert settings_path == configure.SETTINGS_FILES[role]
+        if role == "pool-element":
+            # The library, as built and checked for glibc 2.27, preloaded into rspserver.
+            assert code[rsplibfix.INSTALL_PATH] == rsplibfix.shippable().path.read_bytes()
+            assert json.loads(settings_text)["preload"] == rsplibfix.INSTALL_PATH
+            library = root / rsplibfix.INSTALL_PATH.lstrip("/")
+            settings_text = json.dumps(dict(json.loads(settings_text), preload=str(library)))
         settings_file = root / "settings.json"
         settings_file.write_text(settings_text)
         # The runcmd line, with the paths of this test and a fake `ip` for "auto".
@@ -160,7 +186,12 @@ def test_pool_vdu_joins_by_itself(example, cloud_init, tmp_path, vnfd_id, name, 
         assert done.returncode == 0, done.stderr
         assert sorted(u.name for u in unit_dir.iterdir()) == sorted(services)
         unit = unit_dir / "rsp-{}.service".format(role)
-        expected_name, expected_text = configure.render(role, charm_settings(example, role, params))
+        expected_settings = charm_settings(example, role, params)
+        if role == "pool-element":
+            expected_settings["preload"] = str(library)
+        expected_name, expected_text = configure.render(role, expected_settings)
+        if role == "pool-element":
+            assert "ExecStart=/usr/bin/env LD_PRELOAD={} rspserver ".format(library) in expected_text
         assert (unit.name, unit.read_text()) == (expected_name, expected_text)
         # The companion units (the PE's watchdog) are the ones the charm installs too.
         for companion, text in configure.companion_units(role, str(settings_file)):
@@ -191,7 +222,8 @@ def test_pool_element_settings_values(example, cloud_init):
     assert value == {"pool_handle": example.pool.handle, "registrars": params["pe_registrars"],
                      "local_address": "auto", "local_port": example.pool.pe_port,
                      "capacity": int(group.capacity), "max_jobs": group.max_jobs,
-                     "load_increment": params["pe_load_increment"], "policy": example.pool.policy}
+                     "load_increment": params["pe_load_increment"], "policy": example.pool.policy,
+                     "preload": rsplibfix.INSTALL_PATH}
     assert config["packages"] == ["rsplib-tools"] and config["package_update"] is True
 
 
@@ -203,3 +235,26 @@ def test_hostile_param_values_stay_inside_json(example, cloud_init):
     settings, _ = pool_files(config)
     value = json.loads(settings["/etc/mecpool/pool-element.json"])
     assert value["pool_handle"] == 'x", "policy": "Random' and value["policy"] == example.pool.policy
+
+
+SCHEMA = Path(__file__).resolve().parent / "fixtures" / "cloud-init-25.1.4-schema-cloud-config-v1.json.gz"
+
+
+@pytest.fixture(scope="module")
+def cloud_config_schema():
+    import jsonschema
+    return jsonschema.Draft4Validator(json.loads(gzip.decompress(SCHEMA.read_bytes())))
+
+
+@pytest.mark.parametrize("vnfd_id,name", [(v, n) for v, names in CLOUD_INIT.items() for n in names])
+def test_our_part_is_valid_for_cloud_inits_own_schema(example, cloud_init, cloud_config_schema, vnfd_id, name):
+    """cloud-init 25.1's schema (the lab image's) accepts every member's rendered file, gz+b64 code
+    and library included; R8's key part fails it (docs/vdu-lab.md), so the validator bites."""
+    for member, params in member_params(example, vnfd_id):
+        config = yaml.safe_load(osm_render(cloud_init[(vnfd_id, name)], params))
+        assert [e.message for e in cloud_config_schema.iter_errors(config)] == []
+        broken = json.loads(json.dumps(config))
+        broken["write_files"][-1]["encoding"] = "xz"
+        assert any("'xz' is not one of" in e.message for e in cloud_config_schema.iter_errors(broken))
+    key_part = yaml.safe_load(userdata.key_part(userdata.sizing_keys()))
+    assert not cloud_config_schema.is_valid(key_part)

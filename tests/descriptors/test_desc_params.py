@@ -97,7 +97,8 @@ def test_pool_values(example):
     assert pr_mec["pr_address"] == "10.101.0.10" and pr_mec["pr_peers"] == "10.106.0.10:9901"
     # "config" primitive values are Juju config text
     assert pr_mec["pr_identifier"] == str(0x101) and pr_mec["pr_loglevel"] == "2"
-    assert pr_mec["pr_endpoint_keepalive_ms"] == "1000"   # the site model's default
+    # rsplib.freshload (default true): RSPLIB's default keep-alive ("0": no option)
+    assert pr_mec["pr_endpoint_keepalive_ms"] == "0" and pr_svg["pr_endpoint_keepalive_ms"] == "0"
     # the registrar on the group's own VIM comes first ("auto" routes towards it)
     assert params["4"]["pe_registrars"] == "10.101.0.10:3863,10.106.0.10:3863"
     assert params["5"]["pe_load_increment"] == "0.5" and params["4"]["pe_load_increment"] == "0.1"
@@ -163,3 +164,35 @@ def test_context_is_plain_data(example):
     text = yaml.safe_dump(ctx)  # plain types only
     for im_word in ("vnfd-catalog", "connection-point-ref", "initial-config-primitive", "vdu-configuration"):
         assert im_word not in text
+
+
+def site_with(changes):
+    data = yaml.safe_load(EXAMPLE_SITE.read_text())
+    changes(data)
+    return parse_site(data)
+
+
+@pytest.mark.parametrize("freshload,own,expected", [
+    (True, None, "0"),        # every PE has librspfreshload: RSPLIB's default keep-alive
+    (False, None, "1000"),    # stock PEs: the 1 s workaround
+    (True, 2000, "2000"),     # a registrar's own value wins either way
+    (False, 5000, "5000"),
+])
+def test_registrar_keepalive_follows_the_rsplib_switch(freshload, own, expected):
+    def change(data):
+        data["rsplib"] = {"freshload": freshload}
+        for registrar in data["pool"]["registrars"]:
+            registrar.pop("endpoint_keepalive_ms", None)
+        if own is not None:
+            data["pool"]["registrars"][0]["endpoint_keepalive_ms"] = own
+    site = site_with(change)
+    params = additional_params(site, reveal_secrets=False)
+    assert params["2"]["pr_endpoint_keepalive_ms"] == expected
+    assert params["3"]["pr_endpoint_keepalive_ms"] == ("0" if freshload else "1000")
+    assert build_context(site)["rsplib"]["freshload"] is freshload
+
+
+def test_rsplib_switch_defaults_to_the_library_and_refuses_non_booleans():
+    assert site_with(lambda data: data.pop("rsplib", None)).rsplib.freshload is True
+    with pytest.raises(ValueError, match=r"rsplib\.freshload: Input should be a valid boolean"):
+        site_with(lambda data: data.update(rsplib={"freshload": "yes"}))

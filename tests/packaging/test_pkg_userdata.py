@@ -13,7 +13,7 @@ import yaml
 
 from mecpool.descriptors import additional_params
 from mecpool.packaging import builder, userdata
-from mecpool.packaging.render import rserpool_modules
+from mecpool.packaging.payload import rserpool_modules
 from mecpool.packaging.validate import Package
 from mecpool.site import load_site
 

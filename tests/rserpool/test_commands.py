@@ -22,9 +22,13 @@ def test_registrar_endpoint_keepalive_is_passed_only_when_set():
                    registrar_argv(RegistrarConfig("10.1.0.10")))
     argv = registrar_argv(RegistrarConfig("10.1.0.10", endpoint_keepalive_ms=1000))
     assert argv[-1] == "-endpointkeepalivetransmissioninterval=1000"
+    # 0, also as OSM's string "0" (cloud-init's settings): RSPLIB's default, no option.
+    for default in (0, "0", ""):
+        assert RegistrarConfig("10.1.0.10", endpoint_keepalive_ms=default).endpoint_keepalive_ms is None
+    assert RegistrarConfig("10.1.0.10", endpoint_keepalive_ms="5000").endpoint_keepalive_ms == 5000
 
 
-@pytest.mark.parametrize("value", [299, 300001, "fast", 1.5, True])
+@pytest.mark.parametrize("value", [1, 299, "299", 300001, -1, "fast", 1.5, True])
 def test_registrar_endpoint_keepalive_outside_rsplibs_range_is_refused(value):
     # rspregistrar silently clamps to 300..300000 ms; we refuse instead.
     with pytest.raises(ConfigError) as info:

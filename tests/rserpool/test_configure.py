@@ -109,3 +109,20 @@ def test_module_entry_point_rejects_bad_settings_and_writes_nothing(tmp_path):
     assert result.returncode == 2
     assert "pool_element.max_jobs" in result.stderr
     assert list(units.iterdir()) == []
+
+
+def test_main_refuses_a_preload_that_is_not_there(tmp_path, capsys):
+    """ld.so would only warn and run rspserver stock: the configure step fails instead,
+    naming the field, and writes no unit."""
+    settings = tmp_path / "pe.json"
+    settings.write_text(json.dumps({"pool_handle": "P", "registrars": ["10.1.0.2"], "local_address": "10.1.0.5",
+                                    "preload": str(tmp_path / "missing.so")}))
+    units = tmp_path / "units"
+    units.mkdir()
+    assert configure.main(["pool-element", str(settings), str(units)]) == 2
+    assert "pool_element.preload: {} does not exist".format(tmp_path / "missing.so") in capsys.readouterr().err
+    assert list(units.iterdir()) == []
+    (tmp_path / "missing.so").write_bytes(b"\x7fELF")
+    assert configure.main(["pool-element", str(settings), str(units)]) == 0
+    unit = (units / "rsp-pool-element.service").read_text()
+    assert "ExecStart=/usr/bin/env LD_PRELOAD={} rspserver -calcapp ".format(tmp_path / "missing.so") in unit

@@ -75,9 +75,21 @@ def test_library_is_rebuilt_only_when_its_source_changes(tmp_path):
     rsplibfix.ensure_built(output)
     assert output.stat().st_mtime_ns == first
     stamp = output.with_name(output.name + ".sha256")
-    stamp.write_text("0" * 64 + "\n")          # as if built from an older source
+    stamp.write_text(stamp.read_text().replace(rsplibfix.source_digest(), "0" * 64))  # an older source
     rsplibfix.ensure_built(output)
-    assert stamp.read_text().strip() == rsplibfix.source_digest()
+    assert stamp.read_text().split()[0] == rsplibfix.source_digest()
+
+
+def test_a_library_replaced_after_its_build_is_rebuilt_not_shipped(tmp_path):
+    """The stamp holds the library's own hash: an old or foreign .so at the output (its
+    stamp unchanged) is compiled again before anything ships it."""
+    output = tmp_path / rsplibfix.LIBRARY_NAME
+    rsplibfix.ensure_built(output)
+    built = output.read_bytes()
+    output.write_bytes(built[:-1] + bytes([built[-1] ^ 0xff]))
+    shipped = rsplibfix.shippable(output)
+    assert shipped.path.read_bytes() == built
+    assert gzip.decompress(base64.b64decode(shipped.gzip_base64())) == built
 
 
 def test_missing_compiler_is_a_clear_error(tmp_path, monkeypatch):

@@ -63,7 +63,7 @@ def test_day1_primitives_as_lcm_maps_them(built, site):
     assert vdus.is_config(config) and not vdus.is_config(configure)
     # INTEGER parameters arrive as numbers (LCM converts), STRING ones as given.
     assert config.params == {"identifier": 0x101, "loglevel": int(params[registrar.member]["pr_loglevel"]),
-                             "endpoint-keepalive-ms": 1000}
+                             "endpoint-keepalive-ms": 0}   # rsplib.freshload: RSPLIB's default
     assert configure.params == {"address": "10.101.0.10", "peers": "10.106.0.10:9901"}
 
 

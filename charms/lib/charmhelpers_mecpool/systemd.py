@@ -42,6 +42,11 @@ class Systemd(object):
     def is_enabled(self, name):
         return self.run(["systemctl", "is-enabled", "--quiet", name], check=False).returncode == 0
 
+    def main_pid(self, name):
+        """The service's main PID, 0 when it runs none (systemd >= 230: --value)."""
+        output = self.run(["systemctl", "show", "--property=MainPID", "--value", name], check=False).stdout
+        return int(output.strip()) if output.strip().isdigit() else 0
+
     def restart(self, name):
         self.run(["systemctl", "restart", name])
 

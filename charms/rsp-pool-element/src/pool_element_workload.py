@@ -21,7 +21,7 @@ from charmhelpers_mecpool.net import local_addresses
 from charmhelpers_mecpool.settingsservice import SettingsService
 from charmhelpers_mecpool.status import short
 from charmhelpers_mecpool.systemd import UNIT_DIR, Systemd, exec_start
-from mecpool.rserpool import configure, hsdump
+from mecpool.rserpool import configure, hsdump, preload
 from mecpool.rserpool.commands import ENRP_PORT, PE_PORT, ConfigError, Endpoint, hsdump_argv
 from mecpool.rserpool import units
 from mecpool.rserpool.units import PE_WATCHDOG_SERVICE, POOL_ELEMENT_SERVICE
@@ -63,8 +63,9 @@ class PoolElementWorkload(object):
 
     def __init__(self, run=process.run, settings_path=configure.SETTINGS_FILES["pool-element"],
                  unit_dir=UNIT_DIR, sleep=time.sleep, settle_seconds=SETTLE_SECONDS,
-                 library_package=LIBRARY_PACKAGE, watchdog_state=WATCHDOG_STATE):
+                 library_package=LIBRARY_PACKAGE, watchdog_state=WATCHDOG_STATE, proc_dir="/proc"):
         self.run = run
+        self.proc_dir = proc_dir
         self.settings_path = settings_path
         self.library_package = library_package
         self.watchdog_state = watchdog_state
@@ -157,7 +158,14 @@ class PoolElementWorkload(object):
         }
         results.update(self._registration(settings))
         results["watchdog"] = self._watchdog_summary()
+        results["freshload"], results["freshload-detail"] = self._freshload(settings)
         return results
+
+    def _freshload(self, settings):
+        """Whether the running rspserver has librspfreshload mapped (its /proc maps)."""
+        pid = self.systemd.main_pid(SERVICE) if self.systemd.is_active(SERVICE) else 0
+        maps = files.read_text(os.path.join(self.proc_dir, str(pid), "maps")) if pid else None
+        return preload.verdict(settings.get("preload"), pid, maps)
 
     # -- internals -------------------------------------------------------------
 

@@ -53,7 +53,7 @@ def check_config(config):
     if isinstance(loglevel, bool) or not isinstance(loglevel, int) or not 0 <= loglevel <= 9:
         raise ValidationError("loglevel", "must be an integer 0..9, got {!r}".format(loglevel))
     values["loglevel"] = loglevel
-    keepalive = config.get("endpoint-keepalive-ms", 1000)
+    keepalive = config.get("endpoint-keepalive-ms", 0)   # 0: RSPLIB's default
     if isinstance(keepalive, bool) or not isinstance(keepalive, int):
         raise ValidationError("endpoint-keepalive-ms",
                               "must be an integer (ms), got {!r}".format(keepalive))

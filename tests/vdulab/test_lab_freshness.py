@@ -1,0 +1,281 @@
+"""The lab's freshload and freshness steps without VMs: the library check from a PE's settings
+and /proc maps, the registrars' keep-alive, the clock offsets, the registrar's action-log drop-in,
+and the delays from a PE's journal and the registrars' action logs (the testbed probe's rule)."""
+
+import json
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from mecpool.rserpool import configure
+from mecpool.rserpool.units import FRESHLOAD_LIBRARY
+from mecpool.site import load_site
+from mecpool.vdulab import checks, freshness, scenario as scenario_mod
+from mecpool.vdulab.topology import build_topology
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "site.example.yaml"
+
+PE_ID = "0x5e000001"
+RSPSERVER_MAPS = "55d0-55d1 r-xp 00000000 fe:00 11 /usr/bin/rspserver\n"
+LIBRARY_MAPS = RSPSERVER_MAPS + "7f00-7f01 r-xp 00001000 fe:00 12 {}\n".format(FRESHLOAD_LIBRARY)
+
+
+class FakeGuest(object):
+    """A VM's answers to the commands the lab's checks send."""
+
+    def __init__(self, name="pe-mec-1", settings=None, pid=321, maps=LIBRARY_MAPS, exec_start=""):
+        self.name = name
+        self.files = {configure.SETTINGS_FILES["pool-element"]: json.dumps(settings or {}),
+                      configure.SETTINGS_FILES["registrar"]: json.dumps(settings or {})}
+        self.pid, self.maps, self.exec_start = pid, maps, exec_start
+        self.commands = []
+
+    def read(self, path):
+        return self.files[path]
+
+    def run(self, command, check=True, timeout=None, stdin=None):
+        self.commands.append(command)
+        if command.startswith("systemctl show"):
+            return SimpleNamespace(stdout="ActiveState=active\nMainPID={}\nExecStart={}\n".format(
+                self.pid, self.exec_start), stderr="", returncode=0)
+        raise AssertionError(command)
+
+    def sudo(self, command, check=True, timeout=None, stdin=None):
+        self.commands.append(command)
+        if command == "cat /proc/{}/maps".format(self.pid) and self.maps is not None:
+            return SimpleNamespace(stdout=self.maps, stderr="", returncode=0)
+        return SimpleNamespace(stdout="", stderr="No such file", returncode=1)
+
+
+def pe_settings(**extra):
+    return dict({"pool_handle": "CalcAppPool", "registrars": "10.101.0.10:3863", "local_address": "auto"}, **extra)
+
+
+def test_rspserver_preload_reads_the_settings_and_the_running_pid():
+    guest = FakeGuest(settings=pe_settings(preload=FRESHLOAD_LIBRARY))
+    assert checks.rspserver_preload(guest) == (
+        "yes", "loaded in pid 321 from {}".format(FRESHLOAD_LIBRARY), FRESHLOAD_LIBRARY)
+    assert "cat /proc/321/maps" in guest.commands
+    assert checks.rspserver_preload(FakeGuest(settings=pe_settings(preload=FRESHLOAD_LIBRARY),
+                                              maps=RSPSERVER_MAPS))[0] == "no"
+    assert checks.rspserver_preload(FakeGuest(settings=pe_settings(), maps=RSPSERVER_MAPS))[0] == "off"
+    assert checks.rspserver_preload(FakeGuest(settings=pe_settings(), pid=0))[0] == "unknown"
+
+
+class FakeLab(object):
+    def __init__(self, site, guests):
+        self.site = site
+        self.topology = build_topology(site)
+        self.runs = {name: SimpleNamespace(guest=guest) for name, guest in guests.items()}
+
+
+def scenario_for(site, guests):
+    return scenario_mod.Scenario(FakeLab(site, guests), log=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def site():
+    return load_site(EXAMPLE)
+
+
+def test_freshload_check_wants_the_library_with_the_switch_on(site):
+    on = scenario_for(site, {"pe-mec-1": FakeGuest(settings=pe_settings(preload=FRESHLOAD_LIBRARY))})
+    on._check_freshload("pe-mec-1")
+    stock = scenario_for(site, {"pe-mec-1": FakeGuest(settings=pe_settings(), maps=RSPSERVER_MAPS)})
+    stock._check_freshload("pe-mec-1")
+    assert [(c.name, c.ok) for c in on.outcome.checks + stock.outcome.checks] == [
+        ("pe-mec-1: rspserver runs with librspfreshload", True),
+        ("pe-mec-1: rspserver runs with librspfreshload", False)]   # the example site ships it
+    off = site.model_copy(update={"rsplib": site.rsplib.model_copy(update={"freshload": False})})
+    stock = scenario_for(off, {"pe-mec-1": FakeGuest(settings=pe_settings(), maps=RSPSERVER_MAPS)})
+    stock._check_freshload("pe-mec-1")
+    assert [(c.name, c.ok) for c in stock.outcome.checks] == [
+        ("pe-mec-1: rspserver runs stock RSPLIB (rsplib.freshload false)", True)]
+
+
+def test_keepalive_check_reads_the_running_registrars_command_line(site):
+    default = "{ path=/usr/bin/rspregistrar ; argv[]=/usr/bin/rspregistrar -asap=10.101.0.10:3863 -loglevel=2 ; }"
+    workaround = default.replace("-loglevel=2", "-loglevel=2 -endpointkeepalivetransmissioninterval=1000")
+    for start, ok in ((default, True), (workaround, False)):
+        run = scenario_for(site, {"pr-mec": FakeGuest("pr-mec", exec_start=start)})
+        run._check_keepalive("pr-mec")
+        (check,) = run.outcome.checks
+        assert (check.name, check.ok) == ("pr-mec: endpoint keep-alive RSPLIB's default", ok)
+    data = site.model_copy(update={"rsplib": site.rsplib.model_copy(update={"freshload": False})})
+    run = scenario_for(data, {"pr-mec": FakeGuest("pr-mec", exec_start=workaround)})
+    run._check_keepalive("pr-mec")
+    assert [(c.name, c.ok) for c in run.outcome.checks] == [("pr-mec: endpoint keep-alive 1000 ms", True)]
+
+
+def test_best_offset_takes_the_shortest_round_trip():
+    samples = [(100.0, 102.30, 100.2), (101.0, 103.004, 101.006), (102.0, 104.5, 102.9)]
+    offset = freshness.best_offset(samples)
+    assert offset.offset_s == pytest.approx(2.001) and offset.uncertainty_s == pytest.approx(0.003)
+    with pytest.raises(ValueError):
+        freshness.best_offset([])
+    both = freshness.between(freshness.ClockOffset(2.0, 0.002), freshness.ClockOffset(2.004, 0.003))
+    assert both.offset_s == pytest.approx(2.002) and both.uncertainty_s == pytest.approx(0.005)
+
+
+def test_clock_samples_through_a_running_reader(tmp_path):
+    """The reader the lab runs on a VM (python3 -u -c ...), here on the host through sh."""
+    class LocalGuest(object):
+        name = "local"
+
+        def ssh_argv(self, command):
+            return ["sh", "-c", command]
+    samples = freshness.clock_samples(LocalGuest(), count=5)
+    assert len(samples) == 5 and all(before <= vm <= after for before, vm, after in samples)
+
+
+def test_action_log_drop_in_is_the_units_command_with_the_action_log(tmp_path):
+    settings = {"address": "10.101.0.10", "peers": ["10.106.0.10:9901"], "identifier": 257, "loglevel": 2,
+                "endpoint_keepalive_ms": "0", "asap_port": 3863, "enrp_port": 9901}
+    unit = configure.render("registrar", settings)[1]
+    unit_start = next(l for l in unit.splitlines() if l.startswith("ExecStart="))
+    drop_in = freshness.action_log_drop_in(settings).splitlines()
+    assert drop_in[:3] == ["[Service]", "LogsDirectory=rsp-registrar", "ExecStart="]
+    assert drop_in[3] == unit_start + " -actionlogfile=" + freshness.ACTION_LOG
+    assert "-endpointkeepalivetransmissioninterval" not in drop_in[3]
+
+
+def journal(*times):
+    """rspserver's accept notifications as its journal holds them (its own clock, UTC)."""
+    lines = []
+    for number, at in enumerate(times, 1):
+        stamp = subprocess.run(["date", "-u", "-d", "@{}".format(at), "+%d-%b-%Y %H:%M:%S"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        lines.append("{}.{:04d}: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session {}, "
+                     "state=RSERPOOL_SESSION_ADD".format(stamp, int(round((at % 1) * 10000)), number))
+        lines.append("Job 1/{} of size 300000 accepted".format(number))
+    return "\n".join(lines) + "\n"
+
+
+def action_line(number, at, direction, protocol, action, pe=PE_ID):
+    return ('{:06d}   {:.6f} 1.000000   "{}" "{}" "{}" "Requested"   0x0 0 0.000000   '
+            '"CalcAppPool" {}   0x7e000002 0x0 0x0   0').format(number, at, direction, protocol, action, pe)
+
+
+def test_delays_on_the_hosts_clock_by_the_probes_rule():
+    """The PE's clock runs 2 s ahead of the host, the home registrar's 1 s behind, its peer's
+    0.5 s ahead; on the host's clock each change reaches the home registrar after 20 ms and
+    the peer after 60 ms, except the last change at the peer (250 ms: late)."""
+    pe, home, peer = (freshness.ClockOffset(2.0, 0.002), freshness.ClockOffset(-1.0, 0.003),
+                      freshness.ClockOffset(0.5, 0.001))
+    host_changes = [1000.5, 1003.25, 1007.0]
+    text = journal(999.0, *[t + pe.offset_s for t in host_changes])      # the first: before the run
+    changes = freshness.accept_changes(text, pe, since_host=1000.0)
+    assert [round(c.earliest, 4) for c in changes] == host_changes
+    home_log = "\n".join(action_line(i, t + 0.020 + home.offset_s, "Recv", "ASAP", "Registration")
+                         for i, t in enumerate(host_changes))
+    peer_log = "\n".join([action_line(i, t + 0.060 + peer.offset_s, "Recv", "ENRP", "Update")
+                          for i, t in enumerate(host_changes[:-1])]
+                         + [action_line(9, host_changes[-1] + 0.250 + peer.offset_s, "Recv", "ENRP", "Update"),
+                            action_line(10, 1000.6 + peer.offset_s, "Recv", "ENRP", "Update", pe="0x5e000002"),
+                            action_line(11, 1000.55 + peer.offset_s, "Send", "ENRP", "Update")])
+    messages = {"pr-mec": freshness.arrivals(home_log, PE_ID, home),
+                "pr-stavanger": freshness.arrivals(peer_log, PE_ID, peer)}
+    result = freshness.evaluate("pe-mec-1", changes, messages, 0.005)
+    delays = {r.registrar: r.delays_s for r in result.registrars}
+    assert delays == {"pr-mec": [0.02, 0.02, 0.02], "pr-stavanger": [0.06, 0.06, 0.25]}
+    ok, detail = freshness.verdict([result], min_changes=5)
+    assert not ok and "1 later than 0.1 s" in detail and '"registrar": "pr-stavanger"' in detail
+    on_time = freshness.evaluate("pe-mec-1", changes[:2], messages, 0.005)
+    assert freshness.verdict([on_time], min_changes=4)[0]
+    assert not freshness.verdict([on_time], min_changes=5)[0]                 # too few to tell
+    unsure = freshness.evaluate("pe-mec-1", changes[:2], messages, 0.030)
+    ok, detail = freshness.verdict([unsure], min_changes=4)
+    assert not ok and "clocks too uncertain" in detail
+    silent = freshness.evaluate("pe-mec-1", changes[:2], dict(messages, **{"pr-stavanger": []}), 0.005)
+    ok, detail = freshness.verdict([silent], min_changes=2)
+    assert not ok and "no delay measured at pr-stavanger" in detail
+
+
+class StepGuest(FakeGuest):
+    """A VM as the freshness step talks to it: settings, action log, journal, local time."""
+
+    def __init__(self, name, journal_text="", action_log="", settings=None):
+        FakeGuest.__init__(self, name, settings=settings)
+        self.files[freshness.ACTION_LOG] = action_log
+        self.journal_text = journal_text
+        self.stdin = {}
+
+    def run(self, command, check=True, timeout=None, stdin=None):
+        if command == "date +%z":
+            return SimpleNamespace(stdout="+0000\n", stderr="", returncode=0)
+        return FakeGuest.run(self, command, check, timeout, stdin)
+
+    def sudo(self, command, check=True, timeout=None, stdin=None):
+        self.commands.append(command)
+        if command.startswith("journalctl -u rsp-pool-element.service"):
+            return SimpleNamespace(stdout=self.journal_text, stderr="", returncode=0)
+        if command.startswith("mkdir -p /etc/systemd/system/rsp-registrar.service.d"):
+            self.stdin[command] = stdin.decode()
+            return SimpleNamespace(stdout="", stderr="", returncode=0)
+        raise AssertionError(command)
+
+
+def run_freshness_step(site, monkeypatch, peer_delay_s):
+    """The step on fake VMs: the PE's clock 2 s ahead of the host, pr-mec's 1 s behind,
+    pr-stavanger's exact; 6 accepts on pe-mec-1, none on the others."""
+    offsets = {"pe-mec-1": freshness.ClockOffset(2.0, 0.002), "pe-mec-2": freshness.ClockOffset(0.0, 0.002),
+               "pe-mec-3": freshness.ClockOffset(0.0, 0.002), "pr-mec": freshness.ClockOffset(-1.0, 0.003),
+               "pr-stavanger": freshness.ClockOffset(0.0, 0.001)}
+    host_changes = [1001.0 + 3 * i for i in range(6)]
+    registrar_settings = {"address": "10.101.0.10", "peers": ["10.106.0.10:9901"], "identifier": 257,
+                          "loglevel": 2, "endpoint_keepalive_ms": "0", "asap_port": 3863, "enrp_port": 9901}
+    guests = {
+        "pe-mec-1": StepGuest("pe-mec-1", journal(*[t + 2.0 for t in [990.0] + host_changes])),
+        "pe-mec-2": StepGuest("pe-mec-2"), "pe-mec-3": StepGuest("pe-mec-3"),
+        "pr-mec": StepGuest("pr-mec", settings=registrar_settings, action_log="\n".join(
+            action_line(i, t + 0.015 - 1.0, "Recv", "ASAP", "Registration") for i, t in enumerate(host_changes))),
+        "pr-stavanger": StepGuest("pr-stavanger", settings=dict(registrar_settings, address="10.106.0.10",
+                                                                 peers=["10.101.0.10:9901"]),
+                                  action_log="\n".join(action_line(i, t + peer_delay_s, "Recv", "ENRP", "Update")
+                                                       for i, t in enumerate(host_changes))),
+    }
+    run = scenario_for(site, guests)
+    for name in ("pe-mec-1", "pe-mec-2", "pe-mec-3"):
+        run.lab.runs[name].registered = 1.0
+    identifiers = {"10.101.0.100": PE_ID, "10.101.0.101": "0x5e000002", "10.101.0.102": "0x5e000003"}
+    monkeypatch.setattr(run, "_wait_listed", lambda names: ({"10.101.0.10": {}, "10.106.0.10": {}}, set(), {}))
+    monkeypatch.setattr(checks, "element_at", lambda space, handle, address, port: {
+        "identifier": identifiers[str(address)]})
+    monkeypatch.setattr(freshness, "clock_offset", lambda guest: offsets[guest.name])
+    users = []
+    monkeypatch.setattr(checks, "install_pool_user", lambda guest: "/tmp/calcappclient")
+    monkeypatch.setattr(checks, "run_pool_users", lambda guest, *args: users.append((guest.name,) + args))
+    monkeypatch.setattr(scenario_mod, "time", SimpleNamespace(time=lambda: 1000.0, monotonic=lambda: 0.0,
+                                                              sleep=lambda s: None))
+    run.freshness()
+    return run, guests, users
+
+
+def test_freshness_step_measures_each_accept_at_both_registrars(site, monkeypatch):
+    run, guests, users = run_freshness_step(site, monkeypatch, peer_delay_s=0.040)
+    for name in ("pr-mec", "pr-stavanger"):
+        (drop_in,) = guests[name].stdin.values()
+        assert "-actionlogfile=" + freshness.ACTION_LOG in drop_in
+    assert users and users[0][0] == "pr-mec" and users[0][3] == ["10.101.0.10:3863"]
+    checks_ = {c.name: c for c in run.outcome.checks}
+    assert checks_["the PE VMs' local time is UTC"].ok
+    freshness_check = checks_["load changes reach every registrar within 100 ms (RSPLIB's default keep-alive)"]
+    assert freshness_check.ok, freshness_check.detail
+    assert run.outcome.facts["load freshness"]["pe-mec-1"]["delays ms"] == {
+        "pr-mec": [15.0] * 6, "pr-stavanger": [40.0] * 6}
+    assert run.outcome.facts["load freshness"]["pe-mec-2"]["changes"] == 0
+
+
+def test_freshness_step_fails_when_the_peer_gets_the_load_late(site, monkeypatch):
+    run, _, _ = run_freshness_step(site, monkeypatch, peer_delay_s=0.150)
+    (check,) = [c for c in run.outcome.checks if c.name.startswith("load changes reach")]
+    assert not check.ok and "6 later than 0.1 s" in check.detail
+
+
+def test_freshness_is_not_measured_on_a_stock_site(site):
+    off = site.model_copy(update={"rsplib": site.rsplib.model_copy(update={"freshload": False})})
+    run = scenario_for(off, {})
+    run.freshness()
+    assert run.outcome.checks == [] and "stock PEs" in run.outcome.facts["load freshness"]

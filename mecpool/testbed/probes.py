@@ -38,6 +38,28 @@ from .scenario import RunSettings, Scenario, load
 
 FRESHNESS_LIMIT_S = 0.1
 DEFAULT_KEEPALIVE_MS = 5000     # RSPLIB's own default
+_KEEPALIVE_S = DEFAULT_KEEPALIVE_MS / 1000.0
+# What holds on any host, loaded or idle (the testbed's and the VDU lab's tests assert these;
+# FRESHNESS_LIMIT_S is the goal the probe reports, not a test: on a busy host a TCG guest is
+# descheduled now and then).  Measured, 5 s keep-alive, 26-30 changes x 3 registrars per run
+# (docs/rsplib-fix.md):
+#   fixed, idle host:               median 0.003-0.019 s, max 0.086 s, 0 of 84 over 0.1 s
+#   fixed, loaded (a 9-VM lab       median 0.009-0.029 s, max 0.28 s, 14 of 84 over 0.1 s,
+#     booting beside it, load 8-14): hsdump 0 stale of 123 dumps checked
+#   fixed, earlier sessions, load 3-4: max 0.12-0.16 s
+#   stock, loaded (same lab):       median 2.67-2.74 s, max 4.69 s, 90 of 90 over 0.1 s
+# So: ten times the worst loaded median and max as margins, which stock still misses by ten.
+BUSY_HOST_MEDIAN_S = 0.05 * _KEEPALIVE_S   # 0.25 s: stock's median is ten times that
+BUSY_HOST_MOSTLY_S = 0.1 * _KEEPALIVE_S    # 0.5 s: nine in ten changes (stock: about one in ten)
+BUSY_HOST_NEVER_S = 0.5 * _KEEPALIVE_S     # 2.5 s: no change waited for a keep-alive
+
+
+def within_busy_host_bounds(delays_s):
+    """Whether one registrar's delays hold the busy-host bounds above."""
+    return bool(delays_s) and statistics.median(delays_s) <= BUSY_HOST_MEDIAN_S \
+        and sum(d <= BUSY_HOST_MOSTLY_S for d in delays_s) >= 0.9 * len(delays_s) \
+        and max(delays_s) < BUSY_HOST_NEVER_S
+
 STRESS_KEEPALIVE_MS = 1000      # the stock workaround, which widens the race
 # Many load changes per PE: the race needs them (4 PEs with 16 PUs of 20 ms jobs every
 # 200 ms aborted no stock PE in 60 s; 2 PEs with 32 PUs of 5 ms jobs every 50 ms did).

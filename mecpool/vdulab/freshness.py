@@ -18,6 +18,7 @@ reported beside the delays and bounded.
 
 import json
 import shlex
+import statistics
 import subprocess
 import time
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ ACTION_LOG_DIR = "rsp-registrar"                    # LogsDirectory= (writable u
 ACTION_LOG = "/var/log/{}/actions.log".format(ACTION_LOG_DIR)
 DROP_IN = "/etc/systemd/system/{}.d/mecpool-lab-actionlog.conf".format(REGISTRAR_SERVICE)
 CLOCK_SAMPLES = 40
-# Above this the offsets are too uncertain for a 100 ms goal: the check fails instead of guessing.
-MAX_CLOCK_UNCERTAINTY_S = 0.025
+# Above this the offsets are too uncertain for the busy-host median bound (0.25 s, a fifth of
+# it): the check fails instead of guessing.
+MAX_CLOCK_UNCERTAINTY_S = 0.05
 # One time per line read, printed by the VM's Python (cloud-init's, on every lab VM).
 _ECHO = "import sys,time\nfor _ in sys.stdin:\n    print(repr(time.time()), flush=True)\n"
 
@@ -141,10 +143,11 @@ def evaluate(pe, changes, messages_by_registrar, uncertainty_s, limit_s=probes.F
     return PeFreshness(pe, len(changes), results, uncertainty_s)
 
 
-def verdict(results, min_changes=5, limit_s=probes.FRESHNESS_LIMIT_S,
-            max_uncertainty_s=MAX_CLOCK_UNCERTAINTY_S):
-    """(ok, detail) over every PE: enough changes measured at every registrar, none later than
-    ``limit_s``, and clocks known well enough to tell."""
+def verdict(results, min_changes=5, max_uncertainty_s=MAX_CLOCK_UNCERTAINTY_S):
+    """(ok, detail) over every PE: enough changes measured at every registrar, each registrar's
+    delays within the busy-host bounds the testbed's test asserts (probes.BUSY_HOST_*), and
+    clocks known well enough to tell.  How many missed the 100 ms goal is reported, not
+    asserted: the lab's TCG guests share the host with whatever else runs."""
     per_registrar = {}
     for item in results:
         for registrar in item.registrars:
@@ -153,15 +156,22 @@ def verdict(results, min_changes=5, limit_s=probes.FRESHNESS_LIMIT_S,
     late = [dict(l, pe=item.pe) for item in results for l in item.late]
     unsure = [item.pe for item in results if item.uncertainty_s > max_uncertainty_s]
     without = sorted(name for name, delays in per_registrar.items() if not delays)
-    delays = sorted(d for values in per_registrar.values() for d in values)
-    ok = bool(per_registrar) and measured >= min_changes and not late and not unsure and not without
-    detail = "{} delays measured ({} changes), max {} s, {} later than {:g} s; clock uncertainty {}".format(
-        measured, sum(item.changes for item in results), delays[-1] if delays else "-", len(late), limit_s,
+    outside = sorted(name for name, delays in per_registrar.items()
+                     if delays and not probes.within_busy_host_bounds(delays))
+    ok = bool(per_registrar) and measured >= min_changes and not unsure and not without and not outside
+    detail = "{} delays measured ({} changes); {}; {} over the {:g} s goal; clock uncertainty {}".format(
+        measured, sum(item.changes for item in results),
+        ", ".join("{} median {:.3f} s max {:.3f} s".format(name, statistics.median(delays), max(delays))
+                  for name, delays in sorted(per_registrar.items()) if delays),
+        len(late), probes.FRESHNESS_LIMIT_S,
         ", ".join("{} {:.1f} ms".format(item.pe, item.uncertainty_s * 1000) for item in results))
     if without:
         detail += "; no delay measured at {}".format(", ".join(without))
+    if outside:
+        detail += "; outside the busy-host bounds (median {:g} s, 90 % {:g} s, max {:g} s) at {}".format(
+            probes.BUSY_HOST_MEDIAN_S, probes.BUSY_HOST_MOSTLY_S, probes.BUSY_HOST_NEVER_S, ", ".join(outside))
     if unsure:
         detail += "; clocks too uncertain (> {:.0f} ms) for {}".format(max_uncertainty_s * 1000, ", ".join(unsure))
     if late:
-        detail += "; late: " + json.dumps(late[:5])
+        detail += "; over the goal: " + json.dumps(late[:5])
     return ok, detail

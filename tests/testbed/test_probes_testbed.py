@@ -13,20 +13,11 @@ from mecpool.testbed import engine, probes
 
 pytestmark = pytest.mark.testbed
 
-KEEPALIVE_S = probes.DEFAULT_KEEPALIVE_MS / 1000.0
-# What must hold on any host, loaded or idle.  The probe's goal (every change within
-# FRESHNESS_LIMIT_S = 0.1 s) is a number `mecpool testbed probe freshness` reports, not a
-# test: on a busy host the TCG guest is descheduled now and then.  Measured, 5 s keep-alive,
-# 26-30 changes x 3 registrars per run (docs/rsplib-fix.md):
-#   fixed, idle host:               median 0.003-0.019 s, max 0.086 s, 0 of 84 over 0.1 s
-#   fixed, loaded (a 9-VM lab       median 0.009-0.029 s, max 0.28 s, 14 of 84 over 0.1 s,
-#     booting beside it, load 8-14): hsdump 0 stale of 123 dumps checked
-#   fixed, earlier sessions, load 3-4: max 0.12-0.16 s
-#   stock, loaded (same lab):       median 2.67-2.74 s, max 4.69 s, 90 of 90 over 0.1 s
-# So: ten times the worst loaded median and max as margins, which stock still misses by ten.
-MEDIAN_S = 0.05 * KEEPALIVE_S          # 0.25 s: stock's median is ten times that
-MOSTLY_S = 0.1 * KEEPALIVE_S           # 0.5 s: nine in ten changes (stock: about one in ten)
-NEVER_S = 0.5 * KEEPALIVE_S            # 2.5 s: no change waited for a keep-alive
+# The margins and the measurements they come from: mecpool.testbed.probes (BUSY_HOST_*),
+# shared with the VDU lab's freshness check.
+MEDIAN_S = probes.BUSY_HOST_MEDIAN_S
+MOSTLY_S = probes.BUSY_HOST_MOSTLY_S
+NEVER_S = probes.BUSY_HOST_NEVER_S
 
 
 @pytest.fixture(scope="module")

@@ -118,3 +118,20 @@ def test_every_step_passed(lab_run):
     done, result = lab_run
     assert not failed(result["checks"])
     assert result["ok"] and done.returncode == 0
+
+
+@pytest.mark.parametrize("text", ["pe-mec-1: rspserver runs with librspfreshload",
+                                  "pe-mec-2: rspserver runs with librspfreshload",
+                                  "pe-mec-3: rspserver runs with librspfreshload",
+                                  "pr-mec: endpoint keep-alive RSPLIB's default",
+                                  "pr-stavanger: endpoint keep-alive RSPLIB's default",
+                                  "pe-mec-1: pe-status freshload yes"])
+def test_pes_run_librspfreshload_from_their_user_data(lab_run, text):
+    assert not failed(checks_named(lab_run[1], text))
+
+
+def test_load_changes_reach_the_registrars_long_before_the_keepalive(lab_run):
+    """The check holds the testbed's busy-host bounds; the 100 ms goal is reported in the facts."""
+    assert not failed(checks_named(lab_run[1], "load changes reach every registrar"))
+    measured = lab_run[1]["facts"]["load freshness"]
+    assert sum(len(d) for pe in measured.values() for d in pe["delays ms"].values()) >= 5, measured

@@ -48,11 +48,17 @@ def vdu_lab_command(site_file, build_dir, out_dir, cache_dir, memory_mb, vcpus):
     try:
         with Lab(site, built, out, Path(cache_dir) if cache_dir else default_cache_root(), log=log,
                  memory_mb=memory_mb, vcpus=vcpus) as lab:
-            outcome = Scenario(lab, log=log).run()
-            log("keeping every VM's journal, SCTP state and network under {}".format(out / "vms"))
-            evidence.keep({n: r for n, r in lab.runs.items() if n in lab.processes}, lab.run_dir)
-            wall = time.monotonic() - start
-            (out / "result.json").write_text(report.as_json(lab, outcome, wall))
+            scenario = Scenario(lab, log=log)
+            try:
+                outcome = scenario.run()
+            except (KeyboardInterrupt, SystemExit):
+                # Stopped (Ctrl-C, a timeout's SIGTERM): what ran so far, and the evidence,
+                # still say where it was stuck.
+                scenario.outcome.check("the lab ran to its end", False, "interrupted during the step after {}"
+                                       .format(", ".join(scenario.outcome.steps) or "none"))
+                _keep(lab, scenario.outcome, out, start, log)
+                raise
+            _keep(lab, outcome, out, start, log)
             click.echo(report.table(lab))
             click.echo(report.verdicts(outcome))
             click.echo("set-up: " + ", ".join("{} {:.0f} s".format(k, v) for k, v in lab.timings.items())
@@ -63,6 +69,12 @@ def vdu_lab_command(site_file, build_dir, out_dir, cache_dir, memory_mb, vcpus):
     click.echo("vdu-lab: {} in {:.0f} s".format("all checks passed" if outcome.ok else "FAILED",
                                                 time.monotonic() - start))
     sys.exit(0 if outcome.ok else 1)
+
+
+def _keep(lab, outcome, out, start, log):
+    log("keeping every VM's journal, SCTP state and network under {}".format(out / "vms"))
+    evidence.keep({n: r for n, r in lab.runs.items() if n in lab.processes}, lab.run_dir)
+    (out / "result.json").write_text(report.as_json(lab, outcome, time.monotonic() - start))
 
 
 COMMANDS = [vdu_lab_command]

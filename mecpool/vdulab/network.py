@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from . import lifetime
 from .topology import LAB_HOST
 
 
@@ -126,7 +127,8 @@ class LabNamespace(object):
         log = open(str(self.run_dir / (name + ".log")), "ab")
         try:
             self.processes[name] = subprocess.Popen(self.argv(argv), stdout=log, stderr=subprocess.STDOUT,
-                                                    cwd=cwd, start_new_session=True)
+                                                    cwd=cwd, start_new_session=True,
+                                                    preexec_fn=lifetime.die_with_parent)
         finally:
             log.close()
         return self.processes[name]

@@ -22,6 +22,7 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import lifetime
 from .image import LabImage, VdulabError, require_tool
 
 QEMU = "qemu-system-x86_64"
@@ -189,7 +190,8 @@ def start_vm(spec: VmSpec, settle: float = 1.0) -> subprocess.Popen:
     spec.serial_log.parent.mkdir(parents=True, exist_ok=True)
     with open(spec.qemu_log, "wb") as log:
         proc = subprocess.Popen(launch_argv(spec), stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=lifetime.die_with_parent)
     deadline = time.monotonic() + settle
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -26,9 +26,10 @@ from mecpool.descriptors import EPC, PE_GROUP, REGISTRAR, ParamsError, member_fo
 from mecpool.packaging.render import REPO_ROOT
 from mecpool.site import SiteError, find_site_file, load_site
 from mecpool.site.buildinfo import stale_reason
+from mecpool.site.model import Secret
 
 from . import instantiate as inst
-from . import epcresume, jujudebug, jujureport, onboard as onboarding, peaction, pevdus, poolstatus, prepare
+from . import epcresume, jujudebug, jujureport, onboard as onboarding, peaction, pevdus, poolstatus, prepare, vimauth
 from . import scale as scaling
 from . import status as ns_status
 from . import teardown as teardown_mod
@@ -37,7 +38,7 @@ from .names import ns_name_problem
 from .osmcli import Osm, OsmOptions
 from .openstack import OpenStack
 from .packages import BuiltPackages
-from .runner import MASK, Masker, Runner
+from .runner import Masker, Runner
 from .wait import Waiter, find_op, op_detail
 
 DEFAULT_TIMEOUT = 7200
@@ -137,21 +138,22 @@ def built(build_dir: Path, site, site_path: Path) -> BuiltPackages:
     return packages
 
 
-def vim_passwords(site, names) -> dict[str, str]:
-    """Each VIM's password (a missing environment variable stops here, dry run or not)."""
-    out = {}
-    for name in names:
-        account = site.vims[name].openstack
-        field = f"vims.{name}.openstack.password{'_env' if account.password_env else ''}"
-        out[name] = account.secret_password().reveal(field)
-    return out
+def vim_accounts(site, site_path: Path, names) -> dict[str, vimauth.VimAccount]:
+    """Each VIM's account (a missing environment variable, CA bundle or clouds.yaml entry stops here, dry
+    run or not)."""
+    return {name: vimauth.resolve(site, site_path.parent, name) for name in names}
 
 
 def site_masker(runner: Runner, site) -> None:
     """Mask every secret of the site that can be revealed (for outputs that may echo them)."""
     reveals = [functools.partial(site.epc.secret, "k"), functools.partial(site.epc.secret, "op")]
     for name, vim in site.vims.items():
-        reveals.append(functools.partial(vim.openstack.secret_password().reveal, f"vims.{name}"))
+        secret = vim.openstack.secret_password()
+        if secret is not None:
+            reveals.append(functools.partial(secret.reveal, f"vims.{name}"))
+        credential = vim.openstack.application_credential
+        if credential is not None:
+            reveals.append(functools.partial(Secret(value=credential.secret, env=credential.secret_env).reveal, name))
     if site.vca:
         reveals.append(functools.partial(site.vca.secret_password().reveal, "vca"))
     for reveal in reveals:
@@ -159,6 +161,14 @@ def site_masker(runner: Runner, site) -> None:
             runner.masker.add(reveal())
         except ValueError:
             continue
+
+
+def say_shell_cleared(dry_run: bool) -> None:
+    """The operator's OS_* variables are not used: say so once (a sourced openrc is a common surprise)."""
+    cleared = vimauth.inherited()
+    if cleared:
+        echo(f"{'# ' if dry_run else ''}your shell's {', '.join(cleared)} are not passed to openstack: each VIM "
+             "is reached with the site's account only")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,26 +187,27 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
         if name not in site.vims:
             raise InputError(f"--vim: no VIM {name!r} in the site (VIMs: {', '.join(site.vims)})")
     plans = [prepare.plan_vim(site, name) for name in names]
-    passwords = vim_passwords(site, [plan.name for plan in plans if plan.roles])
+    accounts = vim_accounts(site, path, [plan.name for plan in plans if plan.roles])
+    say_shell_cleared(dry_run)
     # A dry run makes the run's read-only calls (lists, shows) for real and prints the writes.
     reader = Runner(echo, runner.masker) if dry_run else runner
     reading_osm = Osm(reader, osm.options)
-    registered = None
+    registered = {row["vim name"] for row in reading_osm.table("vim-list")}
+    for name, account in accounts.items():
+        if site.vims[name].osm_account not in registered:
+            account.osm_password()  # a VIM OSM cannot be given: say so before the first write
     done: list[str] = []
     for plan in plans:
         if not plan.roles:
             echo(f"{'# ' if dry_run else ''}VIM {plan.name}: nothing of the NS is placed here; skipped")
             continue
-        where = site.vims[plan.name].openstack.auth_url
-        echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {where}" if dry_run
-             else f"VIM {plan.name} ({', '.join(plan.roles)}):")
-        openstack = OpenStack(reader, plan.name, site.vims[plan.name], passwords[plan.name])
+        account = accounts[plan.name]
+        openstack = OpenStack(reader, account)
+        echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {account.auth_url}\n# {openstack.describe_env()}"
+             if dry_run else f"VIM {plan.name} ({', '.join(plan.roles)}):")
         try:
             changes = prepare.Preparer(site, path.parent, plan, openstack, echo, dry_run=dry_run).run()
-            if registered is None:
-                registered = {row["vim name"] for row in reading_osm.table("vim-list")}
-            if prepare.register_vim(site, plan.name, reading_osm, passwords[plan.name],
-                                    registered, echo, dry_run=dry_run):
+            if prepare.register_vim(site, account, reading_osm, registered, echo, dry_run=dry_run):
                 changes.append(f"VIM account {site.vims[plan.name].osm_account} in OSM")
         except DeployError as error:
             raise error.with_progress(done, []) from None
@@ -598,10 +609,10 @@ def teardown(ns, site_file, build_dir, everything, force, wait, timeout, hostnam
              dry_run, poll_interval):
     """Terminate and delete NS (osm ns-delete); with --all also everything else the deployment created."""
     site = None
-    passwords = {}
+    accounts = {}
     if everything:
-        _, site = load(site_file)
-        passwords = vim_passwords(site, [n for n in site.vims if prepare.plan_vim(site, n).roles])
+        site_path, site = load(site_file)
+        accounts = vim_accounts(site, site_path, [n for n in site.vims if prepare.plan_vim(site, n).roles])
         wait = True
     runner, osm = context(dry_run, hostname, user, password, project)
     args = teardown_mod.ns_delete_args(ns, force)
@@ -612,7 +623,7 @@ def teardown(ns, site_file, build_dir, everything, force, wait, timeout, hostnam
         if wait:
             osm.show("ns-op-list", ns, note="polled until the NS is gone")
         if everything:
-            remove_everything(site, ns, build_dir, runner, osm, {n: MASK for n in passwords}, dry_run=True)
+            remove_everything(site, ns, build_dir, runner, osm, accounts, dry_run=True)
         return
     if everything:
         site_masker(runner, site)
@@ -630,10 +641,10 @@ def teardown(ns, site_file, build_dir, everything, force, wait, timeout, hostnam
         if wait:
             teardown_mod.wait_deleted(osm, ns, timeout, poll_interval, echo)
     if everything:
-        remove_everything(site, ns, build_dir, runner, osm, passwords, dry_run=False)
+        remove_everything(site, ns, build_dir, runner, osm, accounts, dry_run=False)
 
 
-def remove_everything(site, ns, build_dir, runner, osm, passwords, dry_run) -> None:
+def remove_everything(site, ns, build_dir, runner, osm, accounts, dry_run) -> None:
     """teardown --all after the NS: config file, packages, VIM accounts, each VIM's resources."""
     done = [f"NS {ns} deleted"]
     try:
@@ -643,10 +654,11 @@ def remove_everything(site, ns, build_dir, runner, osm, passwords, dry_run) -> N
         done += teardown_mod.remove_packages(osm, echo, dry_run)
         echo("# VIM accounts in OSM" if dry_run else "VIM accounts in OSM:")
         done += teardown_mod.remove_vim_accounts(site, osm, echo, dry_run)
-        for name, secret in passwords.items():
+        say_shell_cleared(dry_run)
+        for name, account in accounts.items():
             plan = prepare.plan_vim(site, name)
-            echo(f"# VIM {name}: {site.vims[name].openstack.auth_url}" if dry_run else f"VIM {name}:")
-            openstack = OpenStack(runner, name, site.vims[name], secret)
+            openstack = OpenStack(runner, account)
+            echo(f"# VIM {name}: {account.auth_url}\n# {openstack.describe_env()}" if dry_run else f"VIM {name}:")
             done += teardown_mod.VimCleaner(site, plan, openstack, echo, dry_run).run()
     except DeployError as error:
         raise error.with_progress(done, []) from None

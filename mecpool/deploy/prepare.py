@@ -31,6 +31,7 @@ from .errors import DeployError
 from .openstack import OpenStack
 from .osmcli import Osm
 from .runner import MASK
+from .vimauth import VimAccount
 
 ANYWHERE = "0.0.0.0/0"
 
@@ -137,11 +138,10 @@ def plan_vim(site: Site, name: str) -> VimPlan:
     return plan
 
 
-def vim_config(site: Site, name: str) -> dict:
+def vim_config(site: Site, account: VimAccount) -> dict:
     """The ``--config`` of ``osm vim-create`` (keys of OSM's OpenStack connector)."""
-    account = site.vims[name].openstack
     config = {"security_groups": security_group_name(site), "use_existing_flavors": True,
-              "project_domain_name": account.domain, "user_domain_name": account.domain}
+              "project_domain_name": account.project_domain, "user_domain_name": account.user_domain}
     if account.region:
         config["region_name"] = account.region
     if account.insecure:
@@ -149,12 +149,13 @@ def vim_config(site: Site, name: str) -> dict:
     return config
 
 
-def vim_create_args(site: Site, name: str, password: str) -> list[str]:
-    vim = site.vims[name]
-    return ["vim-create", "--name", vim.osm_account, "--user", vim.openstack.user, "--password", password,
-            "--auth_url", vim.openstack.auth_url, "--tenant", vim.openstack.project,
+def vim_create_args(site: Site, account: VimAccount, password: str) -> list[str]:
+    vim = site.vims[account.vim]
+    return ["vim-create", "--name", vim.osm_account, "--user", account.user, "--password", password,
+            "--auth_url", account.auth_url, "--tenant", account.project,
             "--account_type", "openstack",
-            "--config", yaml.safe_dump(vim_config(site, name), default_flow_style=True, sort_keys=True, width=1000).strip()]
+            "--config", yaml.safe_dump(vim_config(site, account), default_flow_style=True, sort_keys=True,
+                                       width=1000).strip()]
 
 
 def disk_format(path: Path) -> str:
@@ -286,7 +287,7 @@ class Preparer:
 
     def security_group(self) -> None:
         sg = self.plan.security_group
-        project = self.site.vims[self.plan.name].openstack.project
+        project = self.os.account.project
         groups = [g for g in self.os.call("security", "group", "list", "--project", project) or []
                   if g["Name"] == sg]
         if len(groups) > 1:
@@ -353,25 +354,27 @@ def account_security_groups(osm: Osm, account: str) -> str | None:
     return config.get("security_groups") if isinstance(config, dict) else None
 
 
-def register_vim(site: Site, name: str, osm: Osm, password: str, registered: set[str], echo,
+def register_vim(site: Site, account: VimAccount, osm: Osm, registered: set[str], echo,
                  dry_run: bool = False) -> bool:
     """osm vim-create unless the account is registered (then its security_groups must be ours).
     A dry run reads the same and shows the vim-create (password masked) instead of running it."""
-    account = site.vims[name].osm_account
-    if account in registered:
-        groups = account_security_groups(osm, account)
+    name = account.vim
+    osm_account = site.vims[name].osm_account
+    if osm_account in registered:
+        groups = account_security_groups(osm, osm_account)
         wanted = security_group_name(site)
         if groups != wanted:
             raise DeployError(
-                f"VIM account {account} is registered in OSM with security_groups {groups!r}, not {wanted}: its VDUs "
-                f"would get none of MEC-Pool's rules (SCTP, SSH for the VCA). Fix it with:\n"
-                f"  osm vim-update {account} --config '{{security_groups: {wanted}}}'\n"
-                f"or remove it (osm vim-delete {account}) and run openstack-prepare again")
-        echo(f"{'#' if dry_run else ' '} = VIM account {account} already registered in OSM (security_groups {wanted})")
+                f"VIM account {osm_account} is registered in OSM with security_groups {groups!r}, not {wanted}: its "
+                f"VDUs would get none of MEC-Pool's rules (SCTP, SSH for the VCA). Fix it with:\n"
+                f"  osm vim-update {osm_account} --config '{{security_groups: {wanted}}}'\n"
+                f"or remove it (osm vim-delete {osm_account}) and run openstack-prepare again")
+        echo(f"{'#' if dry_run else ' '} = VIM account {osm_account} already registered in OSM (security_groups {wanted})")
         return False
+    password = account.osm_password()
     if dry_run:
-        osm.show(*vim_create_args(site, name, MASK), note=f"VIM account {account} in OSM")
+        osm.show(*vim_create_args(site, account, MASK), note=f"VIM account {osm_account} in OSM")
         return True
-    osm.call(*vim_create_args(site, name, password))
-    echo(f"  + VIM account {account} registered in OSM")
+    osm.call(*vim_create_args(site, account, password))
+    echo(f"  + VIM account {osm_account} registered in OSM")
     return True

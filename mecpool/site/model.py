@@ -116,13 +116,73 @@ class PasswordSource(Strict):
         return Secret(value=self.password, env=self.password_env)
 
 
-class OpenStackAccount(PasswordSource):
-    auth_url: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.:/_-]+$")]
-    project: VimName
-    user: VimName
+FilePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/~-]+$")]
+
+
+class ApplicationCredential(Strict):
+    """A Keystone application credential: mecpool's own ``openstack`` calls use it instead of a password."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    secret: SecretStr | None = None
+    secret_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _one_secret_source(self):
+        if (self.secret is None) == (self.secret_env is None):
+            raise ValueError("give exactly one of secret or secret_env")
+        return self
+
+
+class OpenStackAccount(Strict):
+    """How mecpool reaches one VIM, in one of three OpenStack conventions:
+    ``auth_url`` + ``project`` + ``user`` + a password; the same with an ``application_credential``
+    (then the password only serves OSM's VIM account, which Release EIGHT keeps as user/password);
+    or ``cloud``, an entry of a clouds.yaml (``clouds_file``, else the standard places)."""
+
+    auth_url: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.:/_-]+$")] | None = None
+    project: VimName | None = None
+    user: VimName | None = None
+    password: SecretStr | None = None
+    password_env: EnvName | None = None
     region: VimName | None = None
     insecure: bool = False
     domain: VimName = "Default"
+    cacert: FilePath | None = None              # CA bundle of the VIM's endpoints (relative to the site file)
+    application_credential: ApplicationCredential | None = None
+    cloud: VimName | None = None                # an entry of clouds.yaml
+    clouds_file: FilePath | None = None         # relative to the site file
+
+    @model_validator(mode="after")
+    def _one_convention(self):
+        if self.password is not None and self.password_env is not None:
+            raise ValueError("give exactly one of password or password_env")
+        if self.insecure and self.cacert:
+            raise ValueError("insecure and cacert exclude each other (cacert verifies, insecure does not)")
+        if self.cloud is not None:
+            given = [f for f in ("auth_url", "project", "user", "password", "password_env", "application_credential")
+                     if getattr(self, f) is not None]
+            if given:
+                raise ValueError(f"cloud {self.cloud!r} takes the account from clouds.yaml: leave out "
+                                 f"{', '.join(given)}")
+            return self
+        if self.clouds_file is not None:
+            raise ValueError("clouds_file needs cloud (the entry of that file to use)")
+        missing = [f for f in ("auth_url", "project") if getattr(self, f) is None]
+        if self.application_credential is None:
+            missing += [f for f in ("user",) if getattr(self, f) is None]
+            if self.password is None and self.password_env is None:
+                missing.append("password or password_env")
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)} (or give cloud: an entry of clouds.yaml)")
+        if (self.password is not None or self.password_env is not None) and self.user is None:
+            raise ValueError("a password needs user")
+        return self
+
+    def secret_password(self) -> Secret | None:
+        """The password for OSM's VIM account, None where the site gives none."""
+        if self.password is None and self.password_env is None:
+            return None
+        return Secret(value=self.password, env=self.password_env)
 
 
 class Vim(Strict):

@@ -14,13 +14,7 @@ from mecpool.deploy.openstack import find_openstack
 from mecpool.site import load_site
 from mecpool.site.buildinfo import stale_reason
 
-FAST = ("--poll-interval", "0")
-
-
-def edit_site(workdir, change):
-    data = yaml.safe_load((workdir / "site.yaml").read_text())
-    change(data)
-    (workdir / "site.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+from deploy_helpers import FAST, edit_site
 
 
 def test_openstack_client_is_found_next_to_mecpool_without_path():
@@ -155,8 +149,8 @@ def test_prepare_dry_run_reads_the_vim_and_prints_what_the_run_will_do(fakes, me
     assert "# = management network mgmt: subnets 192.168.100.0/24" in out
     assert "--protocol tcp --dst-port 22:22 --remote-ip 192.168.100.0/24" in out and "<CIDR" not in out
     assert "# = network nornet-simula-s1c exists" in out and "network create nornet-simula-s1c" not in out
-    shown = [line.split(" openstack ", 1)[1].split("    #")[0] for line in out.splitlines()
-             if line.startswith("$ OS_AUTH_URL=")]
+    shown = [line.split("$ openstack ", 1)[1].split("    #")[0] for line in out.splitlines()
+             if line.startswith("$ openstack ")]
     # the run executes exactly the commands the dry run printed (the group by id instead of its name)
     fakes.reset_calls()
     mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec")

@@ -29,17 +29,18 @@ from mecpool.site.buildinfo import stale_reason
 from mecpool.site.model import Secret
 
 from . import instantiate as inst
-from . import epcresume, jujudebug, jujureport, onboard as onboarding, peaction, pevdus, poolstatus, prepare, vimauth
+from . import epcresume, groups, jujudebug, jujureport, nsrecord, onboard as onboarding, peaction, pevdus
+from . import poolstatus, prepare, vimauth
 from . import scale as scaling
 from . import status as ns_status
 from . import teardown as teardown_mod
-from .errors import DeployError, InputError
+from .errors import DeployError, InputError, Interrupted
 from .names import ns_name_problem
 from .osmcli import Osm, OsmOptions
 from .openstack import OpenStack
 from .packages import BuiltPackages
 from .runner import Masker, Runner
-from .wait import Waiter, find_op, op_detail
+from .wait import FAILED, Waiter, find_op, op_detail
 
 DEFAULT_TIMEOUT = 7200
 
@@ -54,7 +55,7 @@ def console() -> Console:
     return out if out.is_terminal else Console(width=200)
 
 
-EXIT_FAILED, EXIT_INPUT = 1, 2
+EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def fail(message: str, code: int) -> None:
@@ -71,6 +72,8 @@ def fails_cleanly(command):
             return command(*args, **kwargs)
         except InputError as error:
             fail(error.report(), EXIT_INPUT)
+        except Interrupted as error:
+            fail(error.report(), EXIT_INTERRUPTED)
         except DeployError as error:
             fail(error.report(), EXIT_FAILED)
         except (SiteError, ParamsError, ValueError) as error:
@@ -262,10 +265,14 @@ def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user
     path = inst.config_path(build_dir, ns_name)
     create = inst.ns_create_args(ns_name, packages.ns.name, epc_account, path)
     follow_ups = inst.scale_outs(site)
+    again = f"mecpool instantiate {ns_name} --site {path_site} --wait"
     if dry_run:
         echo(f"# would write {path} (mode 0600); its content, K and OP redacted:")
         echo(yaml.safe_dump(config, sort_keys=False).rstrip())
-        osm.show("ns-list", "--filter", f"name={ns_name}", note="the name must be free")
+        osm.show("ns-list", "--filter", f"name={ns_name}", note=f"an NS of this site by that name is resumed ({again})")
+        osm.show("nspkg-list", "--filter", f"id={packages.ns.id}", note="onboarded? (else: mecpool onboard)")
+        osm.show("vim-list", note="the site's VIM accounts registered? (else: mecpool openstack-prepare)")
+        echo(f"# would write {nsrecord.record_path(build_dir, ns_name)}: the site file and build of NS {ns_name}")
         osm.show(*create)
         if wait:
             osm.show("ns-op-list", ns_name, note="the instantiate operation's id")
@@ -277,34 +284,85 @@ def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user
         return
     runner.masker.add(site.epc.secret("k"))
     runner.masker.add(site.epc.secret("op"))
-    if osm.ns_exists(ns_name):
-        raise DeployError(f"an NS instance named {ns_name} exists already (mecpool status {ns_name}; "
-                          f"mecpool teardown {ns_name} removes it)")
-    inst.write_config(path, config)
-    echo(f"instantiation config: {path} (mode 0600, holds K and OP)")
-    ns_id = osm.last_line(*create)
-    echo(f"NS {ns_name} created: {ns_id}")
-    done = [f"NS {ns_name} created ({ns_id})"]
+    waiter = Waiter(osm, timeout, poll_interval, echo)
     undo = [f"mecpool teardown {ns_name} --wait", f"see why: mecpool status {ns_name}; mecpool juju-status {ns_name}; "
             f"mecpool failed-actions {ns_name}"]
+    if osm.ns_exists(ns_name):
+        record = nsrecord.find(ns_name, build_dir, hostname)
+        if record is None:
+            raise DeployError(f"an NS instance named {ns_name} exists already and was not instantiated from this "
+                              f"build (no {nsrecord.record_path(build_dir, ns_name)}): mecpool status {ns_name}; "
+                              f"mecpool teardown {ns_name} removes it")
+        nsrecord.refuse_other_site(record, path_site, site)
+        echo(f"NS {ns_name} exists (instantiated from {record.site_file}): resuming, to the site's PE counts")
+        resume_follow(osm, site, packages, ns_name, waiter, undo, again)
+        return
+    instantiate_preconditions(osm, site, packages, path_site)
+    done: list[str] = []
+    try:
+        inst.write_config(path, config)
+        nsrecord.write(build_dir, ns_name, path_site, site, hostname)
+        ns_id = osm.last_line(*create)
+    except DeployError:
+        # nothing of a refused ns-create stays behind: not the K/OP file, not the record
+        teardown_mod.remove_config(build_dir, ns_name, lambda _: None, dry_run=False)
+        nsrecord.forget(build_dir, ns_name, hostname)
+        raise
+    echo(f"instantiation config: {path} (mode 0600, holds K and OP)")
+    echo(f"NS {ns_name} created: {ns_id} (site {path_site}, recorded in {nsrecord.record_path(build_dir, ns_name)})")
+    done.append(f"NS {ns_name} created ({ns_id})")
     if not wait:
         echo(f"follow it with: mecpool status {ns_name}")
-        for group, _, count in follow_ups:
-            echo(f"once it is READY, PE group {group} needs {count} scale-out(s): "
-                 f"mecpool scale-pe {ns_name} --group {group} --out --wait")
+        if follow_ups:
+            echo(f"once it is READY, bring its PE groups to their count: {again}")
         return
-    waiter = Waiter(osm, timeout, poll_interval, echo)
     try:
         waiter.wait(find_op(osm, ns_name, "instantiate"), f"instantiate {ns_name}")
-        for group, _, count in follow_ups:
-            t = scaling.target(site, packages, ns_name, group)
-            for step in range(1, count + 1):
-                op_id = osm.last_line(*scaling.vnf_scale_args(t, True))
-                waiter.wait(op_id, f"scale-out {group} {step}/{count}")
-                done.append(f"PE group {group}: scale-out {step}/{count}")
+        fill_groups(osm, site, packages, ns_name, waiter, done)
     except DeployError as error:
-        raise error.with_progress(done, undo) from None
+        raise error.with_progress(done, undo, resume=[again]) from None
     echo(f"NS {ns_name} is ready: mecpool status {ns_name}; mecpool pool-status {ns_name}")
+
+
+def instantiate_preconditions(osm, site, packages, site_path) -> None:
+    """What ns-create needs from the steps before it, checked before anything is written."""
+    if not osm.table("nspkg-list", "--filter", f"id={packages.ns.id}"):
+        raise InputError(f"the NS package {packages.ns.id} is not onboarded in OSM: run mecpool onboard --site "
+                         f"{site_path} first")
+    registered = {row["vim name"] for row in osm.table("vim-list")}
+    missing = [vim.osm_account for name, vim in site.vims.items()
+               if vim.osm_account not in registered and prepare.plan_vim(site, name).roles]
+    if missing:
+        raise InputError(f"VIM account(s) {', '.join(missing)} not registered in OSM: run mecpool openstack-prepare "
+                         f"--site {site_path} first")
+
+
+def fill_groups(osm, site, packages, ns, waiter, done) -> None:
+    """Scale out every PE group below the site's count, one PE at a time (each waited for)."""
+    have = groups.counts(site, osm.vnf_records(ns))
+    for short in groups.shortfalls(site, have):
+        t = scaling.target(site, packages, ns, short.group)
+        for size in range(short.have + 1, short.want + 1):
+            op_id = osm.last_line(*scaling.vnf_scale_args(t, True))
+            waiter.wait(op_id, f"scale-out {short.group} to {size}/{short.want}")
+            done.append(f"PE group {short.group}: scale-out to {size} PE(s)")
+
+
+def resume_follow(osm, site, packages, ns, waiter, undo, again) -> None:
+    """An NS of this site exists: wait for what OSM still runs on it, then bring the PE groups up."""
+    done: list[str] = []
+    try:
+        for row in osm.table("ns-op-list", ns):
+            if row["status"] == "PROCESSING":
+                waiter.wait(row["id"], f"{row['operation']} {ns} (running)")
+                done.append(f"{row['operation']} {row['id']} completed")
+            elif row["operation"] == "instantiate" and row["status"] in FAILED:
+                raise DeployError(f"the instantiation of NS {ns} {row['status']} in OSM: it cannot be resumed "
+                                  f"(osm ns-op-show {row['id']})", undo=undo)
+        fill_groups(osm, site, packages, ns, waiter, done)
+    except DeployError as error:
+        raise error.with_progress(done, [], resume=[again] if not error.undo else []) from None
+    echo(f"NS {ns} is at the site's counts: mecpool status {ns}; mecpool pool-status {ns}")
 
 
 @click.command("scale-pe")
@@ -549,6 +607,27 @@ def epc_resume(ns, site_file, build_dir, vdu, start, timeout, hostname, user, pa
     echo(f"{vdu}: day 1 done")
 
 
+DEFAULT_BUILD = Path("build")
+
+
+def site_of_ns(ns, site_file, build_dir, hostname, required=True):
+    """(site path, site, build dir) for a command on NS: without --site the site file recorded when NS
+    was instantiated (not whatever site.yaml is in this directory); a --site that is not the NS's is
+    refused with both paths.  An NS without a record (made elsewhere) takes --site or the default."""
+    record = nsrecord.find(ns, build_dir, hostname)
+    if record is None:
+        path, site = load(site_file) if required else optional_site(site_file)
+        return path, site, build_dir
+    if site_file is None:
+        if not record.site_file.is_file():
+            raise InputError(f"NS {ns} was instantiated from {record.site_file}, which is gone: pass --site")
+        path, site = load(record.site_file)
+    else:
+        path, site = load(site_file)
+        nsrecord.refuse_other_site(record, path, site)
+    return path, site, (record.build_dir if build_dir == DEFAULT_BUILD else build_dir)
+
+
 def optional_site(site_file):
     """(path, site) where a site file is given or found, else (None, None); a broken one given
     explicitly is an error."""
@@ -577,19 +656,26 @@ def member_labels(site) -> dict[str, str]:
 @click.command("status")
 @ns_argument
 @site_option(required=False)
+@build_option
 @osm_options
 @fails_cleanly
-def status(ns, site_file, hostname, user, password, project, dry_run, poll_interval):
-    """State, VNFs with their VIMs and addresses, and the operation history of NS (with the site file,
-    members are named by their PE group or registrar)."""
-    _, site = optional_site(site_file)
+def status(ns, site_file, build_dir, hostname, user, password, project, dry_run, poll_interval):
+    """State, VNFs with their VIMs and addresses, and the operation history of NS (with its site file,
+    recorded at instantiation or given, members are named by their PE group or registrar, and a PE
+    group below the site's count is flagged)."""
+    site_path, site, _ = site_of_ns(ns, site_file, build_dir, hostname, required=False)
     runner, osm = context(dry_run, hostname, user, password, project)
     if dry_run:
         for args in (("ns-show", ns, "--literal"), ("vnf-list", "--ns", ns),
                      ("vnf-show", "<each vnf id>", "--literal"), ("vim-list",), ("ns-op-list", ns)):
             osm.show(*args)
         return
-    ns_status.render(ns_status.collect(osm, ns), console(), member_labels(site))
+    data = ns_status.collect(osm, ns)
+    flags = []
+    if site is not None:
+        for short in groups.shortfalls(site, groups.counts(site, data["vnfs"])):
+            flags.append(f"{short.text()}: mecpool instantiate {ns} --site {site_path} --wait brings it up")
+    ns_status.render(data, console(), member_labels(site), flags)
 
 
 @click.command("teardown")

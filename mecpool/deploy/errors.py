@@ -3,29 +3,47 @@ operation what was done and how to undo it."""
 
 from __future__ import annotations
 
+import copy
+
 
 class DeployError(Exception):
     """A failure the user can act on; ``done``/``undo`` describe a half-done operation."""
 
-    def __init__(self, message: str, done: list[str] | None = None, undo: list[str] | None = None) -> None:
+    def __init__(self, message: str, done: list[str] | None = None, undo: list[str] | None = None,
+                 resume: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.done = list(done or [])
         self.undo = list(undo or [])
+        self.resume = list(resume or [])
 
     def report(self) -> str:
         lines = [self.message]
         if self.done:
             lines.append("Already done:")
             lines += [f"  - {item}" for item in self.done]
+        if self.resume:
+            lines.append("To go on:")
+            lines += [f"  $ {item}" for item in self.resume]
         if self.undo:
             lines.append("To undo:")
             lines += [f"  $ {item}" for item in self.undo]
         return "\n".join(lines)
 
-    def with_progress(self, done: list[str], undo: list[str]) -> "DeployError":
-        """The same error, told as part of a half-done operation."""
-        return DeployError(self.message, done=done + self.done, undo=undo + self.undo)
+    def with_progress(self, done: list[str], undo: list[str], resume: list[str] | None = None) -> "DeployError":
+        """The same error (of the same kind), told as part of a half-done operation."""
+        told = copy.copy(self)
+        told.done, told.undo = done + self.done, undo + self.undo
+        told.resume = list(resume or []) + self.resume
+        return told
+
+
+class Interrupted(DeployError):
+    """Ctrl-C while waiting for OSM: OSM goes on; the CLI says what runs and exits with 130."""
+
+
+class PollsLost(DeployError):
+    """OSM did not answer several polls in a row: the operation may be going on fine."""
 
 
 class InputError(DeployError):

@@ -25,8 +25,9 @@ def vdu_lines(vnf: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-def render(data: dict, console: Console, labels: dict[str, str] | None = None) -> None:
-    """``labels``: member index -> its name in the site ("PE group mec (mec)"); shown next to the index."""
+def render(data: dict, console: Console, labels: dict[str, str] | None = None, flags: list[str] = ()) -> None:
+    """``labels``: member index -> its name in the site ("PE group mec (mec)"); shown next to the index.
+    ``flags``: what differs from the site (a PE group below its count), shown after the state."""
     labels = labels or {}
     nsr = data["nsr"]
     console.print(f"[bold]NS {nsr.get('name')}[/bold]  id {nsr.get('_id')}")
@@ -38,6 +39,8 @@ def render(data: dict, console: Console, labels: dict[str, str] | None = None) -
         console.print(f"  [red]error: {nsr.get('errorDescription') or ''} {nsr.get('errorDetail') or ''}[/red]")
     if nsr.get("detailed-status"):
         console.print(f"  detail: {nsr['detailed-status']}")
+    for flag in flags:
+        console.print(f"  [yellow]! {flag}[/yellow]", highlight=False)
     vnfs = Table(title="VNFs")
     for column in ("member", "VNFD", "VIM account", "management IP", "VDU", "VDU status", "addresses"):
         vnfs.add_column(column)

@@ -41,6 +41,8 @@ def env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("MECPOOL_PMC_PASSWORD", PMC_PASSWORD)
     # The Juju client's files of this machine must not count: an empty directory of our own.
     monkeypatch.setenv("JUJU_DATA", str(tmp_path_factory.mktemp("juju-data")))
+    # mecpool's index of NS instances (nsrecord) is per user: one of the test's own.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
     return monkeypatch
 
 

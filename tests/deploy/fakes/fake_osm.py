@@ -389,6 +389,8 @@ def nbi_additional_params(ns, index, vnfd):
 
 
 def ns_create(state, opts):
+    if scenario().get("ns_create_error"):
+        raise Fail(scenario()["ns_create_error"])
     nsd = by_name_or_id(state["nsds"], opts["--nsd_name"], "nsd")
     text = None
     if opts.get("--config_file"):
@@ -831,6 +833,11 @@ def answer(state, command, args, opts):
         rows = [op_row(op) for op in state["ops"] if op["nsInstanceId"] == nsr["_id"]]
         out.append(fakelib.pretty_table(["id", "operation", "action_name", "status", "date", "detail"], rows))
     elif command == "ns-op-show":
+        failing = scenario().get("failed_polls", 0)
+        if state.get("_failed_polls", 0) < failing:
+            # the NBI that fails a poll (restarting, a dropped connection): osmclient's pycurl error
+            state["_failed_polls"] = state.get("_failed_polls", 0) + 1
+            raise Fail("(7, 'Failed to connect to 127.0.0.1 port 9999: Connection refused')")
         advance(state)
         op = next((o for o in state["ops"] if o["id"] == args[0]), None)
         if op is None:

@@ -234,7 +234,7 @@ def onboard(site_file, build_dir, hostname, user, password, project, dry_run, po
     if dry_run:
         onboarding.print_plan(packages, osm)
         return
-    onboarding.onboard(packages, osm, echo)
+    onboarding.onboard(packages, osm, echo, site.name)
 
 
 @click.command("instantiate")
@@ -693,49 +693,60 @@ def status(ns, site_file, build_dir, hostname, user, password, project, dry_run,
 @fails_cleanly
 def teardown(ns, site_file, build_dir, everything, force, wait, timeout, hostname, user, password, project,
              dry_run, poll_interval):
-    """Terminate and delete NS (osm ns-delete); with --all also everything else the deployment created."""
+    """Terminate and delete NS (osm ns-delete); with --all also everything else the deployment created
+    (an NS that is not in OSM: nothing, unless --force says it was deleted already)."""
     site = None
     accounts = {}
     if everything:
-        site_path, site = load(site_file)
+        site_path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
         accounts = vim_accounts(site, site_path, [n for n in site.vims if prepare.plan_vim(site, n).roles])
         wait = True
     runner, osm = context(dry_run, hostname, user, password, project)
     args = teardown_mod.ns_delete_args(ns, force)
     if dry_run:
-        osm.show("ns-show", ns, "--literal", note="it must exist" + (" (--all: else nothing to terminate)"
-                                                                      if everything else ""))
+        osm.show("ns-show", ns, "--literal", note="it must exist" + (" (--all: else nothing is removed without "
+                                                                      "--force)" if everything else ""))
         osm.show(*args)
         if wait:
             osm.show("ns-op-list", ns, note="polled until the NS is gone")
         if everything:
-            remove_everything(site, ns, build_dir, runner, osm, accounts, dry_run=True)
+            remove_everything(site, ns, build_dir, runner, osm, accounts, [], dry_run=True)
         return
     if everything:
         site_masker(runner, site)
-    gone = False
     try:
         osm.ns_record(ns)
     except DeployError as error:
         if not everything or "not found" not in error.message:
             raise
-        echo(f"NS {ns}: not in OSM (already deleted)")
-        gone = True
-    if not gone:
+        names = [row["ns instance name"] for row in osm.table("ns-list")]
+        if not force:
+            raise InputError(f"NS {ns} is not in OSM (its NS instances: {', '.join(names) or 'none'}): teardown --all "
+                             f"removed nothing. If {ns} was deleted already and the site's packages, VIM accounts "
+                             f"and VIM resources should go too, add --force") from None
+        echo(f"NS {ns}: not in OSM; --force: removing the rest of site {site.name}")
+        done = []
+    else:
         osm.call(*args)
         echo(f"deletion of NS {ns} requested")
+        done = [f"NS {ns} deletion requested"]
         if wait:
             teardown_mod.wait_deleted(osm, ns, timeout, poll_interval, echo)
+            done = [f"NS {ns} deleted"]
+            nsrecord.forget(build_dir, ns, hostname)
     if everything:
-        remove_everything(site, ns, build_dir, runner, osm, accounts, dry_run=False)
+        remove_everything(site, ns, build_dir, runner, osm, accounts, done, dry_run=False)
 
 
-def remove_everything(site, ns, build_dir, runner, osm, accounts, dry_run) -> None:
-    """teardown --all after the NS: config file, packages, VIM accounts, each VIM's resources."""
-    done = [f"NS {ns} deleted"]
+def remove_everything(site, ns, build_dir, runner, osm, accounts, done, dry_run) -> None:
+    """teardown --all after the NS: config file, packages, VIM accounts, each VIM's resources; ``done``
+    says what happened to the NS (reported with the rest, nothing claimed that was not done)."""
+    done = list(done)
     try:
         echo("# the instantiation config" if dry_run else "instantiation config:")
         teardown_mod.remove_config(build_dir, ns, echo, dry_run)
+        if not dry_run:
+            nsrecord.forget(build_dir, ns, osm.options.hostname)
         echo("# packages in OSM" if dry_run else "packages in OSM:")
         done += teardown_mod.remove_packages(osm, echo, dry_run)
         echo("# VIM accounts in OSM" if dry_run else "VIM accounts in OSM:")
@@ -749,7 +760,7 @@ def remove_everything(site, ns, build_dir, runner, osm, accounts, dry_run) -> No
     except DeployError as error:
         raise error.with_progress(done, []) from None
     if not dry_run:
-        echo(f"teardown --all of NS {ns} and site {site.name}: done ({len(done)} removals)")
+        echo(f"teardown --all of NS {ns} and site {site.name}: done ({len(done)} step(s): {'; '.join(done)})")
 
 
 def juju_connection(site, site_path, controller):

@@ -46,6 +46,8 @@ COMMANDS = {
     "nspkg-create": _NS_CREATE_PKG, "nsd-create": _NS_CREATE_PKG,
     "nfpkg-update": _UPDATE, "vnfd-update": _UPDATE, "vnfpkg-update": _UPDATE,
     "nspkg-update": _UPDATE, "nsd-update": _UPDATE,
+    "nfpkg-show": (["NAME"], set(), {"--literal"}, set()), "vnfd-show": (["NAME"], set(), {"--literal"}, set()),
+    "nspkg-show": (["NAME"], set(), {"--literal"}, set()), "nsd-show": (["NAME"], set(), {"--literal"}, set()),
     "nfpkg-delete": _DELETE, "vnfd-delete": _DELETE, "vnfpkg-delete": _DELETE,
     "nspkg-delete": _DELETE, "nsd-delete": _DELETE,
     "ns-create": ([], {"--ns_name", "--nsd_name", "--vim_account", "--admin_status", "--ssh_keys", "--config",
@@ -778,6 +780,10 @@ def answer(state, command, args, opts):
         kind = "nsds" if head in ("nspkg", "nsd") else "vnfds"
         rows = [[i.get("name", "-"), i["_id"]] for i in state[kind] if match_filter(i, opts.get("--filter"))]
         out.append(fakelib.pretty_table(["nsd name" if kind == "nsds" else "nfpkg name", "id"], rows))
+    elif command in ("nfpkg-show", "vnfd-show", "nspkg-show", "nsd-show"):
+        item = by_name_or_id(state["nsds" if head in ("nspkg", "nsd") else "vnfds"], args[0], head)
+        out.append(literal(item) if opts.get("--literal") else fakelib.pretty_table(
+            ["field", "value"], [[k, json.dumps(v)] for k, v in public(item).items()]))
     elif command.endswith("-create") and command not in ("ns-create", "vim-create"):
         kind = "nsds" if head in ("nspkg", "nsd") else "vnfds"
         out.append(package_create(state, args[0], kind))

@@ -30,7 +30,7 @@ from mecpool.site.model import Secret
 
 from . import instantiate as inst
 from . import epcresume, groups, jujudebug, jujureport, nsrecord, onboard as onboarding, peaction, pevdus
-from . import poolstatus, prepare, vimauth
+from . import poolstatus, prepare, quotas, vimauth
 from . import scale as scaling
 from . import status as ns_status
 from . import teardown as teardown_mod
@@ -199,6 +199,8 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
     for name, account in accounts.items():
         if site.vims[name].osm_account not in registered:
             account.osm_password()  # a VIM OSM cannot be given: say so before the first write
+    check_quotas(site, [OpenStack(reader, accounts[plan.name]) for plan in plans if plan.roles])
+    prepare.check_image_files(site, path.parent, plans, {n: OpenStack(reader, a) for n, a in accounts.items()})
     done: list[str] = []
     for plan in plans:
         if not plan.roles:
@@ -219,6 +221,20 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
         done += [f"{plan.name}: {c}" for c in changes]
     if dry_run:
         echo(f"# {len(done)} change(s) the run would make; nothing was changed")
+
+
+def check_quotas(site, vims) -> None:
+    """Each VIM's compute quotas against the NS at max_count, before the first write."""
+    short = []
+    for openstack in vims:
+        low, busy = quotas.problems(site, openstack)
+        short += [f"VIM {openstack.vim_name}: {text}" for text in low]
+        for text in busy:
+            echo(f"! VIM {openstack.vim_name}: {text}")
+    if short:
+        raise DeployError("the projects' quotas are too small for the NS at max_count (nothing was changed):\n"
+                          + "\n".join(f"  - {text}" for text in short)
+                          + "\nraise them (an admin), or lower pool.pe_groups.*.max_count in the site")
 
 
 @click.command("onboard")
@@ -298,6 +314,7 @@ def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user
         resume_follow(osm, site, packages, ns_name, waiter, undo, again)
         return
     instantiate_preconditions(osm, site, packages, path_site)
+    refuse_second_ns(osm, site, ns_name, build_dir, hostname)
     done: list[str] = []
     try:
         inst.write_config(path, config)
@@ -335,6 +352,18 @@ def instantiate_preconditions(osm, site, packages, site_path) -> None:
     if missing:
         raise InputError(f"VIM account(s) {', '.join(missing)} not registered in OSM: run mecpool openstack-prepare "
                          f"--site {site_path} first")
+
+
+def refuse_second_ns(osm, site, ns, build_dir, hostname) -> None:
+    """One NS per site: a second would take the same fixed registrar and EPC addresses."""
+    for row in osm.table("ns-list"):
+        other = row["ns instance name"]
+        record = nsrecord.find(other, build_dir, hostname) if other != ns else None
+        if record is not None and record.site_name == site.name:
+            fixed = ", ".join([r.address for r in site.pool.registrars] + [a for _, _, a in site.epc.addresses.items()][:2])
+            raise InputError(f"NS {other} of site {site.name} runs already (from {record.site_file}); NS {ns} would "
+                             f"take the same fixed addresses ({fixed}, ...): one NS per site (mecpool teardown "
+                             f"{other} first, or a site file of its own with other addresses and name)")
 
 
 def fill_groups(osm, site, packages, ns, waiter, done) -> None:

@@ -20,6 +20,7 @@ there before are used as they are and never removed."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import yaml
 
 from mecpool.site.model import Site
 
-from .errors import DeployError
+from .errors import DeployError, InputError
 from .openstack import OpenStack
 from .osmcli import Osm
 from .runner import MASK
@@ -164,13 +165,41 @@ def disk_format(path: Path) -> str:
     return "qcow2" if magic == b"QFI\xfb" else "raw"
 
 
+UBUNTU_IMAGE = re.compile(r"^([a-z]+)-server-cloudimg-amd64\.img$")
+
+
+def download_hint(file: str | None) -> str:
+    """Where an image file comes from (Ubuntu's cloud images by their file name)."""
+    found = UBUNTU_IMAGE.match(Path(file or "").name)
+    if found:
+        return f"download https://cloud-images.ubuntu.com/{found.group(1)}/current/{found.group(0)}"
+    return "put the image's file there (README, 'Images')"
+
+
 def image_file(site_dir: Path, file: str | None, key: str) -> Path:
     if not file:
-        raise DeployError(f"images.{key}.file: not set, and the image is missing on the VIM (give the file to upload)")
+        raise InputError(f"images.{key}.file: not set, and the image is missing on the VIM (give the file to upload)")
     path = Path(file) if Path(file).is_absolute() else site_dir / file
     if not path.is_file():
-        raise DeployError(f"images.{key}.file: {path} does not exist")
+        raise InputError(f"images.{key}.file: {path} does not exist: {download_hint(file)}")
     return path
+
+
+def check_image_files(site: Site, site_dir: Path, plans: list[VimPlan], vims: dict) -> None:
+    """Every file of an image some VIM lacks exists, checked before the first upload (all named at once)."""
+    lacking: dict[str, list[str]] = {}
+    for plan in plans:
+        for key, (name, _) in plan.images.items():
+            if plan.roles and not vims[plan.name].call("image", "list", "--name", name):
+                lacking.setdefault(key, []).append(plan.name)
+    problems = []
+    for key, where in lacking.items():
+        try:
+            image_file(site_dir, site.images[key].file, key)
+        except InputError as error:
+            problems.append(f"{error.message} (VIM(s) {', '.join(where)} lack the image)")
+    if problems:
+        raise InputError("image files missing (nothing was uploaded):\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def image_create_args(name: str, path: Path | str, fmt: str) -> list[str]:

@@ -604,6 +604,7 @@ class CrossCheck:
         self.epc_addresses()
         self.registrars()
         self.gateways()
+        self.pool_subnet_sizes()
         for name, group in site.pool.pe_groups.items():
             self.vim_ref(f"pool.pe_groups.{name}.vim", group.vim)
 
@@ -657,6 +658,26 @@ class CrossCheck:
                 if vim is not None and vim.pool_network.gateway is None:
                     self.fail(f"vims.{name}.pool_network.gateway",
                               "required: pool members on several VIMs reach each other through it")
+
+    def pool_subnet_sizes(self) -> None:
+        """Each pool subnet holds its VIM's registrars and PEs at max_count, besides the network and
+        broadcast addresses, the gateway and Neutron's DHCP port."""
+        pool = self.site.pool
+        for name, vim in self.site.vims.items():
+            registrars = sum(1 for r in pool.registrars if r.vim == name)
+            groups = {g: group.max_count for g, group in pool.pe_groups.items() if group.vim == name}
+            need = registrars + sum(groups.values())
+            if not need:
+                continue
+            net = vim.pool_network.network
+            free = net.num_addresses - 2 - (1 if vim.pool_network.gateway else 0) - 1
+            if need > free:
+                parts = ([f"{registrars} registrar(s)"] if registrars else []) + [
+                    f"PE group {g}: {n}" for g, n in groups.items()]
+                self.fail(f"vims.{name}.pool_network.subnet",
+                          f"{net} leaves {max(free, 0)} addresses for VDUs (less network, broadcast, gateway and "
+                          f"Neutron's DHCP port); the pool members on VIM {name} need {need} at max_count "
+                          f"({', '.join(parts)}): use a larger subnet or lower max_count")
 
     def registrars(self) -> None:
         names = [r.name for r in self.site.pool.registrars]

@@ -119,7 +119,7 @@ def test_dry_run_fails_like_the_run_and_prints_complete_commands(fakes, mecpool,
                 "OS_USERNAME", "OS_USER_DOMAIN_NAME", "OS_PASSWORD='****'"):
         assert var in out
     (workdir / "images" / "focal-server-cloudimg-amd64.img").unlink()
-    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", "--dry-run", expect=1)
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", "--dry-run", expect=2)
     assert "images.focal.file:" in result.stderr
     env.delenv("MECPOOL_EPC_K")
     result = mecpool("instantiate", "mec1", "--site", "site.yaml", "--dry-run", expect=2)

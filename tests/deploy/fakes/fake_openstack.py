@@ -49,6 +49,7 @@ COMMANDS = {
                                                   "--project"}, {"--ingress", "--egress"}, set()),
     ("security", "group", "rule", "delete"): (1, set(), set(), set()),
     ("security", "group", "delete"): (1, set(), set(), set()),
+    ("limits", "show"): (0, {"--project", "--domain"}, {"--absolute", "--rate", "--reserved"}, set()),
     ("image", "delete"): (1, set(), set(), set()),
     ("flavor", "delete"): (1, set(), set(), set()),
     ("network", "delete"): (1, set(), set(), set()),
@@ -192,7 +193,23 @@ def rule_row(rule, long):
     return row
 
 
+# A lab project's compute limits (a scenario's "limits" per auth URL replaces some: Nova's defaults
+# are 10 instances, 20 cores, 51200 MB).
+LAB_LIMITS = {"maxTotalInstances": 100, "totalInstancesUsed": 0, "maxTotalCores": 400, "totalCoresUsed": 0,
+              "maxTotalRAMSize": 1024000, "totalRAMUsed": 0, "maxTotalKeypairs": 100, "maxServerMeta": 128}
+
+
+def limits():
+    values = dict(LAB_LIMITS)
+    values.update((fakelib.load("scenario.json", {}).get("limits") or {}).get(os.environ.get("OS_AUTH_URL"), {}))
+    return [{"Name": name, "Value": value} for name, value in sorted(values.items())]
+
+
 def run(key, args, opts, state):
+    if key == ("limits", "show"):
+        if not opts.get("--absolute"):
+            raise Usage("mecpool asks for --absolute")
+        return limits()
     if key == ("image", "list"):
         return [{"ID": i["id"], "Name": i["name"], "Status": i["status"]} for i in state["images"]
                 if value(opts, "--name") in (None, i["name"])

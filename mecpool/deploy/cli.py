@@ -9,7 +9,9 @@ acts on one; ``--site`` is accepted everywhere.  One error format:
 ``mecpool: <what is wrong>`` on stderr, exit code 2 for bad input found
 before anything was called or changed (site file, NS name, secrets, stale
 build, options), 1 for a failure on the way (osm/openstack/Juju said no,
-timeout); what was already done and how to undo it follows."""
+timeout), 3 when a day-2 action did not reach every PE VDU it was meant
+for, 130 when Ctrl-C stopped a wait (OSM goes on); what was already done and
+how to undo or go on follows."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from . import poolstatus, prepare, quotas, vimauth
 from . import scale as scaling
 from . import status as ns_status
 from . import teardown as teardown_mod
-from .errors import DeployError, InputError, Interrupted
+from .errors import DeployError, InputError, Interrupted, Partial
 from .names import ns_name_problem
 from .osmcli import Osm, OsmOptions
 from .openstack import OpenStack
@@ -55,7 +57,7 @@ def console() -> Console:
     return out if out.is_terminal else Console(width=200)
 
 
-EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILED, EXIT_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def fail(message: str, code: int) -> None:
@@ -74,6 +76,8 @@ def fails_cleanly(command):
             fail(error.report(), EXIT_INPUT)
         except Interrupted as error:
             fail(error.report(), EXIT_INTERRUPTED)
+        except Partial as error:
+            fail(error.report(), EXIT_PARTIAL)
         except DeployError as error:
             fail(error.report(), EXIT_FAILED)
         except (SiteError, ParamsError, ValueError) as error:
@@ -114,7 +118,8 @@ def site_option(required: bool = True):
                         help="Site file (default: site.yaml, else site.example.yaml).")
 
 
-build_option = click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+DEFAULT_BUILD = Path("build")
+build_option = click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_BUILD,
                             show_default=True, help="Where `mecpool build` put the packages.")
 
 
@@ -407,7 +412,7 @@ def resume_follow(osm, site, packages, ns, waiter, undo, again) -> None:
 def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user, password, project, dry_run,
              poll_interval):
     """Scale a PE group of NS by one PE (within count .. max_count)."""
-    path, site = load(site_file)
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
     t = scaling.target(site, packages, ns, group)
@@ -438,6 +443,10 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
     op_id = osm.last_line(*scaling.vnf_scale_args(t, out))
     word = "scale-out" if out else "scale-in"
     echo(f"{word} of PE group {group} (member {t.index}) requested: operation {op_id}")
+    if not out:
+        # LCM removes the VDUs of the newest scaling step: the PE VDU with the highest count-index
+        newest = max(before_vdus, key=lambda v: int(v.get("count-index", 0) or 0))
+        echo(f"  OSM removes the newest PE VDU of group {group}: {scaling.vdu_text(site, t, newest)}")
     if not wait:
         return
     undo = [f"mecpool scale-pe {ns} --group {group} --{'in' if out else 'out'}"]
@@ -445,11 +454,15 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
         Waiter(osm, timeout, poll_interval, echo).wait(op_id, f"{word} {group}")
     except DeployError as error:
         raise error.with_progress([f"{word} of {group} requested ({op_id})"], []) from None
-    if not out:
-        return
     after_vdus = scaling.pe_vdus(scaling.member_record(osm, t), t.vdu)
-    known = {v.get("_id") or v.get("id") or v.get("count-index") for v in before_vdus}
-    new = [v for v in after_vdus if (v.get("_id") or v.get("id") or v.get("count-index")) not in known]
+    if not out:
+        kept = {scaling.vdu_key(v) for v in after_vdus}
+        removed = [scaling.vdu_text(site, t, v) for v in before_vdus if scaling.vdu_key(v) not in kept]
+        echo(f"removed from PE group {group}: {', '.join(removed) or 'no PE VDU (OSM removed none)'}; "
+             f"{len(after_vdus)} PE VDU(s) left")
+        return
+    known = {scaling.vdu_key(v) for v in before_vdus}
+    new = [v for v in after_vdus if scaling.vdu_key(v) not in known]
     addresses = [a for a in (scaling.pool_address(site, t, v) for v in new) if a]
     if not addresses:
         raise DeployError(f"the scale-out completed but no new PE VDU with an address on the pool network "
@@ -491,7 +504,7 @@ def show_pe_reads(osm, ns) -> None:
 @fails_cleanly
 def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, project, dry_run, poll_interval):
     """The PEs the registrars see, with their load (the registrar charm's pool-status action)."""
-    path, site = load(site_file)
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
     name = registrar or site.pool.registrars[0].name
@@ -523,15 +536,19 @@ def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, p
 @click.argument("params", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--timeout", type=int, default=1800, show_default=True,
               help="Seconds OSM may take for the action on each PE VDU (osm ns-action --timeout).")
+@click.option("--vdu", "vdu_name", help="Only this PE VDU (its name, as mecpool status shows it).")
+@click.option("--index", "count_index", type=click.IntRange(0), help="Only the PE VDU with this OSM count-index.")
 @osm_options
 @fails_cleanly
-def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname, user, password, project, dry_run,
-              poll_interval):
+def pe_action(ns, site_file, build_dir, group, action, params, timeout, vdu_name, count_index, hostname, user,
+              password, project, dry_run, poll_interval):
     """Run a day-2 primitive of the PE charm (reconfigure, restart, pe-status) on PE group GROUP of NS, on
-    every PE VDU of the group that has a charm; say which PE VDUs it reached and which scaled-out ones it
-    did not (in Release EIGHT a scaled-out VDU gets no charm).  Parameters as KEY=VALUE, e.g.
-    `mecpool pe-action mec1 --group mec reconfigure capacity=2000`."""
-    path, site = load(site_file)
+    every PE VDU of the group (or the one --vdu/--index names); say which PE VDUs it reached and which it
+    could not (in Release EIGHT a scaled-out VDU gets no charm): exit code 3 when not every intended PE VDU
+    was reached.  Parameters as KEY=VALUE, e.g. `mecpool pe-action mec1 --group mec reconfigure capacity=2000`."""
+    if vdu_name is not None and count_index is not None:
+        raise InputError("--vdu and --index both name one PE VDU: give one of them")
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     packages = built(build_dir, site, path)
     if group not in site.pool.pe_groups:
         raise InputError(f"--group: no PE group {group!r} in the site (groups: {', '.join(site.pool.pe_groups)})")
@@ -551,6 +568,8 @@ def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname
     pes = [pe for pe in ns_pe_vdus(osm, site, packages, ns) if pe.group == group]
     if not pes:
         raise DeployError(f"NS {ns} has no PE VDU in group {group} (member {member}): mecpool status {ns}")
+    if vdu_name is not None or count_index is not None:
+        pes = peaction.select(pes, vdu_name, count_index, group)
     reached = [pe for pe in pes if pe.charmed]
     echo(f"{action} on PE group {group} (member {member}): {len(reached)} of {len(pes)} PE VDU(s) have a charm")
     done = []
@@ -576,8 +595,8 @@ def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname
         if not pe.charmed:
             echo(f"  {peaction.NOT_REACHED}: {pe.text()}")
     if len(reached) < len(pes):
-        echo(f"{action} reached {len(reached)} of {len(pes)} PE VDU(s) of group {group}; the others run as "
-             f"their cloud-init set them up (site values)")
+        raise Partial(f"{action} reached {len(reached)} of {len(pes)} PE VDU(s) of group {group}; the others run "
+                      f"as their cloud-init set them up (site values)", done=done)
 
 
 @click.command("epc-resume")
@@ -596,7 +615,7 @@ def epc_resume(ns, site_file, build_dir, vdu, start, timeout, hostname, user, pa
     """Run the EPC VDU's remaining day-1 primitives in order (OSM R8 runs none of them after one failed):
     from the failed one (as OSM's error names it, or --from) to the last, each as a day-2 action of the
     VNFD.  All are idempotent: a step already done returns at once."""
-    path, site = load(site_file)
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     built(build_dir, site, path)
     steps = epcresume.plan(vdu, start)
     member = member_for(site, EPC, "epc").index
@@ -634,9 +653,6 @@ def epc_resume(ns, site_file, build_dir, vdu, start, timeout, hostname, user, pa
             echo(f"    {line}")
         done.append(f"{vdu} {label}")
     echo(f"{vdu}: day 1 done")
-
-
-DEFAULT_BUILD = Path("build")
 
 
 def site_of_ns(ns, site_file, build_dir, hostname, required=True):
@@ -820,7 +836,7 @@ def juju_command(name, help_text, show):
     @osm_options
     @fails_cleanly
     def command(ns, site_file, controller, hostname, user, password, project, dry_run, poll_interval):
-        site_path, site = optional_site(site_file)
+        site_path, site, _ = site_of_ns(ns, site_file, DEFAULT_BUILD, hostname, required=False)
         connection = juju_connection(site, site_path, controller)  # no way to reach the VCA: say so now
         runner, osm = context(dry_run, hostname, user, password, project)
         if site is not None:

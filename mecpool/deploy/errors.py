@@ -42,6 +42,10 @@ class Interrupted(DeployError):
     """Ctrl-C while waiting for OSM: OSM goes on; the CLI says what runs and exits with 130."""
 
 
+class Partial(DeployError):
+    """A day-2 action that did not reach every PE VDU it was meant for (exit code 3)."""
+
+
 class PollsLost(DeployError):
     """OSM did not answer several polls in a row: the operation may be going on fine."""
 

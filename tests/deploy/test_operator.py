@@ -263,13 +263,14 @@ def test_pool_status_names_the_group_and_vdu_of_every_pe(fakes, mecpool):
 def test_pe_action_reaches_the_charmed_vdu_and_names_the_scaled_out_ones(fakes, mecpool):
     scaled_ns(fakes, mecpool)
     fakes.reset_calls()
-    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "reconfigure", "capacity=2000",
-                  "load-increment=0.25").stdout
+    result = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "reconfigure", "capacity=2000",
+                     "load-increment=0.25", expect=3)   # not every intended PE VDU was reached
+    out = result.stdout
     assert "reconfigure on PE group gjovik (member 6): 1 of 2 PE VDU(s) have a charm" in out
     assert "  reached: mec1-6-pool-element-0 (10.103.0.100): COMPLETED" in out
     assert "  not reached (scaled out: OSM Release EIGHT deployed no charm on it): mec1-6-pool-element-1 " \
            "(10.103.0.101)" in out
-    assert "reconfigure reached 1 of 2 PE VDU(s) of group gjovik" in out
+    assert "reconfigure reached 1 of 2 PE VDU(s) of group gjovik" in result.stderr
     actions = [c for c in fakes.calls("osm") if c[0] == "ns-action"]
     assert actions == [["ns-action", "mec1", "--vnf_name", "6", "--vdu_id", "pool-element", "--vdu_count", "0",
                         "--action_name", "reconfigure", "--params", "{capacity: 2000, load-increment: '0.25'}",
@@ -285,6 +286,18 @@ def test_pe_action_reaches_the_charmed_vdu_and_names_the_scaled_out_ones(fakes, 
     out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "haikou", "pe-status").stdout
     assert "1 of 1 PE VDU(s) have a charm" in out and "summary: running, registered" in out
     assert "not reached" not in out
+    # one PE VDU, by count-index or by name: exit 0 when it is reached, 3 when it cannot be
+    fakes.reset_calls()
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "--index", "0", "restart").stdout
+    assert "1 of 1 PE VDU(s) have a charm" in out and "reached: mec1-6-pool-element-0" in out
+    assert [c[c.index("--vdu_count") + 1] for c in fakes.calls("osm") if c[0] == "ns-action"] == ["0"]
+    result = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "--vdu",
+                     "mec1-6-pool-element-1", "restart", expect=3)
+    assert "restart reached 0 of 1 PE VDU(s) of group gjovik" in result.stderr
+    result = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "--index", "7", "restart",
+                     expect=2)
+    assert "--index 7: no such PE VDU in group gjovik (it has: mec1-6-pool-element-0 (index 0), " \
+           "mec1-6-pool-element-1 (index 1))" in result.stderr
 
 
 def test_pe_action_refuses_bad_input_before_any_call(fakes, mecpool):
@@ -303,3 +316,10 @@ def test_pe_action_refuses_bad_input_before_any_call(fakes, mecpool):
     assert "$ osm ns-action mec1 --vnf_name 4 --vdu_id pool-element --vdu_count 0 --action_name restart " \
            "--timeout 1800 --wait" in out
     assert "are not reached (scaled out" in out and fakes.records() == []
+
+
+def test_scale_in_names_the_pe_vdu_it_removes(fakes, mecpool):
+    scaled_ns(fakes, mecpool)
+    out = mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "gjovik", "--in", "--wait", *FAST).stdout
+    assert "OSM removes the newest PE VDU of group gjovik: mec1-6-pool-element-1 (10.103.0.101)" in out
+    assert "removed from PE group gjovik: mec1-6-pool-element-1 (10.103.0.101); 1 PE VDU(s) left" in out

@@ -432,7 +432,7 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
                 osm.show("vnf-show", f"<vnf id of member {t.index}>", "--literal", note="the new PE's address")
                 osm.show(*poolstatus.action_args(ns, registrar, vdu), note="polled until the new PE is in the pool")
         return
-    nsr = osm.ns_record(ns)
+    nsr = require_ready(osm.ns_record(ns), ns)
     before_record = scaling.member_record(osm, t)
     before_vdus = scaling.pe_vdus(before_record, t.vdu)
     scaling.check_limits(site, t, out, len(before_vdus), scaling.scale_ops(nsr, t.scaling_group))
@@ -479,9 +479,22 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
                                        owners))
 
 
+def require_ready(nsr: dict, ns: str) -> dict:
+    """Day-2 needs an instantiated NS: one still building (or broken) is said with the step to take."""
+    state = nsr.get("nsState")
+    if state == "BUILDING" or nsr.get("currentOperation") == "INSTANTIATING":
+        raise DeployError(f"NS {ns} is still being instantiated ({nsr.get('currentOperation') or state}): wait for "
+                          f"it with mecpool instantiate {ns} --wait (it resumes the wait), then run this again; "
+                          f"mecpool status {ns} shows where it is")
+    if state == "BROKEN":
+        raise DeployError(f"NS {ns} is BROKEN (its instantiation failed): see why with mecpool status {ns}; "
+                          f"mecpool teardown {ns} --wait removes it")
+    return nsr
+
+
 def ns_pe_vdus(osm, site, packages, ns) -> list:
     """The NS's PE VDUs with their group and charm (NS record + VNF records)."""
-    nsr = osm.ns_record(ns)
+    nsr = require_ready(osm.ns_record(ns), ns)
     return pevdus.pe_vdus(site, nsr, osm.vnf_records(ns), packages.pe_vdu()["id"])
 
 

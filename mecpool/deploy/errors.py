@@ -68,6 +68,15 @@ class CommandFailed(DeployError):
         super().__init__(f"command failed (exit code {returncode}): {command}\n{stream}:\n{_indent(text)}")
 
 
+class Unreachable(CommandFailed):
+    """``osm`` could not reach the NBI (osmclient's pycurl error): the message names the host."""
+
+    def __init__(self, failed: CommandFailed, text: str) -> None:
+        super().__init__(failed.command, failed.returncode, failed.stderr, failed.stdout)
+        self.message = text
+        self.args = (text,)
+
+
 class ToolMissing(DeployError):
     """An external tool (osm, openstack) is not installed."""
 

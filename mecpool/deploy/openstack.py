@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 
-from .errors import DeployError, ToolMissing
+from .errors import CommandFailed, DeployError, ToolMissing
 from .runner import Runner, show_command
 from .vimauth import PREFIX, VimAccount, inherited
 
@@ -92,4 +92,19 @@ class OpenStack:
     def _run(self, argv: list[str]) -> str:
         if self._exe is None:
             self._exe = find_openstack()
-        return self.runner.run([self._exe, *argv], display=["openstack", *argv], env=self.env(), clear=PREFIX)
+        try:
+            return self.runner.run([self._exe, *argv], display=["openstack", *argv], env=self.env(), clear=PREFIX)
+        except CommandFailed as error:
+            if "HTTP 401" in error.stderr or "requires authentication" in error.stderr:
+                raise DeployError(self.refused(error.stderr)) from None
+            raise
+
+    def refused(self, said: str) -> str:
+        """Keystone said 401: whose credentials, and that OSM's VIM account keeps its own copy."""
+        account = self.account
+        who = f"user {account.user}" if account.user and not account.app_credential else "the application credential"
+        osm = f"osm vim-update {account.osm_account} --password <new>"
+        return (f"VIM {self.vim_name}: Keystone at {account.auth_url} refused {who} in project {account.project} "
+                f"(HTTP 401: {said.strip().splitlines()[-1]}). If the password changed, set the new one where "
+                f"{account.where} takes it, and give OSM's VIM account the new one too ({osm}): OSM keeps the "
+                "password it was registered with")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import yaml
 
 from . import tables
-from .errors import CommandFailed, DeployError, ToolMissing
+from .errors import CommandFailed, DeployError, ToolMissing, Unreachable
 from .openstack import tool_dirs
 from .runner import Runner
 
@@ -22,6 +22,11 @@ osmclient is not on PyPI; install it from OSM's own repositories, matching your 
       sudo apt-get update && sudo apt-get install python3-osmclient
   * or the snap:  sudo snap install osmclient   (pick the channel of Release EIGHT: snap info osmclient)
 Or point OSM_CLI at the executable (OSM_CLI=/path/to/osm). Set OSM_HOSTNAME (or --hostname) to your OSM host."""
+
+
+# What osmclient prints when pycurl cannot reach the NBI (curl error codes 6, 7, 28, and their texts).
+PYCURL_UNREACHABLE = ("(6, ", "(7, ", "(28, ", "Could not resolve host", "Failed to connect", "Connection refused",
+                      "Connection timed out")
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,26 @@ class Osm:
     def show(self, *args: str, note: str = "") -> None:
         self.runner.show(self.display(*args), self.env(), note)
 
+    def host(self) -> str:
+        """The NBI host osmclient talks to, and where that comes from."""
+        if self.options.hostname:
+            return f"{self.options.hostname} (--hostname)"
+        if os.environ.get("OSM_HOSTNAME"):
+            return f"{os.environ['OSM_HOSTNAME']} (OSM_HOSTNAME)"
+        return "127.0.0.1 (osmclient's default: OSM_HOSTNAME is not set)"
+
     def call(self, *args: str) -> str:
         if self._exe is None:
             self._exe = find_osm()
-        return self.runner.run([self._exe, *self.globals(), *args], display=self.display(*args), env=self.env())
+        try:
+            return self.runner.run([self._exe, *self.globals(), *args], display=self.display(*args), env=self.env())
+        except CommandFailed as error:
+            said = error.stdout + error.stderr
+            if any(sign in said for sign in PYCURL_UNREACHABLE):
+                text = said.strip().splitlines()[-1] if said.strip() else "(no output)"
+                raise Unreachable(error, f"OSM at {self.host()} did not answer osm {args[0]}: {text}\n"
+                                         "check the host and that OSM's NBI (port 9999) is reachable from here") from None
+            raise
 
     def literal(self, *args: str) -> dict:
         """``osm <cmd> NAME --literal``: the record as YAML."""

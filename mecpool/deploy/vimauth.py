@@ -45,6 +45,7 @@ class VimAccount:
     app_credential: tuple[str, str] | None = None
     cloud: tuple[str, Path] | None = None          # (entry, clouds.yaml)
     where: str = ""                                 # for messages: the field that holds the password
+    osm_account: str = ""                           # the VIM's account in OSM (its own copy of the password)
     secrets: tuple[str, ...] = field(default=())
 
     def child_env(self) -> dict[str, str]:
@@ -123,7 +124,7 @@ def resolve(site: Site, site_dir: Path, name: str) -> VimAccount:
     base = f"vims.{name}.openstack"
     cacert = _cacert(site_dir, account.cacert, f"{base}.cacert")
     if account.cloud is not None:
-        return _from_cloud(site_dir, name, account, cacert)
+        return _from_cloud(site, site_dir, name, account, cacert)
     password = None
     secret = account.secret_password()
     if secret is not None:
@@ -136,10 +137,11 @@ def resolve(site: Site, site_dir: Path, name: str) -> VimAccount:
     return VimAccount(vim=name, auth_url=account.auth_url, project=account.project, user=account.user,
                       password=password, user_domain=account.domain, project_domain=account.domain,
                       region=account.region, insecure=account.insecure, cacert=cacert, app_credential=app,
-                      where=base, secrets=tuple(s for s in (password, app and app[1]) if s))
+                      where=base, osm_account=site.vims[name].osm_account,
+                      secrets=tuple(s for s in (password, app and app[1]) if s))
 
 
-def _from_cloud(site_dir: Path, name: str, account, cacert: Path | None) -> VimAccount:
+def _from_cloud(site: Site, site_dir: Path, name: str, account, cacert: Path | None) -> VimAccount:
     base = f"vims.{name}.openstack"
     path = clouds_file(site_dir, account.clouds_file, f"{base}.clouds_file")
     entry = _cloud_entry(path, account.cloud, f"{base}.cloud")
@@ -161,6 +163,7 @@ def _from_cloud(site_dir: Path, name: str, account, cacert: Path | None) -> VimA
                       project_domain=str(auth.get("project_domain_name") or domain),
                       region=entry.get("region_name") or account.region, insecure=verify is False or account.insecure,
                       cacert=cacert, cloud=(account.cloud, path), where=where,
+                      osm_account=site.vims[name].osm_account,
                       secrets=tuple(s for s in (password, app_secret) if isinstance(s, str) and s))
 
 

@@ -153,6 +153,10 @@ def auth():
 
 def vim_state(all_state):
     url, _ = auth()
+    # a password Keystone no longer takes (expired, changed): its SHA-256 in the scenario
+    rejected = fakelib.load("scenario.json", {}).get("rejected_passwords") or []
+    if hashlib.sha256(os.environ.get("OS_PASSWORD", "").encode()).hexdigest() in rejected:
+        raise Fail("The request you have made requires authentication. (HTTP 401) (Request-ID: req-4f1c)")
     seed = fakelib.load("scenario.json", {}).get("openstack_seed", {})
     if url not in all_state:
         state = {"images": [], "flavors": [], "networks": [], "subnets": [], "groups": [], "rules": []}

@@ -765,6 +765,10 @@ def op_row(op):
 
 def run(argv):
     glob, command, args, opts = parse(argv)
+    if scenario().get("unreachable"):
+        # osmclient when pycurl cannot reach the NBI
+        raise Fail("(7, 'Failed to connect to {} port 9999: Connection refused')".format(
+            glob.get("--hostname") or os.environ.get("OSM_HOSTNAME") or "127.0.0.1"))
     state = fakelib.load("osm.json", new_state())
     try:
         return "\n".join(str(line) for line in answer(state, command, args, opts)) + "\n"

@@ -25,6 +25,7 @@ import yaml
 from rich.console import Console
 
 from mecpool.descriptors import EPC, PE_GROUP, REGISTRAR, ParamsError, member_for, members
+from mecpool.output import emit, output_option
 from mecpool.packaging.render import REPO_ROOT
 from mecpool.site import SiteError, find_site_file, load_site
 from mecpool.site.buildinfo import stale_reason
@@ -512,32 +513,51 @@ def show_pe_reads(osm, ns) -> None:
 @ns_argument
 @site_option()
 @build_option
-@click.option("--registrar", help="Registrar to ask (its name in the site; default: the first).")
+@click.option("--registrar", help="Ask only this registrar (its name in the site; default: each of them).")
+@output_option
 @osm_options
 @fails_cleanly
-def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, project, dry_run, poll_interval):
-    """The PEs the registrars see, with their load (the registrar charm's pool-status action)."""
+def pool_status(ns, site_file, build_dir, registrar, output, hostname, user, password, project, dry_run,
+                poll_interval):
+    """The PEs each registrar sees, with their load (the registrar charm's pool-status action), and where
+    the registrars disagree.  Each ask is an OSM action: it stays in the NS's operation history."""
     path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
-    name = registrar or site.pool.registrars[0].name
+    names = [registrar] if registrar else [r.name for r in site.pool.registrars]
     try:
-        index = member_for(site, REGISTRAR, name).index
+        indexes = {name: member_for(site, REGISTRAR, name).index for name in names}
     except KeyError:
-        raise InputError(f"--registrar: no registrar {name!r} in the site "
+        raise InputError(f"--registrar: no registrar {registrar!r} in the site "
                          f"({', '.join(r.name for r in site.pool.registrars)})") from None
     vdu = packages.registrar_vdu()
+    history = (f"each ask is an OSM action on the registrar ({len(names)} here): it stays in the operation history "
+               f"of NS {ns} (osm ns-op-list {ns})")
     if dry_run:
-        osm.show(*poolstatus.action_args(ns, index, vdu))
-        osm.show("ns-op-show", "<operation id printed above>", "--literal")
+        for name, index in indexes.items():
+            osm.show(*poolstatus.action_args(ns, index, vdu), note=f"registrar {name}")
+            osm.show("ns-op-show", "<operation id printed above>", "--literal")
         show_pe_reads(osm, ns)
+        echo(f"# {history}")
         return
-    parsed = poolstatus.pool_status(osm, ns, index, vdu)
+    views = {name: poolstatus.pool_status(osm, ns, index, vdu) for name, index in indexes.items()}
     owners = pe_owners(osm, site, packages, ns)
+    differences = poolstatus.disagreements(views, owners)
+    if output != "table":
+        emit({"registrars": {name: {"member": indexes[name], "pools": view["pools"], "peers": view.get("peers") or []}
+                             for name, view in views.items()},
+              "pe_owners": owners, "disagreements": differences}, output)
+        click.echo(history, err=True)
+        return
     out_console = console()
-    out_console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {index})", owners))
-    out_console.print(f"{len(parsed['pools'])} pool(s), {len(poolstatus.addresses(parsed))} PE address(es); "
-                  f"{len(parsed.get('peers') or [])} peer registrar(s)")
+    for name, parsed in views.items():
+        out_console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {indexes[name]})", owners))
+        out_console.print(f"{len(parsed['pools'])} pool(s), {len(poolstatus.addresses(parsed))} PE address(es); "
+                          f"{len(parsed.get('peers') or [])} peer registrar(s)")
+    if len(views) > 1:
+        for line in differences or [f"the {len(views)} registrars agree"]:
+            echo(("! " if differences else "") + line)
+    echo(f"({history})")
 
 
 @click.command("pe-action")
@@ -715,9 +735,10 @@ def member_labels(site) -> dict[str, str]:
 @ns_argument
 @site_option(required=False)
 @build_option
+@output_option
 @osm_options
 @fails_cleanly
-def status(ns, site_file, build_dir, hostname, user, password, project, dry_run, poll_interval):
+def status(ns, site_file, build_dir, output, hostname, user, password, project, dry_run, poll_interval):
     """State, VNFs with their VIMs and addresses, and the operation history of NS (with its site file,
     recorded at instantiation or given, members are named by their PE group or registrar, and a PE
     group below the site's count is flagged)."""
@@ -733,6 +754,9 @@ def status(ns, site_file, build_dir, hostname, user, password, project, dry_run,
     if site is not None:
         for short in groups.shortfalls(site, groups.counts(site, data["vnfs"])):
             flags.append(f"{short.text()}: mecpool instantiate {ns} --site {site_path} --wait brings it up")
+    if output != "table":
+        emit(ns_status.summary(data, member_labels(site), flags), output)
+        return
     ns_status.render(data, console(), member_labels(site), flags)
 
 
@@ -841,14 +865,15 @@ def juju_connection(site, site_path, controller):
     return jujudebug.VcaConnection(controller_name=controller)
 
 
-def juju_command(name, help_text, show):
+def juju_command(name, help_text, rows, render):
     @click.command(name, help=help_text)
     @ns_argument
     @site_option(required=False)
     @click.option("--controller", help="Controller of the Juju client files (instead of the site's vca).")
+    @output_option
     @osm_options
     @fails_cleanly
-    def command(ns, site_file, controller, hostname, user, password, project, dry_run, poll_interval):
+    def command(ns, site_file, controller, output, hostname, user, password, project, dry_run, poll_interval):
         site_path, site, _ = site_of_ns(ns, site_file, DEFAULT_BUILD, hostname, required=False)
         connection = juju_connection(site, site_path, controller)  # no way to reach the VCA: say so now
         runner, osm = context(dry_run, hostname, user, password, project)
@@ -857,27 +882,25 @@ def juju_command(name, help_text, show):
         if dry_run:
             osm.show("ns-show", ns, "--literal", note="the NS id names its Juju model")
             where = connection.endpoint or connection.controller_name or "the current controller of the Juju client"
-            echo(f"# libjuju: connect to {where}, model <NS id>: FullStatus and Action.ListAll of its units")
+            echo(f"# reach {where} (TCP, then TLS; a few seconds), then libjuju: model <NS id>: FullStatus and "
+                 "Action.ListAll of its units")
             return
         nsr = osm.ns_record(ns)
         model = nsr["_id"]
-        fetched = jujudebug.fetch(connection, model)
-        show(fetched, nsr, model, runner.masker, console())
+        found = rows(jujudebug.fetch(connection, model), nsr, runner.masker)
+        if output != "table":
+            emit({"model": model, name.replace("-", "_"): found}, output)
+            return
+        render(found, model, console())
     return command
 
 
-def _show_units(fetched, nsr, model, masker, console):
-    jujureport.render_units(jujureport.units(fetched, nsr), model, console)
-
-
-def _show_failed(fetched, nsr, model, masker, console):
-    jujureport.render_failed(jujureport.failed_actions(fetched, masker), console)
-
-
 juju_status = juju_command("juju-status", "Units of NS's Juju model on OSM's VCA, with their workload status.",
-                           _show_units)
+                           lambda fetched, nsr, masker: jujureport.units(fetched, nsr),
+                           jujureport.render_units)
 failed_actions = juju_command("failed-actions", "Every failed Juju action of NS: parameters (secrets masked), "
-                              "message, output.", _show_failed)
+                              "message, output.", lambda fetched, nsr, masker: jujureport.failed_actions(fetched, masker),
+                              lambda found, model, out: jujureport.render_failed(found, out))
 
 COMMANDS = [openstack_prepare, onboard, instantiate, scale_pe, pe_action, epc_resume, pool_status, status, teardown,
             juju_status, failed_actions]

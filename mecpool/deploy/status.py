@@ -60,3 +60,24 @@ def render(data: dict, console: Console, labels: dict[str, str] | None = None, f
         ops.add_row(row.get("id", ""), row.get("operation", ""), row.get("action_name", ""),
                     row.get("status", ""), row.get("date", ""), row.get("detail", ""))
     console.print(ops)
+
+
+def summary(data: dict, labels: dict[str, str] | None = None, flags: list[str] = ()) -> dict:
+    """What ``render`` shows, as data (``-o json|yaml``)."""
+    labels = labels or {}
+    nsr = data["nsr"]
+    vnfs = []
+    for vnf in data["vnfs"]:
+        index = vnf.get("member-vnf-index-ref", "?")
+        vnfs.append({"member": index, "role": labels.get(index), "vnfd": vnf.get("vnfd-ref"),
+                     "vim_account": data["vims"].get(vnf.get("vim-account-id"), vnf.get("vim-account-id")),
+                     "management_ip": vnf.get("ip-address"),
+                     "vdus": [{"name": name, "status": state, "addresses": [a for a in ips.split(", ") if a != "-"]}
+                              for name, state, ips in vdu_lines(vnf)]})
+    return {"name": nsr.get("name"), "id": nsr.get("_id"),
+            "state": nsr.get("nsState") or (nsr.get("_admin") or {}).get("nsState"),
+            "operational_status": nsr.get("operational-status"), "config_status": nsr.get("config-status"),
+            "current_operation": nsr.get("currentOperation"), "error": nsr.get("errorDescription"),
+            "detail": nsr.get("detailed-status"), "site_differences": list(flags), "vnfs": vnfs,
+            "operations": [{k: row.get(k, "") for k in ("id", "operation", "action_name", "status", "date", "detail")}
+                           for row in data["ops"]]}

@@ -675,6 +675,8 @@ def action_done(state, nsr, op):
         return {"params": json.dumps(params["primitive_params"], sort_keys=True)} if params["primitive_params"] else {}
     handle = scenario().get("pool_handle", "CalcAppPool")
     subnets = [ipaddress.IPv4Network(s) for s in scenario().get("subnets", {}).values()]
+    # registrars that lost some PEs (a partitioned pool): member index -> addresses it does not see
+    misses = (scenario().get("registrar_misses") or {}).get(params["member_vnf_index"], [])
     elements = []
     for vnfr in state["vnfrs"]:
         if vnfr["nsr-id-ref"] != nsr["_id"] or vnfr["vnfd-ref"] != scenario().get("pe_vnfd", "rsp-pool-element"):
@@ -686,7 +688,7 @@ def action_done(state, nsr, op):
             for iface in vdur["interfaces"]:
                 address = iface.get("ip-address")
                 if address and any(ipaddress.IPv4Address(address) in net for net in subnets) and not iface.get(
-                        "mgmt-vnf"):
+                        "mgmt-vnf") and address not in misses:
                     elements.append({"identifier": "0x{:08x}".format(len(elements) + 0x1000), "addresses": [address],
                                      "port": 9000, "protocol": "SCTP", "load": 0.0, "load_increment": 0.1,
                                      "weight": 0, "policy_type": 3, "home_registrar": "0x00000101",

@@ -79,9 +79,11 @@ def test_teardown_all_removes_what_the_deployment_created(fakes, mecpool, workdi
     for url, vim in fakes.openstack_state().items():
         assert vim["groups"] == [] and vim["flavors"] == [] and vim["images"] == [], url
         assert [n["name"] for n in vim["networks"]] == ["mgmt"], url
-    # idempotent: a second run finds nothing and says so
-    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
-    assert "NS mec1: not in OSM" in result.stdout and "not onboarded" in result.stdout
+    # a second run removes nothing without --force; with it, it finds nothing more and says so
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST, expect=2)
+    assert "NS mec1 is not in OSM (its NS instances: none): teardown --all removed nothing" in result.stderr
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--force", *FAST)
+    assert "NS mec1: not in OSM; --force" in result.stdout and "not onboarded" in result.stdout
 
 
 def test_teardown_all_keeps_networks_and_accounts_it_did_not_make(fakes, mecpool, workdir):
@@ -92,7 +94,7 @@ def test_teardown_all_keeps_networks_and_accounts_it_did_not_make(fakes, mecpool
     result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", expect=1)
     assert "registered in OSM with security_groups None, not mecpool-simula-mec" in result.stderr
     assert "osm vim-update mec-openstack --config '{security_groups: mecpool-simula-mec}'" in result.stderr
-    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--force", *FAST)   # no NS: --force
     assert "VIM account mec-openstack kept" in result.stdout
     assert "network nornet-simula-s1c kept (not tagged mecpool-simula-mec" in result.stdout
     assert len(fakes.osm_state()["vims"]) == 6
@@ -181,7 +183,7 @@ def test_teardown_all_keeps_the_flavors_of_another_site_on_the_same_cloud(fakes,
         "mecpool-other-site-pool-element", "mecpool-simula-mec-pool-element"]
     create = [c for c in fakes.calls("openstack") if c[:2] == ["flavor", "create"]]
     assert create[0][-4:-2] == ["--property", "mecpool:site=simula-mec"]
-    mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--force", *FAST)
     assert [f["name"] for f in fakes.openstack_state()[url]["flavors"]] == ["mecpool-other-site-pool-element"]
 
 

@@ -81,13 +81,13 @@ class Fakes:
         path.write_text(json.dumps(data))
 
     def calls(self, tool: str | None = None) -> list[list[str]]:
+        return [c["argv"] for c in self.records() if tool is None or c["tool"] == tool]
+
+    def records(self, with_version: bool = False) -> list[dict]:
+        """The recorded calls; mecpool's `osm version` check (first of each command) only when asked."""
         path = self.state / "calls.json"
         calls = json.loads(path.read_text()) if path.exists() else []
-        return [c["argv"] for c in calls if tool is None or c["tool"] == tool]
-
-    def records(self) -> list[dict]:
-        path = self.state / "calls.json"
-        return json.loads(path.read_text()) if path.exists() else []
+        return [c for c in calls if with_version or not (c["tool"] == "osm" and c["argv"][-1:] == ["version"])]
 
     def reset_calls(self) -> None:
         (self.state / "calls.json").unlink(missing_ok=True)

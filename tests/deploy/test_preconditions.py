@@ -32,7 +32,7 @@ def test_a_rejected_vim_password_names_osms_copy(fakes, mecpool):
 def test_an_unreachable_osm_is_named(fakes, mecpool, env):
     fakes.scenario({"unreachable": True})
     result = mecpool("status", "mec1", "--hostname", "127.0.0.1", expect=1)
-    assert "OSM at 127.0.0.1 (--hostname) did not answer osm ns-show" in result.stderr
+    assert "OSM at 127.0.0.1 (--hostname) did not answer osm version" in result.stderr
     assert "port 9999) is reachable" in result.stderr
     result = mecpool("status", "mec1", expect=1)
     assert "OSM at 127.0.0.1 (osmclient's default: OSM_HOSTNAME is not set)" in result.stderr

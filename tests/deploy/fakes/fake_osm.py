@@ -69,6 +69,7 @@ COMMANDS = {
     "vim-list": ([], {"--filter"}, {"--long"}, set()),
     "vim-show": (["NAME"], set(), set(), set()),
     "vim-delete": (["NAME"], set(), {"--force", "--wait"}, set()),
+    "version": ([], set(), set(), set()),
 }
 INT_OPTIONS = {"--vdu_count", "--timeout"}
 UUID = re.compile(r"^[a-fA-F0-9]{8}(-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}$")
@@ -810,6 +811,11 @@ def answer(state, command, args, opts):
                "vim_password": "********", "config": config, "_admin": {"operationalState": "ENABLED"}}
         state["vims"].append(vim)
         out.append(vim["_id"])
+    elif command == "version":
+        # osmclient v8.0: the NBI's /version, then pkg_resources' osmclient version
+        versions = scenario().get("osm_version") or {}
+        out.append("Server version: {}".format(versions.get("server", "8.0.1rc1 2020-09-04")))
+        out.append("Client version: {}".format(versions.get("client", "8.0.1rc1")))
     elif command == "vim-list":
         out.append(fakelib.pretty_table(["vim name", "uuid"], [[v["name"], v["_id"]] for v in state["vims"]]))
     elif command == "vim-show":

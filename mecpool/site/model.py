@@ -100,6 +100,12 @@ class PoolNetwork(Subnet):
     name: VimName
 
 
+def exactly_one(model: BaseModel, name: str) -> None:
+    """A secret ``name`` given inline or by ``name_env``, exactly one of them."""
+    if (getattr(model, name) is None) == (getattr(model, name + "_env") is None):
+        raise ValueError(f"give exactly one of {name} or {name}_env")
+
+
 class PasswordSource(Strict):
     """A password given inline or by environment variable, exactly one of them."""
 
@@ -108,8 +114,7 @@ class PasswordSource(Strict):
 
     @model_validator(mode="after")
     def _one_password_source(self):
-        if (self.password is None) == (self.password_env is None):
-            raise ValueError("give exactly one of password or password_env")
+        exactly_one(self, "password")
         return self
 
     def secret_password(self) -> Secret:
@@ -128,8 +133,7 @@ class ApplicationCredential(Strict):
 
     @model_validator(mode="after")
     def _one_secret_source(self):
-        if (self.secret is None) == (self.secret_env is None):
-            raise ValueError("give exactly one of secret or secret_env")
+        exactly_one(self, "secret")
         return self
 
 

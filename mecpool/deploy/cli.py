@@ -83,6 +83,11 @@ def fails_cleanly(command):
             fail(error.report(), EXIT_FAILED)
         except (SiteError, ParamsError, ValueError) as error:
             fail(str(error), EXIT_INPUT)
+        except KeyboardInterrupt:
+            # outside a wait (those say what runs): a call to osm/openstack may have been accepted already
+            fail("interrupted (Ctrl-C) during a call to osm or openstack: what it had started may go on; "
+                 "look before running it again (mecpool status NS, or the same command with --dry-run)",
+                 EXIT_INTERRUPTED)
     return wrapper
 
 
@@ -331,6 +336,10 @@ def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user
         teardown_mod.remove_config(build_dir, ns_name, lambda _: None, dry_run=False)
         nsrecord.forget(build_dir, ns_name, hostname)
         raise
+    except KeyboardInterrupt:
+        # OSM may have taken the ns-create: keep the record, so that the NS can be resumed or removed
+        raise Interrupted(f"interrupted during osm ns-create: NS {ns_name} may exist in OSM (mecpool status "
+                          f"{ns_name})", resume=[again], undo=[f"mecpool teardown {ns_name} --wait"]) from None
     echo(f"instantiation config: {path} (mode 0600, holds K and OP)")
     echo(f"NS {ns_name} created: {ns_id} (site {path_site}, recorded in {nsrecord.record_path(build_dir, ns_name)})")
     done.append(f"NS {ns_name} created ({ns_id})")
@@ -751,7 +760,7 @@ def status(ns, site_file, build_dir, output, hostname, user, password, project, 
         return
     data = ns_status.collect(osm, ns)
     flags = []
-    if site is not None:
+    if site is not None and data["nsr"].get("nsState") != "BUILDING":  # while building, VDUs still come
         for short in groups.shortfalls(site, groups.counts(site, data["vnfs"])):
             flags.append(f"{short.text()}: mecpool instantiate {ns} --site {site_path} --wait brings it up")
     if output != "table":
@@ -842,7 +851,9 @@ def remove_everything(site, ns, build_dir, runner, osm, accounts, done, dry_run)
     except DeployError as error:
         raise error.with_progress(done, []) from None
     if not dry_run:
-        echo(f"teardown --all of NS {ns} and site {site.name}: done ({len(done)} step(s): {'; '.join(done)})")
+        ns_step = done[0] if done and done[0].startswith(f"NS {ns} ") else f"NS {ns} not touched (not in OSM)"
+        removals = len(done) - (ns_step in done)
+        echo(f"teardown --all of NS {ns} and site {site.name}: done ({ns_step}; {removals} removal(s))")
 
 
 def juju_connection(site, site_path, controller):

@@ -31,8 +31,8 @@ def _size(n):
 @click.command("build")
 @click.option("--site", "site_file", type=click.Path(dir_okay=False),
               help="Site file (default: site.yaml, else site.example.yaml).")
-@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
-              help="Output directory (the deploy commands' --build-dir).")
+@click.option("--out", "--build-dir", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
+              help="Output directory (--build-dir, as the deploy commands call it).")
 @output_option
 def build_command(site_file, out_dir, output):
     """Validate the site file, then build and validate every OSM package."""

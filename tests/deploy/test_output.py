@@ -59,7 +59,8 @@ def test_juju_status_and_failed_actions_as_json(fakes, mecpool, monkeypatch):
 
 
 def test_build_report_as_json(tmp_path, mecpool, env):
-    result = mecpool("build", "--site", str(REPO / "site.example.yaml"), "--out", str(tmp_path / "b"), "-o", "json")
+    result = mecpool("build", "--site", str(REPO / "site.example.yaml"), "--build-dir", str(tmp_path / "b"),
+                     "-o", "json")   # --build-dir, as the deploy commands say (or --out)
     data = json.loads(result.stdout)
     assert data["site"] == "simula-mec" and len(data["packages"]) == 4
     assert all(Path(p["path"]).is_file() and len(p["md5"]) == 32 for p in data["packages"])

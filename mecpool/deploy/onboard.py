@@ -32,10 +32,9 @@ def print_plan(packages: BuiltPackages, osm: Osm) -> None:
         osm.show(f"{prefix}-update", f"<_id of {pkg.id}>", "--content", str(pkg.path), note="if it is")
 
 
-def onboard_one(pkg: Package, osm: Osm, echo) -> tuple[str, str]:
-    """Create or update one package; returns (action, OSM _id)."""
+def onboard_one(pkg: Package, osm: Osm, echo, rows: list[dict]) -> tuple[str, str]:
+    """Create or update one package (``rows``: OSM's packages with its id); returns (action, OSM _id)."""
     prefix = KINDS[pkg.kind]
-    rows = osm.table(f"{prefix}-list", "--filter", f"id={pkg.id}")
     if len(rows) > 1:
         ids = ", ".join(row["id"] for row in rows)
         raise DeployError(f"OSM holds {len(rows)} {pkg.kind}s with id {pkg.id} ({ids}); "
@@ -50,12 +49,13 @@ def onboard_one(pkg: Package, osm: Osm, echo) -> tuple[str, str]:
     return "created", osm_id
 
 
-def refuse_other_sites(packages: BuiltPackages, osm: Osm, site_name: str) -> None:
-    """Every onboarded package with our ids must be of this site; checked before the first write."""
-    others = []
+def onboarded(packages: BuiltPackages, osm: Osm, site_name: str) -> dict[str, list[dict]]:
+    """OSM's packages with our ids ({id: rows}); each must be of this site, checked before the first write."""
+    found, others = {}, []
     for pkg in packages.vnfs + [packages.ns]:
         prefix = KINDS[pkg.kind]
-        for row in osm.table(f"{prefix}-list", "--filter", f"id={pkg.id}"):
+        found[pkg.id] = osm.table(f"{prefix}-list", "--filter", f"id={pkg.id}")
+        for row in found[pkg.id]:
             owner = marked_site(osm.literal(f"{prefix}-show", row["id"]).get("description"))
             if owner is not None and owner != site_name:
                 others.append(f"{pkg.id} (site {owner}, {row['id']})")
@@ -64,14 +64,15 @@ def refuse_other_sites(packages: BuiltPackages, osm: Osm, site_name: str) -> Non
                          f"site {site_name} would overwrite them under that site's NS. Give each site its own OSM "
                          "project (--project / OSM_PROJECT), or remove the other site's packages first "
                          "(mecpool teardown NS --all with its site file)")
+    return found
 
 
 def onboard(packages: BuiltPackages, osm: Osm, echo, site_name: str) -> list[tuple[str, str, str]]:
-    refuse_other_sites(packages, osm, site_name)
+    existing = onboarded(packages, osm, site_name)
     done: list[tuple[str, str, str]] = []
     for pkg in packages.vnfs + [packages.ns]:
         try:
-            action, osm_id = onboard_one(pkg, osm, echo)
+            action, osm_id = onboard_one(pkg, osm, echo, existing[pkg.id])
         except DeployError as error:
             # Only VNF packages can precede a failure (the NS package is the last one).
             raise error.with_progress(

@@ -9,7 +9,9 @@ acts on one; ``--site`` is accepted everywhere.  One error format:
 ``mecpool: <what is wrong>`` on stderr, exit code 2 for bad input found
 before anything was called or changed (site file, NS name, secrets, stale
 build, options), 1 for a failure on the way (osm/openstack/Juju said no,
-timeout); what was already done and how to undo it follows."""
+timeout), 3 when a day-2 action did not reach every PE VDU it was meant
+for, 130 when Ctrl-C stopped a wait (OSM goes on); what was already done and
+how to undo or go on follows."""
 
 from __future__ import annotations
 
@@ -23,22 +25,25 @@ import yaml
 from rich.console import Console
 
 from mecpool.descriptors import EPC, PE_GROUP, REGISTRAR, ParamsError, member_for, members
+from mecpool.output import emit, output_option
 from mecpool.packaging.render import REPO_ROOT
 from mecpool.site import SiteError, find_site_file, load_site
 from mecpool.site.buildinfo import stale_reason
+from mecpool.site.model import Secret
 
 from . import instantiate as inst
-from . import epcresume, jujudebug, jujureport, onboard as onboarding, peaction, pevdus, poolstatus, prepare
+from . import epcresume, groups, jujudebug, jujureport, nsrecord, onboard as onboarding, peaction, pevdus
+from . import poolstatus, prepare, quotas, vimauth
 from . import scale as scaling
 from . import status as ns_status
 from . import teardown as teardown_mod
-from .errors import DeployError, InputError
+from .errors import DeployError, InputError, Interrupted, Partial
 from .names import ns_name_problem
 from .osmcli import Osm, OsmOptions
 from .openstack import OpenStack
 from .packages import BuiltPackages
-from .runner import MASK, Masker, Runner
-from .wait import Waiter, find_op, op_detail
+from .runner import Masker, Runner
+from .wait import FAILED, Waiter, find_op, op_detail
 
 DEFAULT_TIMEOUT = 7200
 
@@ -53,7 +58,7 @@ def console() -> Console:
     return out if out.is_terminal else Console(width=200)
 
 
-EXIT_FAILED, EXIT_INPUT = 1, 2
+EXIT_FAILED, EXIT_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def fail(message: str, code: int) -> None:
@@ -70,10 +75,19 @@ def fails_cleanly(command):
             return command(*args, **kwargs)
         except InputError as error:
             fail(error.report(), EXIT_INPUT)
+        except Interrupted as error:
+            fail(error.report(), EXIT_INTERRUPTED)
+        except Partial as error:
+            fail(error.report(), EXIT_PARTIAL)
         except DeployError as error:
             fail(error.report(), EXIT_FAILED)
         except (SiteError, ParamsError, ValueError) as error:
             fail(str(error), EXIT_INPUT)
+        except KeyboardInterrupt:
+            # outside a wait (those say what runs): a call to osm/openstack may have been accepted already
+            fail("interrupted (Ctrl-C) during a call to osm or openstack: what it had started may go on; "
+                 "look before running it again (mecpool status NS, or the same command with --dry-run)",
+                 EXIT_INTERRUPTED)
     return wrapper
 
 
@@ -110,7 +124,8 @@ def site_option(required: bool = True):
                         help="Site file (default: site.yaml, else site.example.yaml).")
 
 
-build_option = click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+DEFAULT_BUILD = Path("build")
+build_option = click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_BUILD,
                             show_default=True, help="Where `mecpool build` put the packages.")
 
 
@@ -137,21 +152,22 @@ def built(build_dir: Path, site, site_path: Path) -> BuiltPackages:
     return packages
 
 
-def vim_passwords(site, names) -> dict[str, str]:
-    """Each VIM's password (a missing environment variable stops here, dry run or not)."""
-    out = {}
-    for name in names:
-        account = site.vims[name].openstack
-        field = f"vims.{name}.openstack.password{'_env' if account.password_env else ''}"
-        out[name] = account.secret_password().reveal(field)
-    return out
+def vim_accounts(site, site_path: Path, names) -> dict[str, vimauth.VimAccount]:
+    """Each VIM's account (a missing environment variable, CA bundle or clouds.yaml entry stops here, dry
+    run or not)."""
+    return {name: vimauth.resolve(site, site_path.parent, name) for name in names}
 
 
 def site_masker(runner: Runner, site) -> None:
     """Mask every secret of the site that can be revealed (for outputs that may echo them)."""
     reveals = [functools.partial(site.epc.secret, "k"), functools.partial(site.epc.secret, "op")]
     for name, vim in site.vims.items():
-        reveals.append(functools.partial(vim.openstack.secret_password().reveal, f"vims.{name}"))
+        secret = vim.openstack.secret_password()
+        if secret is not None:
+            reveals.append(functools.partial(secret.reveal, f"vims.{name}"))
+        credential = vim.openstack.application_credential
+        if credential is not None:
+            reveals.append(functools.partial(Secret(value=credential.secret, env=credential.secret_env).reveal, name))
     if site.vca:
         reveals.append(functools.partial(site.vca.secret_password().reveal, "vca"))
     for reveal in reveals:
@@ -159,6 +175,14 @@ def site_masker(runner: Runner, site) -> None:
             runner.masker.add(reveal())
         except ValueError:
             continue
+
+
+def say_shell_cleared(dry_run: bool) -> None:
+    """The operator's OS_* variables are not used: say so once (a sourced openrc is a common surprise)."""
+    cleared = vimauth.inherited()
+    if cleared:
+        echo(f"{'# ' if dry_run else ''}your shell's {', '.join(cleared)} are not passed to openstack: each VIM "
+             "is reached with the site's account only")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,26 +201,29 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
         if name not in site.vims:
             raise InputError(f"--vim: no VIM {name!r} in the site (VIMs: {', '.join(site.vims)})")
     plans = [prepare.plan_vim(site, name) for name in names]
-    passwords = vim_passwords(site, [plan.name for plan in plans if plan.roles])
+    accounts = vim_accounts(site, path, [plan.name for plan in plans if plan.roles])
+    say_shell_cleared(dry_run)
     # A dry run makes the run's read-only calls (lists, shows) for real and prints the writes.
     reader = Runner(echo, runner.masker) if dry_run else runner
     reading_osm = Osm(reader, osm.options)
-    registered = None
+    registered = {row["vim name"] for row in reading_osm.table("vim-list")}
+    for name, account in accounts.items():
+        if site.vims[name].osm_account not in registered:
+            account.osm_password()  # a VIM OSM cannot be given: say so before the first write
+    check_quotas(site, [OpenStack(reader, accounts[plan.name]) for plan in plans if plan.roles])
+    prepare.check_image_files(site, path.parent, plans, {n: OpenStack(reader, a) for n, a in accounts.items()})
     done: list[str] = []
     for plan in plans:
         if not plan.roles:
             echo(f"{'# ' if dry_run else ''}VIM {plan.name}: nothing of the NS is placed here; skipped")
             continue
-        where = site.vims[plan.name].openstack.auth_url
-        echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {where}" if dry_run
-             else f"VIM {plan.name} ({', '.join(plan.roles)}):")
-        openstack = OpenStack(reader, plan.name, site.vims[plan.name], passwords[plan.name])
+        account = accounts[plan.name]
+        openstack = OpenStack(reader, account)
+        echo(f"# VIM {plan.name} ({', '.join(plan.roles)}): {account.auth_url}\n# {openstack.describe_env()}"
+             if dry_run else f"VIM {plan.name} ({', '.join(plan.roles)}):")
         try:
             changes = prepare.Preparer(site, path.parent, plan, openstack, echo, dry_run=dry_run).run()
-            if registered is None:
-                registered = {row["vim name"] for row in reading_osm.table("vim-list")}
-            if prepare.register_vim(site, plan.name, reading_osm, passwords[plan.name],
-                                    registered, echo, dry_run=dry_run):
+            if prepare.register_vim(site, account, reading_osm, registered, echo, dry_run=dry_run):
                 changes.append(f"VIM account {site.vims[plan.name].osm_account} in OSM")
         except DeployError as error:
             raise error.with_progress(done, []) from None
@@ -205,6 +232,20 @@ def openstack_prepare(site_file, only, hostname, user, password, project, dry_ru
         done += [f"{plan.name}: {c}" for c in changes]
     if dry_run:
         echo(f"# {len(done)} change(s) the run would make; nothing was changed")
+
+
+def check_quotas(site, vims) -> None:
+    """Each VIM's compute quotas against the NS at max_count, before the first write."""
+    short = []
+    for openstack in vims:
+        low, busy = quotas.problems(site, openstack)
+        short += [f"VIM {openstack.vim_name}: {text}" for text in low]
+        for text in busy:
+            echo(f"! VIM {openstack.vim_name}: {text}")
+    if short:
+        raise DeployError("the projects' quotas are too small for the NS at max_count (nothing was changed):\n"
+                          + "\n".join(f"  - {text}" for text in short)
+                          + "\nraise them (an admin), or lower pool.pe_groups.*.max_count in the site")
 
 
 @click.command("onboard")
@@ -220,7 +261,7 @@ def onboard(site_file, build_dir, hostname, user, password, project, dry_run, po
     if dry_run:
         onboarding.print_plan(packages, osm)
         return
-    onboarding.onboard(packages, osm, echo)
+    onboarding.onboard(packages, osm, echo, site.name)
 
 
 @click.command("instantiate")
@@ -251,10 +292,14 @@ def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user
     path = inst.config_path(build_dir, ns_name)
     create = inst.ns_create_args(ns_name, packages.ns.name, epc_account, path)
     follow_ups = inst.scale_outs(site)
+    again = f"mecpool instantiate {ns_name} --site {path_site} --wait"
     if dry_run:
         echo(f"# would write {path} (mode 0600); its content, K and OP redacted:")
         echo(yaml.safe_dump(config, sort_keys=False).rstrip())
-        osm.show("ns-list", "--filter", f"name={ns_name}", note="the name must be free")
+        osm.show("ns-list", "--filter", f"name={ns_name}", note=f"an NS of this site by that name is resumed ({again})")
+        osm.show("nspkg-list", "--filter", f"id={packages.ns.id}", note="onboarded? (else: mecpool onboard)")
+        osm.show("vim-list", note="the site's VIM accounts registered? (else: mecpool openstack-prepare)")
+        echo(f"# would write {nsrecord.record_path(build_dir, ns_name)}: the site file and build of NS {ns_name}")
         osm.show(*create)
         if wait:
             osm.show("ns-op-list", ns_name, note="the instantiate operation's id")
@@ -266,34 +311,102 @@ def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user
         return
     runner.masker.add(site.epc.secret("k"))
     runner.masker.add(site.epc.secret("op"))
-    if osm.ns_exists(ns_name):
-        raise DeployError(f"an NS instance named {ns_name} exists already (mecpool status {ns_name}; "
-                          f"mecpool teardown {ns_name} removes it)")
-    inst.write_config(path, config)
-    echo(f"instantiation config: {path} (mode 0600, holds K and OP)")
-    ns_id = osm.last_line(*create)
-    echo(f"NS {ns_name} created: {ns_id}")
-    done = [f"NS {ns_name} created ({ns_id})"]
+    waiter = Waiter(osm, timeout, poll_interval, echo)
     undo = [f"mecpool teardown {ns_name} --wait", f"see why: mecpool status {ns_name}; mecpool juju-status {ns_name}; "
             f"mecpool failed-actions {ns_name}"]
+    if osm.ns_exists(ns_name):
+        record = nsrecord.find(ns_name, build_dir, hostname)
+        if record is None:
+            raise DeployError(f"an NS instance named {ns_name} exists already and was not instantiated from this "
+                              f"build (no {nsrecord.record_path(build_dir, ns_name)}): mecpool status {ns_name}; "
+                              f"mecpool teardown {ns_name} removes it")
+        nsrecord.refuse_other_site(record, path_site, site)
+        echo(f"NS {ns_name} exists (instantiated from {record.site_file}): resuming, to the site's PE counts")
+        resume_follow(osm, site, packages, ns_name, waiter, undo, again)
+        return
+    instantiate_preconditions(osm, site, packages, path_site)
+    refuse_second_ns(osm, site, ns_name, build_dir, hostname)
+    done: list[str] = []
+    try:
+        inst.write_config(path, config)
+        nsrecord.write(build_dir, ns_name, path_site, site, hostname)
+        ns_id = osm.last_line(*create)
+    except DeployError:
+        # nothing of a refused ns-create stays behind: not the K/OP file, not the record
+        teardown_mod.remove_config(build_dir, ns_name, lambda _: None, dry_run=False)
+        nsrecord.forget(build_dir, ns_name, hostname)
+        raise
+    except KeyboardInterrupt:
+        # OSM may have taken the ns-create: keep the record, so that the NS can be resumed or removed
+        raise Interrupted(f"interrupted during osm ns-create: NS {ns_name} may exist in OSM (mecpool status "
+                          f"{ns_name})", resume=[again], undo=[f"mecpool teardown {ns_name} --wait"]) from None
+    echo(f"instantiation config: {path} (mode 0600, holds K and OP)")
+    echo(f"NS {ns_name} created: {ns_id} (site {path_site}, recorded in {nsrecord.record_path(build_dir, ns_name)})")
+    done.append(f"NS {ns_name} created ({ns_id})")
     if not wait:
         echo(f"follow it with: mecpool status {ns_name}")
-        for group, _, count in follow_ups:
-            echo(f"once it is READY, PE group {group} needs {count} scale-out(s): "
-                 f"mecpool scale-pe {ns_name} --group {group} --out --wait")
+        if follow_ups:
+            echo(f"once it is READY, bring its PE groups to their count: {again}")
         return
-    waiter = Waiter(osm, timeout, poll_interval, echo)
     try:
         waiter.wait(find_op(osm, ns_name, "instantiate"), f"instantiate {ns_name}")
-        for group, _, count in follow_ups:
-            t = scaling.target(site, packages, ns_name, group)
-            for step in range(1, count + 1):
-                op_id = osm.last_line(*scaling.vnf_scale_args(t, True))
-                waiter.wait(op_id, f"scale-out {group} {step}/{count}")
-                done.append(f"PE group {group}: scale-out {step}/{count}")
+        fill_groups(osm, site, packages, ns_name, waiter, done)
     except DeployError as error:
-        raise error.with_progress(done, undo) from None
+        raise error.with_progress(done, undo, resume=[again]) from None
     echo(f"NS {ns_name} is ready: mecpool status {ns_name}; mecpool pool-status {ns_name}")
+
+
+def instantiate_preconditions(osm, site, packages, site_path) -> None:
+    """What ns-create needs from the steps before it, checked before anything is written."""
+    if not osm.table("nspkg-list", "--filter", f"id={packages.ns.id}"):
+        raise InputError(f"the NS package {packages.ns.id} is not onboarded in OSM: run mecpool onboard --site "
+                         f"{site_path} first")
+    registered = {row["vim name"] for row in osm.table("vim-list")}
+    missing = [vim.osm_account for name, vim in site.vims.items()
+               if vim.osm_account not in registered and prepare.plan_vim(site, name).roles]
+    if missing:
+        raise InputError(f"VIM account(s) {', '.join(missing)} not registered in OSM: run mecpool openstack-prepare "
+                         f"--site {site_path} first")
+
+
+def refuse_second_ns(osm, site, ns, build_dir, hostname) -> None:
+    """One NS per site: a second would take the same fixed registrar and EPC addresses."""
+    for row in osm.table("ns-list"):
+        other = row["ns instance name"]
+        record = nsrecord.find(other, build_dir, hostname) if other != ns else None
+        if record is not None and record.site_name == site.name:
+            fixed = ", ".join([r.address for r in site.pool.registrars] + [a for _, _, a in site.epc.addresses.items()][:2])
+            raise InputError(f"NS {other} of site {site.name} runs already (from {record.site_file}); NS {ns} would "
+                             f"take the same fixed addresses ({fixed}, ...): one NS per site (mecpool teardown "
+                             f"{other} first, or a site file of its own with other addresses and name)")
+
+
+def fill_groups(osm, site, packages, ns, waiter, done) -> None:
+    """Scale out every PE group below the site's count, one PE at a time (each waited for)."""
+    have = groups.counts(site, osm.vnf_records(ns))
+    for short in groups.shortfalls(site, have):
+        t = scaling.target(site, packages, ns, short.group)
+        for size in range(short.have + 1, short.want + 1):
+            op_id = osm.last_line(*scaling.vnf_scale_args(t, True))
+            waiter.wait(op_id, f"scale-out {short.group} to {size}/{short.want}")
+            done.append(f"PE group {short.group}: scale-out to {size} PE(s)")
+
+
+def resume_follow(osm, site, packages, ns, waiter, undo, again) -> None:
+    """An NS of this site exists: wait for what OSM still runs on it, then bring the PE groups up."""
+    done: list[str] = []
+    try:
+        for row in osm.table("ns-op-list", ns):
+            if row["status"] == "PROCESSING":
+                waiter.wait(row["id"], f"{row['operation']} {ns} (running)")
+                done.append(f"{row['operation']} {row['id']} completed")
+            elif row["operation"] == "instantiate" and row["status"] in FAILED:
+                raise DeployError(f"the instantiation of NS {ns} {row['status']} in OSM: it cannot be resumed "
+                                  f"(osm ns-op-show {row['id']})", undo=undo)
+        fill_groups(osm, site, packages, ns, waiter, done)
+    except DeployError as error:
+        raise error.with_progress(done, [], resume=[again] if not error.undo else []) from None
+    echo(f"NS {ns} is at the site's counts: mecpool status {ns}; mecpool pool-status {ns}")
 
 
 @click.command("scale-pe")
@@ -309,7 +422,7 @@ def instantiate(ns, site_file, build_dir, ns_name, wait, timeout, hostname, user
 def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user, password, project, dry_run,
              poll_interval):
     """Scale a PE group of NS by one PE (within count .. max_count)."""
-    path, site = load(site_file)
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
     t = scaling.target(site, packages, ns, group)
@@ -329,7 +442,7 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
                 osm.show("vnf-show", f"<vnf id of member {t.index}>", "--literal", note="the new PE's address")
                 osm.show(*poolstatus.action_args(ns, registrar, vdu), note="polled until the new PE is in the pool")
         return
-    nsr = osm.ns_record(ns)
+    nsr = require_ready(osm.ns_record(ns), ns)
     before_record = scaling.member_record(osm, t)
     before_vdus = scaling.pe_vdus(before_record, t.vdu)
     scaling.check_limits(site, t, out, len(before_vdus), scaling.scale_ops(nsr, t.scaling_group))
@@ -340,6 +453,10 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
     op_id = osm.last_line(*scaling.vnf_scale_args(t, out))
     word = "scale-out" if out else "scale-in"
     echo(f"{word} of PE group {group} (member {t.index}) requested: operation {op_id}")
+    if not out:
+        # LCM removes the VDUs of the newest scaling step: the PE VDU with the highest count-index
+        newest = max(before_vdus, key=lambda v: int(v.get("count-index", 0) or 0))
+        echo(f"  OSM removes the newest PE VDU of group {group}: {scaling.vdu_text(site, t, newest)}")
     if not wait:
         return
     undo = [f"mecpool scale-pe {ns} --group {group} --{'in' if out else 'out'}"]
@@ -347,11 +464,15 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
         Waiter(osm, timeout, poll_interval, echo).wait(op_id, f"{word} {group}")
     except DeployError as error:
         raise error.with_progress([f"{word} of {group} requested ({op_id})"], []) from None
-    if not out:
-        return
     after_vdus = scaling.pe_vdus(scaling.member_record(osm, t), t.vdu)
-    known = {v.get("_id") or v.get("id") or v.get("count-index") for v in before_vdus}
-    new = [v for v in after_vdus if (v.get("_id") or v.get("id") or v.get("count-index")) not in known]
+    if not out:
+        kept = {scaling.vdu_key(v) for v in after_vdus}
+        removed = [scaling.vdu_text(site, t, v) for v in before_vdus if scaling.vdu_key(v) not in kept]
+        echo(f"removed from PE group {group}: {', '.join(removed) or 'no PE VDU (OSM removed none)'}; "
+             f"{len(after_vdus)} PE VDU(s) left")
+        return
+    known = {scaling.vdu_key(v) for v in before_vdus}
+    new = [v for v in after_vdus if scaling.vdu_key(v) not in known]
     addresses = [a for a in (scaling.pool_address(site, t, v) for v in new) if a]
     if not addresses:
         raise DeployError(f"the scale-out completed but no new PE VDU with an address on the pool network "
@@ -368,9 +489,22 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
                                        owners))
 
 
+def require_ready(nsr: dict, ns: str) -> dict:
+    """Day-2 needs an instantiated NS: one still building (or broken) is said with the step to take."""
+    state = nsr.get("nsState")
+    if state == "BUILDING" or nsr.get("currentOperation") == "INSTANTIATING":
+        raise DeployError(f"NS {ns} is still being instantiated ({nsr.get('currentOperation') or state}): wait for "
+                          f"it with mecpool instantiate {ns} --wait (it resumes the wait), then run this again; "
+                          f"mecpool status {ns} shows where it is")
+    if state == "BROKEN":
+        raise DeployError(f"NS {ns} is BROKEN (its instantiation failed): see why with mecpool status {ns}; "
+                          f"mecpool teardown {ns} --wait removes it")
+    return nsr
+
+
 def ns_pe_vdus(osm, site, packages, ns) -> list:
     """The NS's PE VDUs with their group and charm (NS record + VNF records)."""
-    nsr = osm.ns_record(ns)
+    nsr = require_ready(osm.ns_record(ns), ns)
     return pevdus.pe_vdus(site, nsr, osm.vnf_records(ns), packages.pe_vdu()["id"])
 
 
@@ -388,32 +522,51 @@ def show_pe_reads(osm, ns) -> None:
 @ns_argument
 @site_option()
 @build_option
-@click.option("--registrar", help="Registrar to ask (its name in the site; default: the first).")
+@click.option("--registrar", help="Ask only this registrar (its name in the site; default: each of them).")
+@output_option
 @osm_options
 @fails_cleanly
-def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, project, dry_run, poll_interval):
-    """The PEs the registrars see, with their load (the registrar charm's pool-status action)."""
-    path, site = load(site_file)
+def pool_status(ns, site_file, build_dir, registrar, output, hostname, user, password, project, dry_run,
+                poll_interval):
+    """The PEs each registrar sees, with their load (the registrar charm's pool-status action), and where
+    the registrars disagree.  Each ask is an OSM action: it stays in the NS's operation history."""
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     packages = built(build_dir, site, path)
     runner, osm = context(dry_run, hostname, user, password, project)
-    name = registrar or site.pool.registrars[0].name
+    names = [registrar] if registrar else [r.name for r in site.pool.registrars]
     try:
-        index = member_for(site, REGISTRAR, name).index
+        indexes = {name: member_for(site, REGISTRAR, name).index for name in names}
     except KeyError:
-        raise InputError(f"--registrar: no registrar {name!r} in the site "
+        raise InputError(f"--registrar: no registrar {registrar!r} in the site "
                          f"({', '.join(r.name for r in site.pool.registrars)})") from None
     vdu = packages.registrar_vdu()
+    history = (f"each ask is an OSM action on the registrar ({len(names)} here): it stays in the operation history "
+               f"of NS {ns} (osm ns-op-list {ns})")
     if dry_run:
-        osm.show(*poolstatus.action_args(ns, index, vdu))
-        osm.show("ns-op-show", "<operation id printed above>", "--literal")
+        for name, index in indexes.items():
+            osm.show(*poolstatus.action_args(ns, index, vdu), note=f"registrar {name}")
+            osm.show("ns-op-show", "<operation id printed above>", "--literal")
         show_pe_reads(osm, ns)
+        echo(f"# {history}")
         return
-    parsed = poolstatus.pool_status(osm, ns, index, vdu)
+    views = {name: poolstatus.pool_status(osm, ns, index, vdu) for name, index in indexes.items()}
     owners = pe_owners(osm, site, packages, ns)
+    differences = poolstatus.disagreements(views, owners)
+    if output != "table":
+        emit({"registrars": {name: {"member": indexes[name], "pools": view["pools"], "peers": view.get("peers") or []}
+                             for name, view in views.items()},
+              "pe_owners": owners, "disagreements": differences}, output)
+        click.echo(history, err=True)
+        return
     out_console = console()
-    out_console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {index})", owners))
-    out_console.print(f"{len(parsed['pools'])} pool(s), {len(poolstatus.addresses(parsed))} PE address(es); "
-                  f"{len(parsed.get('peers') or [])} peer registrar(s)")
+    for name, parsed in views.items():
+        out_console.print(poolstatus.table(parsed, f"pools seen by registrar {name} (member {indexes[name]})", owners))
+        out_console.print(f"{len(parsed['pools'])} pool(s), {len(poolstatus.addresses(parsed))} PE address(es); "
+                          f"{len(parsed.get('peers') or [])} peer registrar(s)")
+    if len(views) > 1:
+        for line in differences or [f"the {len(views)} registrars agree"]:
+            echo(("! " if differences else "") + line)
+    echo(f"({history})")
 
 
 @click.command("pe-action")
@@ -425,15 +578,19 @@ def pool_status(ns, site_file, build_dir, registrar, hostname, user, password, p
 @click.argument("params", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--timeout", type=int, default=1800, show_default=True,
               help="Seconds OSM may take for the action on each PE VDU (osm ns-action --timeout).")
+@click.option("--vdu", "vdu_name", help="Only this PE VDU (its name, as mecpool status shows it).")
+@click.option("--index", "count_index", type=click.IntRange(0), help="Only the PE VDU with this OSM count-index.")
 @osm_options
 @fails_cleanly
-def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname, user, password, project, dry_run,
-              poll_interval):
+def pe_action(ns, site_file, build_dir, group, action, params, timeout, vdu_name, count_index, hostname, user,
+              password, project, dry_run, poll_interval):
     """Run a day-2 primitive of the PE charm (reconfigure, restart, pe-status) on PE group GROUP of NS, on
-    every PE VDU of the group that has a charm; say which PE VDUs it reached and which scaled-out ones it
-    did not (in Release EIGHT a scaled-out VDU gets no charm).  Parameters as KEY=VALUE, e.g.
-    `mecpool pe-action mec1 --group mec reconfigure capacity=2000`."""
-    path, site = load(site_file)
+    every PE VDU of the group (or the one --vdu/--index names); say which PE VDUs it reached and which it
+    could not (in Release EIGHT a scaled-out VDU gets no charm): exit code 3 when not every intended PE VDU
+    was reached.  Parameters as KEY=VALUE, e.g. `mecpool pe-action mec1 --group mec reconfigure capacity=2000`."""
+    if vdu_name is not None and count_index is not None:
+        raise InputError("--vdu and --index both name one PE VDU: give one of them")
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     packages = built(build_dir, site, path)
     if group not in site.pool.pe_groups:
         raise InputError(f"--group: no PE group {group!r} in the site (groups: {', '.join(site.pool.pe_groups)})")
@@ -453,6 +610,8 @@ def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname
     pes = [pe for pe in ns_pe_vdus(osm, site, packages, ns) if pe.group == group]
     if not pes:
         raise DeployError(f"NS {ns} has no PE VDU in group {group} (member {member}): mecpool status {ns}")
+    if vdu_name is not None or count_index is not None:
+        pes = peaction.select(pes, vdu_name, count_index, group)
     reached = [pe for pe in pes if pe.charmed]
     echo(f"{action} on PE group {group} (member {member}): {len(reached)} of {len(pes)} PE VDU(s) have a charm")
     done = []
@@ -478,8 +637,8 @@ def pe_action(ns, site_file, build_dir, group, action, params, timeout, hostname
         if not pe.charmed:
             echo(f"  {peaction.NOT_REACHED}: {pe.text()}")
     if len(reached) < len(pes):
-        echo(f"{action} reached {len(reached)} of {len(pes)} PE VDU(s) of group {group}; the others run as "
-             f"their cloud-init set them up (site values)")
+        raise Partial(f"{action} reached {len(reached)} of {len(pes)} PE VDU(s) of group {group}; the others run "
+                      f"as their cloud-init set them up (site values)", done=done)
 
 
 @click.command("epc-resume")
@@ -498,7 +657,7 @@ def epc_resume(ns, site_file, build_dir, vdu, start, timeout, hostname, user, pa
     """Run the EPC VDU's remaining day-1 primitives in order (OSM R8 runs none of them after one failed):
     from the failed one (as OSM's error names it, or --from) to the last, each as a day-2 action of the
     VNFD.  All are idempotent: a step already done returns at once."""
-    path, site = load(site_file)
+    path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
     built(build_dir, site, path)
     steps = epcresume.plan(vdu, start)
     member = member_for(site, EPC, "epc").index
@@ -538,6 +697,24 @@ def epc_resume(ns, site_file, build_dir, vdu, start, timeout, hostname, user, pa
     echo(f"{vdu}: day 1 done")
 
 
+def site_of_ns(ns, site_file, build_dir, hostname, required=True):
+    """(site path, site, build dir) for a command on NS: without --site the site file recorded when NS
+    was instantiated (not whatever site.yaml is in this directory); a --site that is not the NS's is
+    refused with both paths.  An NS without a record (made elsewhere) takes --site or the default."""
+    record = nsrecord.find(ns, build_dir, hostname)
+    if record is None:
+        path, site = load(site_file) if required else optional_site(site_file)
+        return path, site, build_dir
+    if site_file is None:
+        if not record.site_file.is_file():
+            raise InputError(f"NS {ns} was instantiated from {record.site_file}, which is gone: pass --site")
+        path, site = load(record.site_file)
+    else:
+        path, site = load(site_file)
+        nsrecord.refuse_other_site(record, path, site)
+    return path, site, (record.build_dir if build_dir == DEFAULT_BUILD else build_dir)
+
+
 def optional_site(site_file):
     """(path, site) where a site file is given or found, else (None, None); a broken one given
     explicitly is an error."""
@@ -566,19 +743,30 @@ def member_labels(site) -> dict[str, str]:
 @click.command("status")
 @ns_argument
 @site_option(required=False)
+@build_option
+@output_option
 @osm_options
 @fails_cleanly
-def status(ns, site_file, hostname, user, password, project, dry_run, poll_interval):
-    """State, VNFs with their VIMs and addresses, and the operation history of NS (with the site file,
-    members are named by their PE group or registrar)."""
-    _, site = optional_site(site_file)
+def status(ns, site_file, build_dir, output, hostname, user, password, project, dry_run, poll_interval):
+    """State, VNFs with their VIMs and addresses, and the operation history of NS (with its site file,
+    recorded at instantiation or given, members are named by their PE group or registrar, and a PE
+    group below the site's count is flagged)."""
+    site_path, site, _ = site_of_ns(ns, site_file, build_dir, hostname, required=False)
     runner, osm = context(dry_run, hostname, user, password, project)
     if dry_run:
         for args in (("ns-show", ns, "--literal"), ("vnf-list", "--ns", ns),
                      ("vnf-show", "<each vnf id>", "--literal"), ("vim-list",), ("ns-op-list", ns)):
             osm.show(*args)
         return
-    ns_status.render(ns_status.collect(osm, ns), console(), member_labels(site))
+    data = ns_status.collect(osm, ns)
+    flags = []
+    if site is not None and data["nsr"].get("nsState") != "BUILDING":  # while building, VDUs still come
+        for short in groups.shortfalls(site, groups.counts(site, data["vnfs"])):
+            flags.append(f"{short.text()}: mecpool instantiate {ns} --site {site_path} --wait brings it up")
+    if output != "table":
+        emit(ns_status.summary(data, member_labels(site), flags), output)
+        return
+    ns_status.render(data, console(), member_labels(site), flags)
 
 
 @click.command("teardown")
@@ -596,62 +784,76 @@ def status(ns, site_file, hostname, user, password, project, dry_run, poll_inter
 @fails_cleanly
 def teardown(ns, site_file, build_dir, everything, force, wait, timeout, hostname, user, password, project,
              dry_run, poll_interval):
-    """Terminate and delete NS (osm ns-delete); with --all also everything else the deployment created."""
+    """Terminate and delete NS (osm ns-delete); with --all also everything else the deployment created
+    (an NS that is not in OSM: nothing, unless --force says it was deleted already)."""
     site = None
-    passwords = {}
+    accounts = {}
     if everything:
-        _, site = load(site_file)
-        passwords = vim_passwords(site, [n for n in site.vims if prepare.plan_vim(site, n).roles])
+        site_path, site, build_dir = site_of_ns(ns, site_file, build_dir, hostname)
+        accounts = vim_accounts(site, site_path, [n for n in site.vims if prepare.plan_vim(site, n).roles])
         wait = True
     runner, osm = context(dry_run, hostname, user, password, project)
     args = teardown_mod.ns_delete_args(ns, force)
     if dry_run:
-        osm.show("ns-show", ns, "--literal", note="it must exist" + (" (--all: else nothing to terminate)"
-                                                                      if everything else ""))
+        osm.show("ns-show", ns, "--literal", note="it must exist" + (" (--all: else nothing is removed without "
+                                                                      "--force)" if everything else ""))
         osm.show(*args)
         if wait:
             osm.show("ns-op-list", ns, note="polled until the NS is gone")
         if everything:
-            remove_everything(site, ns, build_dir, runner, osm, {n: MASK for n in passwords}, dry_run=True)
+            remove_everything(site, ns, build_dir, runner, osm, accounts, [], dry_run=True)
         return
     if everything:
         site_masker(runner, site)
-    gone = False
     try:
         osm.ns_record(ns)
     except DeployError as error:
         if not everything or "not found" not in error.message:
             raise
-        echo(f"NS {ns}: not in OSM (already deleted)")
-        gone = True
-    if not gone:
+        names = [row["ns instance name"] for row in osm.table("ns-list")]
+        if not force:
+            raise InputError(f"NS {ns} is not in OSM (its NS instances: {', '.join(names) or 'none'}): teardown --all "
+                             f"removed nothing. If {ns} was deleted already and the site's packages, VIM accounts "
+                             f"and VIM resources should go too, add --force") from None
+        echo(f"NS {ns}: not in OSM; --force: removing the rest of site {site.name}")
+        done = []
+    else:
         osm.call(*args)
         echo(f"deletion of NS {ns} requested")
+        done = [f"NS {ns} deletion requested"]
         if wait:
             teardown_mod.wait_deleted(osm, ns, timeout, poll_interval, echo)
+            done = [f"NS {ns} deleted"]
+            nsrecord.forget(build_dir, ns, hostname)
     if everything:
-        remove_everything(site, ns, build_dir, runner, osm, passwords, dry_run=False)
+        remove_everything(site, ns, build_dir, runner, osm, accounts, done, dry_run=False)
 
 
-def remove_everything(site, ns, build_dir, runner, osm, passwords, dry_run) -> None:
-    """teardown --all after the NS: config file, packages, VIM accounts, each VIM's resources."""
-    done = [f"NS {ns} deleted"]
+def remove_everything(site, ns, build_dir, runner, osm, accounts, done, dry_run) -> None:
+    """teardown --all after the NS: config file, packages, VIM accounts, each VIM's resources; ``done``
+    says what happened to the NS (reported with the rest, nothing claimed that was not done)."""
+    done = list(done)
     try:
         echo("# the instantiation config" if dry_run else "instantiation config:")
         teardown_mod.remove_config(build_dir, ns, echo, dry_run)
+        if not dry_run:
+            nsrecord.forget(build_dir, ns, osm.options.hostname)
         echo("# packages in OSM" if dry_run else "packages in OSM:")
         done += teardown_mod.remove_packages(osm, echo, dry_run)
         echo("# VIM accounts in OSM" if dry_run else "VIM accounts in OSM:")
         done += teardown_mod.remove_vim_accounts(site, osm, echo, dry_run)
-        for name, secret in passwords.items():
+        say_shell_cleared(dry_run)
+        for name, account in accounts.items():
             plan = prepare.plan_vim(site, name)
-            echo(f"# VIM {name}: {site.vims[name].openstack.auth_url}" if dry_run else f"VIM {name}:")
-            openstack = OpenStack(runner, name, site.vims[name], secret)
+            openstack = OpenStack(runner, account)
+            echo(f"# VIM {name}: {account.auth_url}\n# {openstack.describe_env()}" if dry_run else f"VIM {name}:")
             done += teardown_mod.VimCleaner(site, plan, openstack, echo, dry_run).run()
     except DeployError as error:
         raise error.with_progress(done, []) from None
     if not dry_run:
-        echo(f"teardown --all of NS {ns} and site {site.name}: done ({len(done)} removals)")
+        ns_step = done[0] if done and done[0].startswith(f"NS {ns} ") else f"NS {ns} not touched (not in OSM)"
+        removals = len(done) - (ns_step in done)
+        echo(f"teardown --all of NS {ns} and site {site.name}: done ({ns_step}; {removals} removal(s))")
 
 
 def juju_connection(site, site_path, controller):
@@ -674,15 +876,16 @@ def juju_connection(site, site_path, controller):
     return jujudebug.VcaConnection(controller_name=controller)
 
 
-def juju_command(name, help_text, show):
+def juju_command(name, help_text, rows, render):
     @click.command(name, help=help_text)
     @ns_argument
     @site_option(required=False)
     @click.option("--controller", help="Controller of the Juju client files (instead of the site's vca).")
+    @output_option
     @osm_options
     @fails_cleanly
-    def command(ns, site_file, controller, hostname, user, password, project, dry_run, poll_interval):
-        site_path, site = optional_site(site_file)
+    def command(ns, site_file, controller, output, hostname, user, password, project, dry_run, poll_interval):
+        site_path, site, _ = site_of_ns(ns, site_file, DEFAULT_BUILD, hostname, required=False)
         connection = juju_connection(site, site_path, controller)  # no way to reach the VCA: say so now
         runner, osm = context(dry_run, hostname, user, password, project)
         if site is not None:
@@ -690,27 +893,25 @@ def juju_command(name, help_text, show):
         if dry_run:
             osm.show("ns-show", ns, "--literal", note="the NS id names its Juju model")
             where = connection.endpoint or connection.controller_name or "the current controller of the Juju client"
-            echo(f"# libjuju: connect to {where}, model <NS id>: FullStatus and Action.ListAll of its units")
+            echo(f"# reach {where} (TCP, then TLS; a few seconds), then libjuju: model <NS id>: FullStatus and "
+                 "Action.ListAll of its units")
             return
         nsr = osm.ns_record(ns)
         model = nsr["_id"]
-        fetched = jujudebug.fetch(connection, model)
-        show(fetched, nsr, model, runner.masker, console())
+        found = rows(jujudebug.fetch(connection, model), nsr, runner.masker)
+        if output != "table":
+            emit({"model": model, name.replace("-", "_"): found}, output)
+            return
+        render(found, model, console())
     return command
 
 
-def _show_units(fetched, nsr, model, masker, console):
-    jujureport.render_units(jujureport.units(fetched, nsr), model, console)
-
-
-def _show_failed(fetched, nsr, model, masker, console):
-    jujureport.render_failed(jujureport.failed_actions(fetched, masker), console)
-
-
 juju_status = juju_command("juju-status", "Units of NS's Juju model on OSM's VCA, with their workload status.",
-                           _show_units)
+                           lambda fetched, nsr, masker: jujureport.units(fetched, nsr),
+                           jujureport.render_units)
 failed_actions = juju_command("failed-actions", "Every failed Juju action of NS: parameters (secrets masked), "
-                              "message, output.", _show_failed)
+                              "message, output.", lambda fetched, nsr, masker: jujureport.failed_actions(fetched, masker),
+                              lambda found, model, out: jujureport.render_failed(found, out))
 
 COMMANDS = [openstack_prepare, onboard, instantiate, scale_pe, pe_action, epc_resume, pool_status, status, teardown,
             juju_status, failed_actions]

@@ -3,29 +3,51 @@ operation what was done and how to undo it."""
 
 from __future__ import annotations
 
+import copy
+
 
 class DeployError(Exception):
     """A failure the user can act on; ``done``/``undo`` describe a half-done operation."""
 
-    def __init__(self, message: str, done: list[str] | None = None, undo: list[str] | None = None) -> None:
+    def __init__(self, message: str, done: list[str] | None = None, undo: list[str] | None = None,
+                 resume: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.done = list(done or [])
         self.undo = list(undo or [])
+        self.resume = list(resume or [])
 
     def report(self) -> str:
         lines = [self.message]
         if self.done:
             lines.append("Already done:")
             lines += [f"  - {item}" for item in self.done]
+        if self.resume:
+            lines.append("To go on:")
+            lines += [f"  $ {item}" for item in self.resume]
         if self.undo:
             lines.append("To undo:")
             lines += [f"  $ {item}" for item in self.undo]
         return "\n".join(lines)
 
-    def with_progress(self, done: list[str], undo: list[str]) -> "DeployError":
-        """The same error, told as part of a half-done operation."""
-        return DeployError(self.message, done=done + self.done, undo=undo + self.undo)
+    def with_progress(self, done: list[str], undo: list[str], resume: list[str] | None = None) -> "DeployError":
+        """The same error (of the same kind), told as part of a half-done operation."""
+        told = copy.copy(self)
+        told.done, told.undo = done + self.done, undo + self.undo
+        told.resume = list(resume or []) + self.resume
+        return told
+
+
+class Interrupted(DeployError):
+    """Ctrl-C while waiting for OSM: OSM goes on; the CLI says what runs and exits with 130."""
+
+
+class Partial(DeployError):
+    """A day-2 action that did not reach every PE VDU it was meant for (exit code 3)."""
+
+
+class PollsLost(DeployError):
+    """OSM did not answer several polls in a row: the operation may be going on fine."""
 
 
 class InputError(DeployError):
@@ -44,6 +66,15 @@ class CommandFailed(DeployError):
         text = stderr.strip() or stdout.strip() or "(no output)"
         stream = "stderr" if stderr.strip() else "stdout"
         super().__init__(f"command failed (exit code {returncode}): {command}\n{stream}:\n{_indent(text)}")
+
+
+class Unreachable(CommandFailed):
+    """``osm`` could not reach the NBI (osmclient's pycurl error): the message names the host."""
+
+    def __init__(self, failed: CommandFailed, text: str) -> None:
+        super().__init__(failed.command, failed.returncode, failed.stderr, failed.stdout)
+        self.message = text
+        self.args = (text,)
 
 
 class ToolMissing(DeployError):

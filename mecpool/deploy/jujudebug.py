@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from . import vcaprobe
 from .errors import DeployError, InputError
 
 LIBJUJU_HINT = "python-libjuju is not installed: pip install 'juju>=2.9.44,<3'  (or make venv: the [juju] extra)"
@@ -77,11 +80,24 @@ async def _fetch(conn: VcaConnection, model_name: str) -> dict:
         await controller.disconnect()
 
 
+def controller_endpoint(name: str | None) -> str | None:
+    """The first API endpoint of a controller of the Juju client files (None: the current one)."""
+    try:
+        data = yaml.safe_load((juju_data() / "controllers.yaml").read_text(encoding="utf-8")) or {}
+        name = name or data.get("current-controller")
+        return ((data.get("controllers") or {}).get(name) or {}).get("api-endpoints", [None])[0]
+    except (OSError, yaml.YAMLError, AttributeError, IndexError):
+        return None
+
+
 def fetch(conn: VcaConnection, model_name: str, timeout: float = 60.0) -> dict:
     try:
         import juju  # noqa: F401
     except ImportError:
         raise DeployError(LIBJUJU_HINT) from None
+    endpoint = conn.endpoint or controller_endpoint(conn.controller_name)
+    if endpoint:
+        vcaprobe.probe(endpoint, conn.cacert)  # DNS, refused, timeout, TLS: said in seconds, with the endpoint
     try:
         return asyncio.run(asyncio.wait_for(_fetch(conn, model_name), timeout))
     except asyncio.TimeoutError:

@@ -5,13 +5,14 @@ otherwise).  Every command is an argument list."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 
 import yaml
 
 from . import tables
-from .errors import CommandFailed, DeployError, ToolMissing
+from .errors import CommandFailed, DeployError, ToolMissing, Unreachable
 from .openstack import tool_dirs
 from .runner import Runner
 
@@ -22,6 +23,30 @@ osmclient is not on PyPI; install it from OSM's own repositories, matching your 
       sudo apt-get update && sudo apt-get install python3-osmclient
   * or the snap:  sudo snap install osmclient   (pick the channel of Release EIGHT: snap info osmclient)
 Or point OSM_CLI at the executable (OSM_CLI=/path/to/osm). Set OSM_HOSTNAME (or --hostname) to your OSM host."""
+
+
+# What osmclient prints when pycurl cannot reach the NBI (curl error codes 6, 7, 28, and their texts).
+PYCURL_UNREACHABLE = ("(6, ", "(7, ", "(28, ", "Could not resolve host", "Failed to connect", "Connection refused",
+                      "Connection timed out")
+
+
+RELEASE = 8
+RELEASE_HINT = ("mecpool drives OSM Release EIGHT (osmclient v8, NBI v8) only; its descriptors (IM v8) and the "
+                "osm flags it uses differ in other releases. README, 'OSM Release EIGHT', says where v8 comes from")
+
+
+def release_problem(text: str, host: str) -> str | None:
+    """What is wrong with ``osm version``'s answer ("Server version: 8.0.1 ...", "Client version: 8.0.1"), or None."""
+    found = {}
+    for side in ("Server", "Client"):
+        match = re.search(rf"^{side} version:\s*v?(\d+)\.(\S*)", text, re.MULTILINE)
+        found[side] = (int(match.group(1)), f"{match.group(1)}.{match.group(2)}") if match else None
+    if None in found.values():
+        return f"cannot tell OSM's release from `osm version` ({text.strip()[:200]!r}): {RELEASE_HINT}"
+    wrong = [f"{side.lower()} {version}" for side, (major, version) in found.items() if major != RELEASE]
+    if wrong:
+        return f"OSM at {host}: {' and '.join(wrong)} is not Release EIGHT: {RELEASE_HINT}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -76,10 +101,37 @@ class Osm:
     def show(self, *args: str, note: str = "") -> None:
         self.runner.show(self.display(*args), self.env(), note)
 
+    def host(self) -> str:
+        """The NBI host osmclient talks to, and where that comes from."""
+        if self.options.hostname:
+            return f"{self.options.hostname} (--hostname)"
+        if os.environ.get("OSM_HOSTNAME"):
+            return f"{os.environ['OSM_HOSTNAME']} (OSM_HOSTNAME)"
+        return "127.0.0.1 (osmclient's default: OSM_HOSTNAME is not set)"
+
     def call(self, *args: str) -> str:
         if self._exe is None:
             self._exe = find_osm()
-        return self.runner.run([self._exe, *self.globals(), *args], display=self.display(*args), env=self.env())
+            self.check_release()
+        return self._call(*args)
+
+    def check_release(self) -> None:
+        """``osm version`` (the client's and the NBI's) must be Release EIGHT: another major release
+        has other flags, outputs and descriptor models.  Asked before the first call of each command."""
+        problem = release_problem(self._call("version"), self.host())
+        if problem:
+            raise DeployError(problem)
+
+    def _call(self, *args: str) -> str:
+        try:
+            return self.runner.run([self._exe, *self.globals(), *args], display=self.display(*args), env=self.env())
+        except CommandFailed as error:
+            said = error.stdout + error.stderr
+            if any(sign in said for sign in PYCURL_UNREACHABLE):
+                text = said.strip().splitlines()[-1] if said.strip() else "(no output)"
+                raise Unreachable(error, f"OSM at {self.host()} did not answer osm {args[0]}: {text}\n"
+                                         "check the host and that OSM's NBI (port 9999) is reachable from here") from None
+            raise
 
     def literal(self, *args: str) -> dict:
         """``osm <cmd> NAME --literal``: the record as YAML."""

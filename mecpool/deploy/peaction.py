@@ -67,3 +67,15 @@ def result_lines(detailed) -> list[str]:
     if isinstance(detailed, dict):
         return [f"{key}: {value}" for key, value in sorted(detailed.items())]
     return [str(detailed)] if detailed not in (None, "") else []
+
+
+def select(pes: list, vdu_name: str | None, count_index: int | None, group: str) -> list:
+    """The one PE VDU --vdu (its name) or --index (its count-index) names; an InputError listing the
+    group's PE VDUs when none matches."""
+    found = [pe for pe in pes if (vdu_name is not None and pe.name == vdu_name)
+             or (count_index is not None and pe.count_index == count_index)]
+    if not found:
+        known = ", ".join(f"{pe.name} (index {pe.count_index})" for pe in pes)
+        given = f"--vdu {vdu_name}" if vdu_name is not None else f"--index {count_index}"
+        raise InputError(f"{given}: no such PE VDU in group {group} (it has: {known})")
+    return found

@@ -87,3 +87,17 @@ def table(parsed: dict, title: str, owners: dict[str, str] | None = None) -> Tab
         if not pool["elements"]:
             out.add_row(pool["handle"], pool["policy"], *["-"] * (len(columns) + 2))
     return out
+
+
+def disagreements(views: dict[str, dict], owners: dict[str, str] | None = None) -> list[str]:
+    """Where the registrars' views differ: each PE address some registrar sees and another does not."""
+    owners = owners or {}
+    seen = {name: addresses(view) for name, view in views.items()}
+    out = []
+    for address in sorted(set().union(*seen.values()) if seen else set()):
+        have = [name for name in views if address in seen[name]]
+        lack = [name for name in views if address not in seen[name]]
+        if lack:
+            who = f" ({owners[address]})" if address in owners else ""
+            out.append(f"PE {address}{who}: seen by {', '.join(have)}, not by {', '.join(lack)}")
+    return out

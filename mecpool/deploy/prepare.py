@@ -20,6 +20,7 @@ there before are used as they are and never removed."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +28,11 @@ import yaml
 
 from mecpool.site.model import Site
 
-from .errors import DeployError
+from .errors import DeployError, InputError
 from .openstack import OpenStack
 from .osmcli import Osm
 from .runner import MASK
+from .vimauth import VimAccount
 
 ANYWHERE = "0.0.0.0/0"
 
@@ -137,11 +139,10 @@ def plan_vim(site: Site, name: str) -> VimPlan:
     return plan
 
 
-def vim_config(site: Site, name: str) -> dict:
+def vim_config(site: Site, account: VimAccount) -> dict:
     """The ``--config`` of ``osm vim-create`` (keys of OSM's OpenStack connector)."""
-    account = site.vims[name].openstack
     config = {"security_groups": security_group_name(site), "use_existing_flavors": True,
-              "project_domain_name": account.domain, "user_domain_name": account.domain}
+              "project_domain_name": account.project_domain, "user_domain_name": account.user_domain}
     if account.region:
         config["region_name"] = account.region
     if account.insecure:
@@ -149,12 +150,13 @@ def vim_config(site: Site, name: str) -> dict:
     return config
 
 
-def vim_create_args(site: Site, name: str, password: str) -> list[str]:
-    vim = site.vims[name]
-    return ["vim-create", "--name", vim.osm_account, "--user", vim.openstack.user, "--password", password,
-            "--auth_url", vim.openstack.auth_url, "--tenant", vim.openstack.project,
+def vim_create_args(site: Site, account: VimAccount, password: str) -> list[str]:
+    vim = site.vims[account.vim]
+    return ["vim-create", "--name", vim.osm_account, "--user", account.user, "--password", password,
+            "--auth_url", account.auth_url, "--tenant", account.project,
             "--account_type", "openstack",
-            "--config", yaml.safe_dump(vim_config(site, name), default_flow_style=True, sort_keys=True, width=1000).strip()]
+            "--config", yaml.safe_dump(vim_config(site, account), default_flow_style=True, sort_keys=True,
+                                       width=1000).strip()]
 
 
 def disk_format(path: Path) -> str:
@@ -163,13 +165,41 @@ def disk_format(path: Path) -> str:
     return "qcow2" if magic == b"QFI\xfb" else "raw"
 
 
+UBUNTU_IMAGE = re.compile(r"^([a-z]+)-server-cloudimg-amd64\.img$")
+
+
+def download_hint(file: str | None) -> str:
+    """Where an image file comes from (Ubuntu's cloud images by their file name)."""
+    found = UBUNTU_IMAGE.match(Path(file or "").name)
+    if found:
+        return f"download https://cloud-images.ubuntu.com/{found.group(1)}/current/{found.group(0)}"
+    return "put the image's file there (README, 'Images')"
+
+
 def image_file(site_dir: Path, file: str | None, key: str) -> Path:
     if not file:
-        raise DeployError(f"images.{key}.file: not set, and the image is missing on the VIM (give the file to upload)")
+        raise InputError(f"images.{key}.file: not set, and the image is missing on the VIM (give the file to upload)")
     path = Path(file) if Path(file).is_absolute() else site_dir / file
     if not path.is_file():
-        raise DeployError(f"images.{key}.file: {path} does not exist")
+        raise InputError(f"images.{key}.file: {path} does not exist: {download_hint(file)}")
     return path
+
+
+def check_image_files(site: Site, site_dir: Path, plans: list[VimPlan], vims: dict) -> None:
+    """Every file of an image some VIM lacks exists, checked before the first upload (all named at once)."""
+    lacking: dict[str, list[str]] = {}
+    for plan in plans:
+        for key, (name, _) in plan.images.items():
+            if plan.roles and not vims[plan.name].call("image", "list", "--name", name):
+                lacking.setdefault(key, []).append(plan.name)
+    problems = []
+    for key, where in lacking.items():
+        try:
+            image_file(site_dir, site.images[key].file, key)
+        except InputError as error:
+            problems.append(f"{error.message} (VIM(s) {', '.join(where)} lack the image)")
+    if problems:
+        raise InputError("image files missing (nothing was uploaded):\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def image_create_args(name: str, path: Path | str, fmt: str) -> list[str]:
@@ -286,7 +316,7 @@ class Preparer:
 
     def security_group(self) -> None:
         sg = self.plan.security_group
-        project = self.site.vims[self.plan.name].openstack.project
+        project = self.os.account.project
         groups = [g for g in self.os.call("security", "group", "list", "--project", project) or []
                   if g["Name"] == sg]
         if len(groups) > 1:
@@ -353,25 +383,27 @@ def account_security_groups(osm: Osm, account: str) -> str | None:
     return config.get("security_groups") if isinstance(config, dict) else None
 
 
-def register_vim(site: Site, name: str, osm: Osm, password: str, registered: set[str], echo,
+def register_vim(site: Site, account: VimAccount, osm: Osm, registered: set[str], echo,
                  dry_run: bool = False) -> bool:
     """osm vim-create unless the account is registered (then its security_groups must be ours).
     A dry run reads the same and shows the vim-create (password masked) instead of running it."""
-    account = site.vims[name].osm_account
-    if account in registered:
-        groups = account_security_groups(osm, account)
+    name = account.vim
+    osm_account = site.vims[name].osm_account
+    if osm_account in registered:
+        groups = account_security_groups(osm, osm_account)
         wanted = security_group_name(site)
         if groups != wanted:
             raise DeployError(
-                f"VIM account {account} is registered in OSM with security_groups {groups!r}, not {wanted}: its VDUs "
-                f"would get none of MEC-Pool's rules (SCTP, SSH for the VCA). Fix it with:\n"
-                f"  osm vim-update {account} --config '{{security_groups: {wanted}}}'\n"
-                f"or remove it (osm vim-delete {account}) and run openstack-prepare again")
-        echo(f"{'#' if dry_run else ' '} = VIM account {account} already registered in OSM (security_groups {wanted})")
+                f"VIM account {osm_account} is registered in OSM with security_groups {groups!r}, not {wanted}: its "
+                f"VDUs would get none of MEC-Pool's rules (SCTP, SSH for the VCA). Fix it with:\n"
+                f"  osm vim-update {osm_account} --config '{{security_groups: {wanted}}}'\n"
+                f"or remove it (osm vim-delete {osm_account}) and run openstack-prepare again")
+        echo(f"{'#' if dry_run else ' '} = VIM account {osm_account} already registered in OSM (security_groups {wanted})")
         return False
+    password = account.osm_password()
     if dry_run:
-        osm.show(*vim_create_args(site, name, MASK), note=f"VIM account {account} in OSM")
+        osm.show(*vim_create_args(site, account, MASK), note=f"VIM account {osm_account} in OSM")
         return True
-    osm.call(*vim_create_args(site, name, password))
-    echo(f"  + VIM account {account} registered in OSM")
+    osm.call(*vim_create_args(site, account, password))
+    echo(f"  + VIM account {osm_account} registered in OSM")
     return True

@@ -32,9 +32,13 @@ class Masker:
         return text
 
 
+def is_secret_name(key: str) -> bool:
+    return "PASSWORD" in key or "SECRET" in key
+
+
 def show_command(argv: Sequence[str], env: Mapping[str, str] | None, masker: Masker) -> str:
     """The command as a user would type it, secrets masked."""
-    words = [f"{key}={shlex.quote(MASK if 'PASSWORD' in key else value)}" for key, value in sorted((env or {}).items())]
+    words = [f"{key}={shlex.quote(MASK if is_secret_name(key) else value)}" for key, value in sorted((env or {}).items())]
     words += [shlex.quote(masker(str(arg))) for arg in argv]
     return " ".join(words)
 
@@ -52,13 +56,14 @@ class Runner:
         self.echo(line + (f"    # {note}" if note else ""))
 
     def run(self, argv: Sequence[str], display: Sequence[str] | None = None,
-            env: Mapping[str, str] | None = None, timeout: float | None = None) -> str:
+            env: Mapping[str, str] | None = None, timeout: float | None = None, clear: str = "") -> str:
         """Run ``argv`` (``display`` is how it is shown, e.g. with "osm" for the
-        resolved path); return stdout.  Raise CommandFailed on a non-zero exit."""
+        resolved path); return stdout.  Raise CommandFailed on a non-zero exit.
+        ``clear``: a prefix of variables not inherited from our environment (only ``env`` sets them)."""
         if self.dry_run:
             raise AssertionError("Runner.run called in dry-run mode")  # workflows print plans instead
         shown = show_command(display or argv, env, self.masker)
-        full_env = dict(os.environ)
+        full_env = {k: v for k, v in os.environ.items() if not (clear and k.startswith(clear))}
         full_env.update(env or {})
         try:
             done = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=full_env,

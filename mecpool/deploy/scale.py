@@ -60,6 +60,16 @@ def pe_vdus(record: dict, vdu: str) -> list[dict]:
     return [v for v in record.get("vdur") or [] if v.get("vdu-id-ref") == vdu]
 
 
+def vdu_key(vdur: dict):
+    """What identifies a VDU record across two reads."""
+    return vdur.get("_id") or vdur.get("id") or vdur.get("count-index")
+
+
+def vdu_text(site: Site, t: Target, vdur: dict) -> str:
+    """A PE VDU as status shows it: its name and pool address."""
+    return f"{vdur.get('name') or vdur.get('vdu-name') or '?'} ({pool_address(site, t, vdur) or 'no pool address'})"
+
+
 def scale_ops(nsr: dict, name: str) -> int:
     for entry in (nsr.get("_admin") or {}).get("scaling-group") or []:
         if entry.get("name") == name:

@@ -138,7 +138,7 @@ class VimCleaner:
         if self.dry_run:
             return self.show()
         group = self.plan.security_group
-        project = self.site.vims[self.plan.name].openstack.project
+        project = self.os.account.project
         for row in self.os.call("security", "group", "list", "--project", project) or []:
             if row["Name"] == group:
                 self.delete(f"security group {group}", "security", "group", "delete", row["ID"])
@@ -162,7 +162,7 @@ class VimCleaner:
 
     def show(self) -> list[str]:
         group = self.plan.security_group
-        project = self.site.vims[self.plan.name].openstack.project
+        project = self.os.account.project
         self.os.show("security", "group", "list", "--project", project, note="check")
         self.os.show_plain("security", "group", "delete", f"<id of {group}>", note="if there")
         self.os.show("flavor", "list", "--all", note="check")

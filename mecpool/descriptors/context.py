@@ -13,7 +13,7 @@ from mecpool.rserpool.commands import ASAP_PORT, ENRP_PORT
 from mecpool.rserpool.units import FRESHLOAD_LIBRARY
 
 from .members import (EPC_VNFD, MGMT_VLD, NSD_ID, PE_SCALING_GROUP, POOL_CP, POOL_ELEMENT_VDU,
-                      POOL_ELEMENT_VNFD, POOL_VLD, REGISTRAR_VDU, REGISTRAR_VNFD, members)
+                      POOL_ELEMENT_VNFD, POOL_VLD, REGISTRAR_VDU, REGISTRAR_VNFD, members, site_mark)
 from .params import pool_vims
 from .primitives import CHARMS, CONFIG_PRIMITIVE
 
@@ -118,8 +118,8 @@ def _epc(site):
     external_cps = [i for v in vdus for i in v["interfaces"] if i["external"]]
     return {
         "vnfd_id": EPC_VNFD,
-        "description": "OAI EPC (HSS, MME, SPGW-C, SPGW-U) for realm {}, PLMN {}-{}".format(
-            epc.realm, epc.mcc, epc.mnc),
+        "description": "OAI EPC (HSS, MME, SPGW-C, SPGW-U) for realm {}, PLMN {}-{} {}".format(
+            epc.realm, epc.mcc, epc.mnc, site_mark(site.name)),
         "image": site.images[epc.image].name,
         "mgmt_cp": vdus[0]["interfaces"][0]["cp"],
         "vdus": vdus,
@@ -158,14 +158,16 @@ def _pool(site):
                      "gateway": site.vims[name].pool_network.gateway} for name in pool_vims(site)],
         "registrar": {
             "vnfd_id": REGISTRAR_VNFD, "image": image, "mgmt_cp": MGMT_CP, "pool_cp": POOL_CP,
-            "description": "RSerPool Pool Registrar (rsplib-registrar) for pool {}".format(pool.handle),
+            "description": "RSerPool Pool Registrar (rsplib-registrar) for pool {} {}".format(
+                pool.handle, site_mark(site.name)),
             "vdu": _pool_vdu(site, REGISTRAR_VDU, site.flavors.registrar, "rsp-registrar",
                              "Pool Registrar: ASAP {} and ENRP {} on the pool network".format(
                                  ASAP_PORT, ENRP_PORT)),
         },
         "pool_element": {
             "vnfd_id": POOL_ELEMENT_VNFD, "image": image, "mgmt_cp": MGMT_CP, "pool_cp": POOL_CP,
-            "description": "RSerPool CalcApp Pool Element (rspserver from rsplib-tools) of pool {}".format(pool.handle),
+            "description": "RSerPool CalcApp Pool Element (rspserver from rsplib-tools) of pool {} {}".format(
+                pool.handle, site_mark(site.name)),
             "vdu": _pool_vdu(site, POOL_ELEMENT_VDU, site.flavors.pool_element, "rsp-pool-element",
                              "CalcApp Pool Element; joins the pool from its cloud-init"),
             "scaling_group": {"name": PE_SCALING_GROUP, "vdu": POOL_ELEMENT_VDU, "step": 1,
@@ -200,8 +202,8 @@ def _ns(site, epc, pool):
                          for m in member_list[1:]]})
     return {"nsd_id": NSD_ID, "members": member_list, "vlds": vlds,
             "description": "MEC workload offloading with RSerPool: OAI EPC, {} registrar(s), "
-                           "PE groups {}".format(len(site.pool.registrars),
-                                                 ", ".join(site.pool.pe_groups))}
+                           "PE groups {} {}".format(len(site.pool.registrars), ", ".join(site.pool.pe_groups),
+                                                    site_mark(site.name))}
 
 
 def build_context(site):

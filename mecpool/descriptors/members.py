@@ -6,6 +6,7 @@ The NSD template, the instantiation config (mecpool.deploy) and day-2 scaling
 all take them from :func:`members`, so they cannot disagree.
 """
 
+import re
 from collections import namedtuple
 
 EPC_VNFD = "oai-epc"
@@ -51,3 +52,18 @@ def member_for(site, kind, role):
         if member.kind == kind and member.role == role:
             return member
     raise KeyError("no {} named {!r} in the site".format(kind, role))
+
+
+# Package ids are the same for every site, their content is per site: each descriptor's description
+# ends with the site's mark, so that onboarding one site never overwrites another site's packages.
+_SITE_MARK = re.compile(r"\[mecpool site ([a-z0-9-]+)\]\s*$")
+
+
+def site_mark(site_name: str) -> str:
+    return "[mecpool site {}]".format(site_name)
+
+
+def marked_site(description) -> "str | None":
+    """The site a descriptor was built for (None for an unmarked one)."""
+    found = _SITE_MARK.search(description) if isinstance(description, str) else None
+    return found.group(1) if found else None

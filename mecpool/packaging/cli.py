@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from mecpool.descriptors import ParamsError, additional_params
+from mecpool.output import emit, output_option
 from mecpool.site import SiteError, find_site_file, load_site
 
 from .builder import BuildError, build
@@ -30,24 +31,39 @@ def _size(n):
 @click.command("build")
 @click.option("--site", "site_file", type=click.Path(dir_okay=False),
               help="Site file (default: site.yaml, else site.example.yaml).")
-@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
-              help="Output directory.")
-def build_command(site_file, out_dir):
+@click.option("--out", "--build-dir", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
+              help="Output directory (--build-dir, as the deploy commands call it).")
+@output_option
+def build_command(site_file, out_dir, output):
     """Validate the site file, then build and validate every OSM package."""
     try:
         path = find_site_file(site_file)
         site = load_site(path)
-        click.echo("site: {} ({})".format(site.name, path))
+        click.echo("site: {} ({})".format(site.name, path), err=output != "table")
         result = build(site, out_dir)
     except (SiteError, ParamsError, RenderError, BuildError) as error:
         _fail(error)
     except ValidationFailed as error:
         _fail("build failed, nothing written: {}".format(error), 1)
+    if output != "table":
+        emit(build_report(site.name, str(path), out_dir, result), output)
+        return
     for item in result.packages:
         click.echo("{:<52} {:>10}  md5 {}".format(str(Path(out_dir) / item.path.parent.name / item.path.name),
                                                   _size(item.size), item.md5))
     click.echo("built and validated {} packages".format(len(result.packages)))
     echo_user_data(result.user_data)
+
+
+def build_report(site_name, site_file, out_dir, result):
+    """The build's report as data (-o json|yaml)."""
+    return {"site": site_name, "site_file": site_file, "build_dir": str(out_dir),
+            "packages": [{"path": str(Path(out_dir) / item.path.parent.name / item.path.name), "bytes": item.size,
+                          "md5": item.md5} for item in result.packages],
+            "user_data": [{"member": item.member, "vnfd": item.vnfd_id, "vdu": item.vdu_id,
+                           "bytes": item.user_data_bytes, "cloud_init_bytes": item.rendered_bytes,
+                           "over_goal": item.user_data_bytes > USER_DATA_GOAL} for item in result.user_data],
+            "user_data_goal": USER_DATA_GOAL, "nova_user_data_limit": NOVA_USER_DATA_LIMIT}
 
 
 def echo_user_data(sizes):

@@ -101,6 +101,12 @@ class PoolNetwork(Subnet):
     name: VimName
 
 
+def exactly_one(model: BaseModel, name: str) -> None:
+    """A secret ``name`` given inline or by ``name_env``, exactly one of them."""
+    if (getattr(model, name) is None) == (getattr(model, name + "_env") is None):
+        raise ValueError(f"give exactly one of {name} or {name}_env")
+
+
 class PasswordSource(Strict):
     """A password given inline or by environment variable, exactly one of them."""
 
@@ -109,21 +115,79 @@ class PasswordSource(Strict):
 
     @model_validator(mode="after")
     def _one_password_source(self):
-        if (self.password is None) == (self.password_env is None):
-            raise ValueError("give exactly one of password or password_env")
+        exactly_one(self, "password")
         return self
 
     def secret_password(self) -> Secret:
         return Secret(value=self.password, env=self.password_env)
 
 
-class OpenStackAccount(PasswordSource):
-    auth_url: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.:/_-]+$")]
-    project: VimName
-    user: VimName
+FilePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/~-]+$")]
+
+
+class ApplicationCredential(Strict):
+    """A Keystone application credential: mecpool's own ``openstack`` calls use it instead of a password."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    secret: SecretStr | None = None
+    secret_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _one_secret_source(self):
+        exactly_one(self, "secret")
+        return self
+
+
+class OpenStackAccount(Strict):
+    """How mecpool reaches one VIM, in one of three OpenStack conventions:
+    ``auth_url`` + ``project`` + ``user`` + a password; the same with an ``application_credential``
+    (then the password only serves OSM's VIM account, which Release EIGHT keeps as user/password);
+    or ``cloud``, an entry of a clouds.yaml (``clouds_file``, else the standard places)."""
+
+    auth_url: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.:/_-]+$")] | None = None
+    project: VimName | None = None
+    user: VimName | None = None
+    password: SecretStr | None = None
+    password_env: EnvName | None = None
     region: VimName | None = None
     insecure: bool = False
     domain: VimName = "Default"
+    cacert: FilePath | None = None              # CA bundle of the VIM's endpoints (relative to the site file)
+    application_credential: ApplicationCredential | None = None
+    cloud: VimName | None = None                # an entry of clouds.yaml
+    clouds_file: FilePath | None = None         # relative to the site file
+
+    @model_validator(mode="after")
+    def _one_convention(self):
+        if self.password is not None and self.password_env is not None:
+            raise ValueError("give exactly one of password or password_env")
+        if self.insecure and self.cacert:
+            raise ValueError("insecure and cacert exclude each other (cacert verifies, insecure does not)")
+        if self.cloud is not None:
+            given = [f for f in ("auth_url", "project", "user", "password", "password_env", "application_credential")
+                     if getattr(self, f) is not None]
+            if given:
+                raise ValueError(f"cloud {self.cloud!r} takes the account from clouds.yaml: leave out "
+                                 f"{', '.join(given)}")
+            return self
+        if self.clouds_file is not None:
+            raise ValueError("clouds_file needs cloud (the entry of that file to use)")
+        missing = [f for f in ("auth_url", "project") if getattr(self, f) is None]
+        if self.application_credential is None:
+            missing += [f for f in ("user",) if getattr(self, f) is None]
+            if self.password is None and self.password_env is None:
+                missing.append("password or password_env")
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)} (or give cloud: an entry of clouds.yaml)")
+        if (self.password is not None or self.password_env is not None) and self.user is None:
+            raise ValueError("a password needs user")
+        return self
+
+    def secret_password(self) -> Secret | None:
+        """The password for OSM's VIM account, None where the site gives none."""
+        if self.password is None and self.password_env is None:
+            return None
+        return Secret(value=self.password, env=self.password_env)
 
 
 class Vim(Strict):
@@ -563,6 +627,7 @@ class CrossCheck:
         self.epc_addresses()
         self.registrars()
         self.gateways()
+        self.pool_subnet_sizes()
         for name, group in site.pool.pe_groups.items():
             self.vim_ref(f"pool.pe_groups.{name}.vim", group.vim)
 
@@ -616,6 +681,26 @@ class CrossCheck:
                 if vim is not None and vim.pool_network.gateway is None:
                     self.fail(f"vims.{name}.pool_network.gateway",
                               "required: pool members on several VIMs reach each other through it")
+
+    def pool_subnet_sizes(self) -> None:
+        """Each pool subnet holds its VIM's registrars and PEs at max_count, besides the network and
+        broadcast addresses, the gateway and Neutron's DHCP port."""
+        pool = self.site.pool
+        for name, vim in self.site.vims.items():
+            registrars = sum(1 for r in pool.registrars if r.vim == name)
+            groups = {g: group.max_count for g, group in pool.pe_groups.items() if group.vim == name}
+            need = registrars + sum(groups.values())
+            if not need:
+                continue
+            net = vim.pool_network.network
+            free = net.num_addresses - 2 - (1 if vim.pool_network.gateway else 0) - 1
+            if need > free:
+                parts = ([f"{registrars} registrar(s)"] if registrars else []) + [
+                    f"PE group {g}: {n}" for g, n in groups.items()]
+                self.fail(f"vims.{name}.pool_network.subnet",
+                          f"{net} leaves {max(free, 0)} addresses for VDUs (less network, broadcast, gateway and "
+                          f"Neutron's DHCP port); the pool members on VIM {name} need {need} at max_count "
+                          f"({', '.join(parts)}): use a larger subnet or lower max_count")
 
     def registrars(self) -> None:
         names = [r.name for r in self.site.pool.registrars]

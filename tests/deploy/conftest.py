@@ -41,6 +41,8 @@ def env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("MECPOOL_PMC_PASSWORD", PMC_PASSWORD)
     # The Juju client's files of this machine must not count: an empty directory of our own.
     monkeypatch.setenv("JUJU_DATA", str(tmp_path_factory.mktemp("juju-data")))
+    # mecpool's index of NS instances (nsrecord) is per user: one of the test's own.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
     return monkeypatch
 
 
@@ -79,13 +81,13 @@ class Fakes:
         path.write_text(json.dumps(data))
 
     def calls(self, tool: str | None = None) -> list[list[str]]:
+        return [c["argv"] for c in self.records() if tool is None or c["tool"] == tool]
+
+    def records(self, with_version: bool = False) -> list[dict]:
+        """The recorded calls; mecpool's `osm version` check (first of each command) only when asked."""
         path = self.state / "calls.json"
         calls = json.loads(path.read_text()) if path.exists() else []
-        return [c["argv"] for c in calls if tool is None or c["tool"] == tool]
-
-    def records(self) -> list[dict]:
-        path = self.state / "calls.json"
-        return json.loads(path.read_text()) if path.exists() else []
+        return [c for c in calls if with_version or not (c["tool"] == "osm" and c["argv"][-1:] == ["version"])]
 
     def reset_calls(self) -> None:
         (self.state / "calls.json").unlink(missing_ok=True)

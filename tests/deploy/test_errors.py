@@ -23,12 +23,24 @@ def test_osm_missing_says_how_to_install(fakes, mecpool, env, tmp_path):
     assert "OSM_CLI=/nonexistent/osm is not an executable file" in result.stderr
 
 
-def test_osm_failure_reports_command_exit_code_and_output(fakes, mecpool):
-    mecpool("onboard", "--site", "site.yaml")  # no VIM account registered
+def test_osm_failure_reports_command_exit_code_and_output_and_leaves_nothing(fakes, mecpool, workdir):
+    deployed(fakes, mecpool, ns_create_error="failed to create ns: 503 NBI unavailable")
     result = mecpool("instantiate", "mec1", "--site", "site.yaml", expect=1)
     assert ("command failed (exit code 1): osm ns-create --ns_name mec1 --nsd_name mec-offload --vim_account "
             "mec-openstack --config_file build/deploy/mec1/instantiate-config.yaml") in result.stderr
-    assert "stdout:\n  ERROR: cannot find vim account 'mec-openstack'" in result.stderr
+    assert "stdout:\n  ERROR: failed to create ns: 503 NBI unavailable" in result.stderr
+    assert not (workdir / "build" / "deploy" / "mec1").exists()   # the K/OP file went with the failure
+
+
+def test_instantiate_before_onboard_or_prepare_names_the_step(fakes, mecpool, workdir):
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", expect=2)
+    assert "the NS package mec-offload is not onboarded in OSM: run mecpool onboard --site" in result.stderr
+    mecpool("onboard", "--site", "site.yaml")   # no VIM account registered
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", expect=2)
+    assert "VIM account(s) mec-openstack, pmc-longyearbyen" in result.stderr
+    assert "not registered in OSM: run mecpool openstack-prepare --site" in result.stderr
+    assert not (workdir / "build" / "deploy").exists()
+    assert "ns-create" not in [c[0] for c in fakes.calls("osm")]
 
 
 def test_hostname_and_password_are_passed_through(fakes, mecpool):
@@ -57,11 +69,11 @@ def test_timeout_says_osm_goes_on(fakes, mecpool):
     assert "still PROCESSING after 1 s (timeout)" in result.stderr and "osm ns-op-show" in result.stderr
 
 
-def test_existing_ns_name_is_refused(fakes, mecpool):
+def test_existing_ns_of_the_site_is_resumed_not_created_again(fakes, mecpool):
     deployed(fakes, mecpool)
     mecpool("instantiate", "mec1", "--site", "site.yaml")
-    result = mecpool("instantiate", "mec1", "--site", "site.yaml", expect=1)
-    assert "an NS instance named mec1 exists already" in result.stderr
+    result = mecpool("instantiate", "mec1", "--site", "site.yaml", *FAST)
+    assert "NS mec1 exists (instantiated from" in result.stdout
     assert [c[0] for c in fakes.calls("osm")].count("ns-create") == 1
 
 

@@ -14,13 +14,7 @@ from mecpool.deploy.openstack import find_openstack
 from mecpool.site import load_site
 from mecpool.site.buildinfo import stale_reason
 
-FAST = ("--poll-interval", "0")
-
-
-def edit_site(workdir, change):
-    data = yaml.safe_load((workdir / "site.yaml").read_text())
-    change(data)
-    (workdir / "site.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+from deploy_helpers import FAST, edit_site
 
 
 def test_openstack_client_is_found_next_to_mecpool_without_path():
@@ -85,9 +79,11 @@ def test_teardown_all_removes_what_the_deployment_created(fakes, mecpool, workdi
     for url, vim in fakes.openstack_state().items():
         assert vim["groups"] == [] and vim["flavors"] == [] and vim["images"] == [], url
         assert [n["name"] for n in vim["networks"]] == ["mgmt"], url
-    # idempotent: a second run finds nothing and says so
-    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
-    assert "NS mec1: not in OSM" in result.stdout and "not onboarded" in result.stdout
+    # a second run removes nothing without --force; with it, it finds nothing more and says so
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST, expect=2)
+    assert "NS mec1 is not in OSM (its NS instances: none): teardown --all removed nothing" in result.stderr
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--force", *FAST)
+    assert "NS mec1: not in OSM; --force" in result.stdout and "not onboarded" in result.stdout
 
 
 def test_teardown_all_keeps_networks_and_accounts_it_did_not_make(fakes, mecpool, workdir):
@@ -98,7 +94,7 @@ def test_teardown_all_keeps_networks_and_accounts_it_did_not_make(fakes, mecpool
     result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec", expect=1)
     assert "registered in OSM with security_groups None, not mecpool-simula-mec" in result.stderr
     assert "osm vim-update mec-openstack --config '{security_groups: mecpool-simula-mec}'" in result.stderr
-    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--force", *FAST)   # no NS: --force
     assert "VIM account mec-openstack kept" in result.stdout
     assert "network nornet-simula-s1c kept (not tagged mecpool-simula-mec" in result.stdout
     assert len(fakes.osm_state()["vims"]) == 6
@@ -125,7 +121,7 @@ def test_dry_run_fails_like_the_run_and_prints_complete_commands(fakes, mecpool,
                 "OS_USERNAME", "OS_USER_DOMAIN_NAME", "OS_PASSWORD='****'"):
         assert var in out
     (workdir / "images" / "focal-server-cloudimg-amd64.img").unlink()
-    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", "--dry-run", expect=1)
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", "--dry-run", expect=2)
     assert "images.focal.file:" in result.stderr
     env.delenv("MECPOOL_EPC_K")
     result = mecpool("instantiate", "mec1", "--site", "site.yaml", "--dry-run", expect=2)
@@ -155,8 +151,8 @@ def test_prepare_dry_run_reads_the_vim_and_prints_what_the_run_will_do(fakes, me
     assert "# = management network mgmt: subnets 192.168.100.0/24" in out
     assert "--protocol tcp --dst-port 22:22 --remote-ip 192.168.100.0/24" in out and "<CIDR" not in out
     assert "# = network nornet-simula-s1c exists" in out and "network create nornet-simula-s1c" not in out
-    shown = [line.split(" openstack ", 1)[1].split("    #")[0] for line in out.splitlines()
-             if line.startswith("$ OS_AUTH_URL=")]
+    shown = [line.split("$ openstack ", 1)[1].split("    #")[0] for line in out.splitlines()
+             if line.startswith("$ openstack ")]
     # the run executes exactly the commands the dry run printed (the group by id instead of its name)
     fakes.reset_calls()
     mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "mec")
@@ -187,7 +183,7 @@ def test_teardown_all_keeps_the_flavors_of_another_site_on_the_same_cloud(fakes,
         "mecpool-other-site-pool-element", "mecpool-simula-mec-pool-element"]
     create = [c for c in fakes.calls("openstack") if c[:2] == ["flavor", "create"]]
     assert create[0][-4:-2] == ["--property", "mecpool:site=simula-mec"]
-    mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
+    mecpool("teardown", "mec1", "--site", "site.yaml", "--all", "--force", *FAST)
     assert [f["name"] for f in fakes.openstack_state()[url]["flavors"]] == ["mecpool-other-site-pool-element"]
 
 
@@ -269,13 +265,14 @@ def test_pool_status_names_the_group_and_vdu_of_every_pe(fakes, mecpool):
 def test_pe_action_reaches_the_charmed_vdu_and_names_the_scaled_out_ones(fakes, mecpool):
     scaled_ns(fakes, mecpool)
     fakes.reset_calls()
-    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "reconfigure", "capacity=2000",
-                  "load-increment=0.25").stdout
+    result = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "reconfigure", "capacity=2000",
+                     "load-increment=0.25", expect=3)   # not every intended PE VDU was reached
+    out = result.stdout
     assert "reconfigure on PE group gjovik (member 6): 1 of 2 PE VDU(s) have a charm" in out
     assert "  reached: mec1-6-pool-element-0 (10.103.0.100): COMPLETED" in out
     assert "  not reached (scaled out: OSM Release EIGHT deployed no charm on it): mec1-6-pool-element-1 " \
            "(10.103.0.101)" in out
-    assert "reconfigure reached 1 of 2 PE VDU(s) of group gjovik" in out
+    assert "reconfigure reached 1 of 2 PE VDU(s) of group gjovik" in result.stderr
     actions = [c for c in fakes.calls("osm") if c[0] == "ns-action"]
     assert actions == [["ns-action", "mec1", "--vnf_name", "6", "--vdu_id", "pool-element", "--vdu_count", "0",
                         "--action_name", "reconfigure", "--params", "{capacity: 2000, load-increment: '0.25'}",
@@ -291,6 +288,18 @@ def test_pe_action_reaches_the_charmed_vdu_and_names_the_scaled_out_ones(fakes, 
     out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "haikou", "pe-status").stdout
     assert "1 of 1 PE VDU(s) have a charm" in out and "summary: running, registered" in out
     assert "not reached" not in out
+    # one PE VDU, by count-index or by name: exit 0 when it is reached, 3 when it cannot be
+    fakes.reset_calls()
+    out = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "--index", "0", "restart").stdout
+    assert "1 of 1 PE VDU(s) have a charm" in out and "reached: mec1-6-pool-element-0" in out
+    assert [c[c.index("--vdu_count") + 1] for c in fakes.calls("osm") if c[0] == "ns-action"] == ["0"]
+    result = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "--vdu",
+                     "mec1-6-pool-element-1", "restart", expect=3)
+    assert "restart reached 0 of 1 PE VDU(s) of group gjovik" in result.stderr
+    result = mecpool("pe-action", "mec1", "--site", "site.yaml", "--group", "gjovik", "--index", "7", "restart",
+                     expect=2)
+    assert "--index 7: no such PE VDU in group gjovik (it has: mec1-6-pool-element-0 (index 0), " \
+           "mec1-6-pool-element-1 (index 1))" in result.stderr
 
 
 def test_pe_action_refuses_bad_input_before_any_call(fakes, mecpool):
@@ -309,3 +318,10 @@ def test_pe_action_refuses_bad_input_before_any_call(fakes, mecpool):
     assert "$ osm ns-action mec1 --vnf_name 4 --vdu_id pool-element --vdu_count 0 --action_name restart " \
            "--timeout 1800 --wait" in out
     assert "are not reached (scaled out" in out and fakes.records() == []
+
+
+def test_scale_in_names_the_pe_vdu_it_removes(fakes, mecpool):
+    scaled_ns(fakes, mecpool)
+    out = mecpool("scale-pe", "mec1", "--site", "site.yaml", "--group", "gjovik", "--in", "--wait", *FAST).stdout
+    assert "OSM removes the newest PE VDU of group gjovik: mec1-6-pool-element-1 (10.103.0.101)" in out
+    assert "removed from PE group gjovik: mec1-6-pool-element-1 (10.103.0.101); 1 PE VDU(s) left" in out

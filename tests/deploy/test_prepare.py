@@ -83,7 +83,7 @@ def test_missing_password_is_named_before_any_call(fakes, mecpool, env):
 
 def test_missing_image_file_is_named(fakes, mecpool, workdir):
     (workdir / "images" / "focal-server-cloudimg-amd64.img").unlink()
-    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", expect=1)
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "haikou", expect=2)   # input: exit 2
     assert "images.focal.file:" in result.stderr and "does not exist" in result.stderr
 
 

@@ -38,12 +38,13 @@ def test_whole_workflow(fakes, mecpool, workdir):
     # Onboarding: VNFs first, then the NS ---------------------------------------------------
     fakes.reset_calls()
     mecpool("onboard", "--site", "site.yaml")
-    assert osm_calls(fakes) == [
-        ["nfpkg-list", "--filter", "id=oai-epc"], ["nfpkg-create", "build/vnf-packages/oai-epc.tar.gz"],
-        ["nfpkg-list", "--filter", "id=rsp-pool-element"],
+    assert osm_calls(fakes) == [   # every package looked up (of another site? refused) before the first write
+        ["nfpkg-list", "--filter", "id=oai-epc"], ["nfpkg-list", "--filter", "id=rsp-pool-element"],
+        ["nfpkg-list", "--filter", "id=rsp-registrar"], ["nspkg-list", "--filter", "id=mec-offload"],
+        ["nfpkg-create", "build/vnf-packages/oai-epc.tar.gz"],
         ["nfpkg-create", "build/vnf-packages/rsp-pool-element.tar.gz"],
-        ["nfpkg-list", "--filter", "id=rsp-registrar"], ["nfpkg-create", "build/vnf-packages/rsp-registrar.tar.gz"],
-        ["nspkg-list", "--filter", "id=mec-offload"], ["nspkg-create", "build/ns-packages/mec-offload.tar.gz"],
+        ["nfpkg-create", "build/vnf-packages/rsp-registrar.tar.gz"],
+        ["nspkg-create", "build/ns-packages/mec-offload.tar.gz"],
     ]
 
     # Instantiation, wait, the scale-out of the MEC group (count 2) ------------------------
@@ -52,14 +53,18 @@ def test_whole_workflow(fakes, mecpool, workdir):
     config_file = "build/deploy/mec1/instantiate-config.yaml"
     assert config_file in result.stdout
     calls = osm_calls(fakes)
-    assert calls[0] == ["ns-list", "--filter", "name=mec1"]
-    assert calls[1] == ["ns-create", "--ns_name", "mec1", "--nsd_name", "mec-offload", "--vim_account",
+    # the name is free, the NS package and the VIM accounts are there, no other NS of the site runs
+    assert calls[:4] == [["ns-list", "--filter", "name=mec1"], ["nspkg-list", "--filter", "id=mec-offload"],
+                         ["vim-list"], ["ns-list"]]
+    assert calls[4] == ["ns-create", "--ns_name", "mec1", "--nsd_name", "mec-offload", "--vim_account",
                         "mec-openstack", "--config_file", config_file]
-    assert calls[2] == ["ns-op-list", "mec1"]
+    assert calls[5] == ["ns-op-list", "mec1"]
     state = fakes.osm_state()
     ops = {op["lcmOperationType"]: op["id"] for op in state["ops"]}
     scale_at = calls.index(["vnf-scale", "mec1", "4", "--scaling-group", "pe-scale", "--scale-out"])
-    assert set(map(tuple, calls[3:scale_at])) == {("ns-op-show", ops["instantiate"], "--literal")}
+    between = set(map(tuple, calls[6:scale_at]))   # the wait, then the PE groups' counts from the VNF records
+    assert {c for c in between if c[0] == "ns-op-show"} == {("ns-op-show", ops["instantiate"], "--literal")}
+    assert {c[0] for c in between} == {"ns-op-show", "vnf-list", "vnf-show"}
     assert set(map(tuple, calls[scale_at + 1:])) == {("ns-op-show", ops["scale"], "--literal")}
     assert [c for c in calls if c[0] == "vnf-scale"] == [
         ["vnf-scale", "mec1", "4", "--scaling-group", "pe-scale", "--scale-out"]]  # only mec has count > 1
@@ -147,7 +152,8 @@ def test_dry_runs_change_nothing(fakes, mecpool):
         outputs[" ".join(args[:1] + (("--all",) if "--all" in args else ()))] = mecpool(*args, "--dry-run").stdout
         if args[0] == "openstack-prepare":
             reads = fakes.calls()
-            assert reads and all(c[0] == "vim-list" or "list" in c[:3] for c in reads), reads
+            assert reads and all(c[0] == "vim-list" or "list" in c[:3] or c[:2] == ["limits", "show"]
+                                 for c in reads), reads
             fakes.reset_calls()
     assert fakes.records() == []
     osm = fakes.osm_state()

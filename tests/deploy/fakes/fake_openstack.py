@@ -49,6 +49,7 @@ COMMANDS = {
                                                   "--project"}, {"--ingress", "--egress"}, set()),
     ("security", "group", "rule", "delete"): (1, set(), set(), set()),
     ("security", "group", "delete"): (1, set(), set(), set()),
+    ("limits", "show"): (0, {"--project", "--domain"}, {"--absolute", "--rate", "--reserved"}, set()),
     ("image", "delete"): (1, set(), set(), set()),
     ("flavor", "delete"): (1, set(), set(), set()),
     ("network", "delete"): (1, set(), set(), set()),
@@ -118,12 +119,44 @@ def value(opts, name):
     return opts.get(name)
 
 
-def vim_state(all_state):
-    url = os.environ.get("OS_AUTH_URL")
-    for var, label in (("OS_AUTH_URL", "auth-url"), ("OS_USERNAME", "username"), ("OS_PASSWORD", "password"),
-                       ("OS_PROJECT_NAME", "project-name")):
+def cloud_auth():
+    """OS_CLOUD: the entry of the clouds.yaml OS_CLIENT_CONFIG_FILE names, as openstacksdk reads it."""
+    import yaml
+    path = os.environ.get("OS_CLIENT_CONFIG_FILE") or "clouds.yaml"
+    try:
+        clouds = yaml.safe_load(open(path)).get("clouds") or {}
+    except OSError:
+        raise Fail("Cloud {} was not found.".format(os.environ["OS_CLOUD"]))
+    entry = clouds.get(os.environ["OS_CLOUD"])
+    if not entry:
+        raise Fail("Cloud {} was not found.".format(os.environ["OS_CLOUD"]))
+    return entry.get("auth") or {}
+
+
+def auth():
+    """(auth URL, project) as keystoneauth would use them; missing values fail as it does."""
+    if os.environ.get("OS_CLOUD"):
+        found = cloud_auth()
+        return found.get("auth_url"), found.get("project_id") or found.get("project_name")
+    if os.environ.get("OS_AUTH_TYPE") == "v3applicationcredential":
+        needed = (("OS_AUTH_URL", "auth-url"), ("OS_APPLICATION_CREDENTIAL_ID", "application_credential_id"),
+                  ("OS_APPLICATION_CREDENTIAL_SECRET", "application_credential_secret"))
+    else:
+        needed = (("OS_AUTH_URL", "auth-url"), ("OS_USERNAME", "username"), ("OS_PASSWORD", "password"),
+                  ("OS_PROJECT_NAME", "project-name"))
+    for var, label in needed:
         if not os.environ.get(var):
             raise Fail("Missing value {} required for auth plugin password".format(label))
+    # keystoneauth prefers a project id to a project name (an admin openrc's OS_PROJECT_ID wins).
+    return os.environ["OS_AUTH_URL"], os.environ.get("OS_PROJECT_ID") or os.environ.get("OS_PROJECT_NAME") or "app"
+
+
+def vim_state(all_state):
+    url, _ = auth()
+    # a password Keystone no longer takes (expired, changed): its SHA-256 in the scenario
+    rejected = fakelib.load("scenario.json", {}).get("rejected_passwords") or []
+    if hashlib.sha256(os.environ.get("OS_PASSWORD", "").encode()).hexdigest() in rejected:
+        raise Fail("The request you have made requires authentication. (HTTP 401) (Request-ID: req-4f1c)")
     seed = fakelib.load("scenario.json", {}).get("openstack_seed", {})
     if url not in all_state:
         state = {"images": [], "flavors": [], "networks": [], "subnets": [], "groups": [], "rules": []}
@@ -164,7 +197,23 @@ def rule_row(rule, long):
     return row
 
 
+# A lab project's compute limits (a scenario's "limits" per auth URL replaces some: Nova's defaults
+# are 10 instances, 20 cores, 51200 MB).
+LAB_LIMITS = {"maxTotalInstances": 100, "totalInstancesUsed": 0, "maxTotalCores": 400, "totalCoresUsed": 0,
+              "maxTotalRAMSize": 1024000, "totalRAMUsed": 0, "maxTotalKeypairs": 100, "maxServerMeta": 128}
+
+
+def limits():
+    values = dict(LAB_LIMITS)
+    values.update((fakelib.load("scenario.json", {}).get("limits") or {}).get(os.environ.get("OS_AUTH_URL"), {}))
+    return [{"Name": name, "Value": value} for name, value in sorted(values.items())]
+
+
 def run(key, args, opts, state):
+    if key == ("limits", "show"):
+        if not opts.get("--absolute"):
+            raise Usage("mecpool asks for --absolute")
+        return limits()
     if key == ("image", "list"):
         return [{"ID": i["id"], "Name": i["name"], "Status": i["status"]} for i in state["images"]
                 if value(opts, "--name") in (None, i["name"])
@@ -221,7 +270,7 @@ def run(key, args, opts, state):
                  "Tags": []} for g in state["groups"]]
     if key == ("security", "group", "create"):
         group = {"id": str(uuid.uuid4()), "name": args[0], "description": value(opts, "--description") or "",
-                 "project": os.environ["OS_PROJECT_NAME"]}
+                 "project": auth()[1]}
         state["groups"].append(group)
         for ethertype in ("IPv4", "IPv6"):  # neutron adds these to every new group
             state["rules"].append({"id": str(uuid.uuid4()), "group": group["id"], "direction": "egress",
@@ -283,9 +332,13 @@ def delete(key, name, state):
 def main():
     argv = sys.argv[1:]
     password = os.environ.get("OS_PASSWORD", "")
+    # The inherited-environment recorder: every OS_* variable the call saw (secrets as a SHA-256).
+    os_env = {key: (hashlib.sha256(val.encode()).hexdigest() if "PASSWORD" in key or "SECRET" in key else val)
+              for key, val in os.environ.items() if key.startswith("OS_")}
     fakelib.record("openstack", argv, {"auth_url": os.environ.get("OS_AUTH_URL"),
                                        "project": os.environ.get("OS_PROJECT_NAME"),
-                                       "password_sha256": hashlib.sha256(password.encode()).hexdigest()})
+                                       "password_sha256": hashlib.sha256(password.encode()).hexdigest(),
+                                       "os_env": os_env})
     with fakelib.locked(os.path.join(fakelib.state_dir(), "openstack.lock")):
         try:
             key, args, opts = parse(argv)

@@ -46,6 +46,8 @@ COMMANDS = {
     "nspkg-create": _NS_CREATE_PKG, "nsd-create": _NS_CREATE_PKG,
     "nfpkg-update": _UPDATE, "vnfd-update": _UPDATE, "vnfpkg-update": _UPDATE,
     "nspkg-update": _UPDATE, "nsd-update": _UPDATE,
+    "nfpkg-show": (["NAME"], set(), {"--literal"}, set()), "vnfd-show": (["NAME"], set(), {"--literal"}, set()),
+    "nspkg-show": (["NAME"], set(), {"--literal"}, set()), "nsd-show": (["NAME"], set(), {"--literal"}, set()),
     "nfpkg-delete": _DELETE, "vnfd-delete": _DELETE, "vnfpkg-delete": _DELETE,
     "nspkg-delete": _DELETE, "nsd-delete": _DELETE,
     "ns-create": ([], {"--ns_name", "--nsd_name", "--vim_account", "--admin_status", "--ssh_keys", "--config",
@@ -67,6 +69,7 @@ COMMANDS = {
     "vim-list": ([], {"--filter"}, {"--long"}, set()),
     "vim-show": (["NAME"], set(), set(), set()),
     "vim-delete": (["NAME"], set(), {"--force", "--wait"}, set()),
+    "version": ([], set(), set(), set()),
 }
 INT_OPTIONS = {"--vdu_count", "--timeout"}
 UUID = re.compile(r"^[a-fA-F0-9]{8}(-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}$")
@@ -389,6 +392,8 @@ def nbi_additional_params(ns, index, vnfd):
 
 
 def ns_create(state, opts):
+    if scenario().get("ns_create_error"):
+        raise Fail(scenario()["ns_create_error"])
     nsd = by_name_or_id(state["nsds"], opts["--nsd_name"], "nsd")
     text = None
     if opts.get("--config_file"):
@@ -671,6 +676,8 @@ def action_done(state, nsr, op):
         return {"params": json.dumps(params["primitive_params"], sort_keys=True)} if params["primitive_params"] else {}
     handle = scenario().get("pool_handle", "CalcAppPool")
     subnets = [ipaddress.IPv4Network(s) for s in scenario().get("subnets", {}).values()]
+    # registrars that lost some PEs (a partitioned pool): member index -> addresses it does not see
+    misses = (scenario().get("registrar_misses") or {}).get(params["member_vnf_index"], [])
     elements = []
     for vnfr in state["vnfrs"]:
         if vnfr["nsr-id-ref"] != nsr["_id"] or vnfr["vnfd-ref"] != scenario().get("pe_vnfd", "rsp-pool-element"):
@@ -682,7 +689,7 @@ def action_done(state, nsr, op):
             for iface in vdur["interfaces"]:
                 address = iface.get("ip-address")
                 if address and any(ipaddress.IPv4Address(address) in net for net in subnets) and not iface.get(
-                        "mgmt-vnf"):
+                        "mgmt-vnf") and address not in misses:
                     elements.append({"identifier": "0x{:08x}".format(len(elements) + 0x1000), "addresses": [address],
                                      "port": 9000, "protocol": "SCTP", "load": 0.0, "load_increment": 0.1,
                                      "weight": 0, "policy_type": 3, "home_registrar": "0x00000101",
@@ -761,6 +768,10 @@ def op_row(op):
 
 def run(argv):
     glob, command, args, opts = parse(argv)
+    if scenario().get("unreachable"):
+        # osmclient when pycurl cannot reach the NBI
+        raise Fail("(7, 'Failed to connect to {} port 9999: Connection refused')".format(
+            glob.get("--hostname") or os.environ.get("OSM_HOSTNAME") or "127.0.0.1"))
     state = fakelib.load("osm.json", new_state())
     try:
         return "\n".join(str(line) for line in answer(state, command, args, opts)) + "\n"
@@ -776,6 +787,10 @@ def answer(state, command, args, opts):
         kind = "nsds" if head in ("nspkg", "nsd") else "vnfds"
         rows = [[i.get("name", "-"), i["_id"]] for i in state[kind] if match_filter(i, opts.get("--filter"))]
         out.append(fakelib.pretty_table(["nsd name" if kind == "nsds" else "nfpkg name", "id"], rows))
+    elif command in ("nfpkg-show", "vnfd-show", "nspkg-show", "nsd-show"):
+        item = by_name_or_id(state["nsds" if head in ("nspkg", "nsd") else "vnfds"], args[0], head)
+        out.append(literal(item) if opts.get("--literal") else fakelib.pretty_table(
+            ["field", "value"], [[k, json.dumps(v)] for k, v in public(item).items()]))
     elif command.endswith("-create") and command not in ("ns-create", "vim-create"):
         kind = "nsds" if head in ("nspkg", "nsd") else "vnfds"
         out.append(package_create(state, args[0], kind))
@@ -796,6 +811,11 @@ def answer(state, command, args, opts):
                "vim_password": "********", "config": config, "_admin": {"operationalState": "ENABLED"}}
         state["vims"].append(vim)
         out.append(vim["_id"])
+    elif command == "version":
+        # osmclient v8.0: the NBI's /version, then pkg_resources' osmclient version
+        versions = scenario().get("osm_version") or {}
+        out.append("Server version: {}".format(versions.get("server", "8.0.1rc1 2020-09-04")))
+        out.append("Client version: {}".format(versions.get("client", "8.0.1rc1")))
     elif command == "vim-list":
         out.append(fakelib.pretty_table(["vim name", "uuid"], [[v["name"], v["_id"]] for v in state["vims"]]))
     elif command == "vim-show":
@@ -831,6 +851,11 @@ def answer(state, command, args, opts):
         rows = [op_row(op) for op in state["ops"] if op["nsInstanceId"] == nsr["_id"]]
         out.append(fakelib.pretty_table(["id", "operation", "action_name", "status", "date", "detail"], rows))
     elif command == "ns-op-show":
+        failing = scenario().get("failed_polls", 0)
+        if state.get("_failed_polls", 0) < failing:
+            # the NBI that fails a poll (restarting, a dropped connection): osmclient's pycurl error
+            state["_failed_polls"] = state.get("_failed_polls", 0) + 1
+            raise Fail("(7, 'Failed to connect to 127.0.0.1 port 9999: Connection refused')")
         advance(state)
         op = next((o for o in state["ops"] if o["id"] == args[0]), None)
         if op is None:

@@ -839,7 +839,7 @@ def remove_everything(site, ns, build_dir, runner, osm, accounts, done, dry_run)
         if not dry_run:
             nsrecord.forget(build_dir, ns, osm.options.hostname)
         echo("# packages in OSM" if dry_run else "packages in OSM:")
-        done += teardown_mod.remove_packages(osm, echo, dry_run)
+        done += teardown_mod.remove_packages(osm, echo, dry_run, site.name)
         echo("# VIM accounts in OSM" if dry_run else "VIM accounts in OSM:")
         done += teardown_mod.remove_vim_accounts(site, osm, echo, dry_run)
         say_shell_cleared(dry_run)

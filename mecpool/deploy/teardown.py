@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from mecpool.descriptors import EPC_VNFD, NSD_ID, POOL_ELEMENT_VNFD, REGISTRAR_VNFD
+from mecpool.descriptors.members import marked_site
 from mecpool.site.model import Site
 
 from .errors import CommandFailed, DeployError
@@ -73,19 +74,25 @@ def remove_config(build_dir: Path, ns: str, echo, dry_run: bool) -> None:
     echo(f"  - {folder} removed (the instantiation config, held K and OP)")
 
 
-def remove_packages(osm: Osm, echo, dry_run: bool) -> list[str]:
-    """The NS package, then the VNF packages (OSM refuses a VNFD an NSD references)."""
+def remove_packages(osm: Osm, echo, dry_run: bool, site_name: str) -> list[str]:
+    """The NS package, then the VNF packages (OSM refuses a VNFD an NSD references).  Package ids
+    are the same for every site: a package another site's build marked is that site's, and stays."""
     done = []
     for prefix, descriptor in [("nspkg", NSD_ID)] + [("nfpkg", v) for v in (EPC_VNFD, REGISTRAR_VNFD,
                                                                              POOL_ELEMENT_VNFD)]:
         if dry_run:
             osm.show(f"{prefix}-list", "--filter", f"id={descriptor}", note="check")
-            osm.show(f"{prefix}-delete", f"<_id of {descriptor}>", note="if onboarded")
+            osm.show(f"{prefix}-show", f"<_id of {descriptor}>", "--literal", note=f"if onboarded: of site {site_name}?")
+            osm.show(f"{prefix}-delete", f"<_id of {descriptor}>", note="if it is")
             continue
         rows = osm.table(f"{prefix}-list", "--filter", f"id={descriptor}")
         if not rows:
             echo(f"  = package {descriptor}: not onboarded")
         for row in rows:
+            owner = marked_site(osm.literal(f"{prefix}-show", row["id"]).get("description"))
+            if owner is not None and owner != site_name:
+                echo(f"  = package {descriptor} ({row['id']}) is site {owner}'s: left in OSM")
+                continue
             osm.call(f"{prefix}-delete", row["id"])
             echo(f"  - package {descriptor} deleted from OSM ({row['id']})")
             done.append(f"package {descriptor} deleted")

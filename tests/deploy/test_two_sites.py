@@ -44,3 +44,17 @@ def test_teardown_all_of_a_missing_ns_removes_nothing(fakes, mecpool):
     result = mecpool("teardown", "mec3", "--site", "site.yaml", "--all", "--force", *FAST)
     assert "NS mec3 deleted" not in result.stdout and "not in OSM; --force" in result.stdout
     assert "package mec-offload deleted" in result.stdout and fakes.osm_state()["nsds"] == []
+
+
+def test_teardown_all_leaves_another_sites_packages(fakes, mecpool):
+    """Package ids are global: a package another site onboarded under our id is not ours to delete."""
+    fakes.register_vims()
+    mecpool("onboard", "--site", "site.yaml")
+    state = fakes.osm_state()
+    theirs = state["vnfds"][0]
+    theirs["description"] = theirs["description"].replace("[mecpool site simula-mec]", "[mecpool site lab-b]")
+    (fakes.state / "osm.json").write_text(json.dumps(state))
+    result = mecpool("teardown", "mec3", "--site", "site.yaml", "--all", "--force", *FAST)
+    assert "is site lab-b's: left in OSM" in result.stdout
+    assert [v["id"] for v in fakes.osm_state()["vnfds"]] == [theirs["id"]]
+    assert fakes.osm_state()["nsds"] == []

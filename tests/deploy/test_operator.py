@@ -2,8 +2,6 @@
 teardown --all, the security group for OSM's VCA, dry runs that fail like runs, one grammar
 and error format, site errors with line numbers, group names in tables."""
 
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -69,7 +67,6 @@ def test_teardown_all_removes_what_the_deployment_created(fakes, mecpool, workdi
     config = workdir / "build" / "deploy" / "mec1" / "instantiate-config.yaml"
     assert config.exists()
     # a network that was there before openstack-prepare is used and kept
-    mec = "https://mec.openstack.example.org:5000/v3"
     fakes.reset_calls()
     result = mecpool("teardown", "mec1", "--site", "site.yaml", "--all", *FAST)
     assert "teardown --all of NS mec1 and site simula-mec: done" in result.stdout

@@ -1,7 +1,6 @@
 """The whole workflow against the fake CLIs: exactly the calls a user would
 type, and OSM's state after each step."""
 
-import json
 import stat
 
 import yaml

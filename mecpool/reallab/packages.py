@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 # Bump when the unpack/post-install steps change in a way the package list does not show.
 FORMAT = "1"
@@ -80,6 +81,40 @@ def resolve(top_level: tuple[str, ...] = TOP_LEVEL) -> tuple[Package, ...]:
         raise PackageError("apt-get -s failed (run `apt-get update` first?): "
                            + (done.stderr or done.stdout).strip()[-2000:])
     return parse_simulation(done.stdout)
+
+
+def apt_state(lists: Path = Path("/var/lib/apt/lists"), status: Path = Path("/var/lib/dpkg/status")) -> dict:
+    """What apt's resolution depends on besides the top-level names: the package indexes and the host's
+    installed set (names, sizes and mtimes: an `apt-get update` or an install changes them)."""
+    state = {"status": _stat(status)}
+    if lists.is_dir():
+        state["lists"] = {p.name: _stat(p) for p in sorted(lists.iterdir())
+                          if p.is_file() and p.name.endswith(("Packages", "Packages.lz4", "Release", "InRelease"))}
+    return state
+
+
+def _stat(path: Path) -> list:
+    try:
+        st = path.stat()
+    except OSError:
+        return []
+    return [st.st_size, st.st_mtime_ns]
+
+
+def resolve_cached(cache_root: Path, top_level: tuple[str, ...] = TOP_LEVEL) -> tuple[Package, ...]:
+    """resolve(), remembered under <cache>/reallab/resolved/ while apt's state is the same (apt's
+    resolution costs 10-30 s on a busy host; a warm start should not pay it)."""
+    key = hashlib.sha256(json.dumps({"top": list(top_level), "apt": apt_state()},
+                                    sort_keys=True).encode()).hexdigest()
+    path = cache_root / "reallab" / "resolved" / f"{key}.txt"
+    if path.is_file():
+        return parse_manifest(path.read_text())
+    resolved = resolve(top_level)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(manifest(resolved))
+    os.rename(tmp, path)
+    return resolved
 
 
 def manifest(packages: tuple[Package, ...]) -> str:

@@ -40,7 +40,10 @@ def _uwsgi(name: str, wsgi_file: str, port: int, s: Settings) -> tuple[str, ...]
     # not): one process, a few threads.
     return ("uwsgi_python311", "--http-socket", f"{s.address}:{port}", "--wsgi-file", wsgi_file,
             "--master", "--processes", "1", "--threads", "4", "--enable-threads", "--lazy-apps",
-            "--die-on-term", "--buffer-size", "65535", "--need-app", "--procname-prefix", f"{name}-")
+            "--die-on-term", "--buffer-size", "65535", "--need-app", "--procname-prefix", f"{name}-",
+            # uWSGI's http-socket closes after each response without saying so: a client reusing the
+            # connection (keystoneauth's session) gets "connection reset" on its next request.
+            "--add-header", "Connection: close")
 
 
 def plan(s: Settings) -> tuple[Service, ...]:

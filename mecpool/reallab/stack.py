@@ -24,7 +24,9 @@ from .configs import Settings
 from .sandbox import Layout, Sandbox, clean_env
 
 LogFn = Callable[[str], None]
-QEMU_REAL = "usr/libexec/mecpool-reallab/qemu-system-x86_64"
+# The real binary beside the wrapper.  QEMU looks for its modules (TCG itself is one in Debian's build)
+# only in <its directory>/../lib/x86_64-linux-gnu/qemu: the binary must sit one level below /usr.
+QEMU_REAL = "usr/libexec/qemu-system-x86_64.real"
 
 
 class StackError(RuntimeError):
@@ -96,7 +98,7 @@ class Stack:
     def up(self) -> None:
         t0 = time.monotonic()
         started = time.monotonic()
-        resolved = packages.resolve()
+        resolved = packages.resolve_cached(self.cache_root)
         self._timed("resolve packages", started)
         started = time.monotonic()
         self.tree = unpack.unpacked_tree(resolved, self.cache_root, self.log)

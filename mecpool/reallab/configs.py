@@ -88,6 +88,9 @@ def keystone_conf(s: Settings) -> str:
                   "memcache_servers": f"{s.address}:11211"},
         "token": {"provider": "fernet"},
         "fernet_tokens": {"key_repository": "/var/lib/keystone/fernet-keys/"},
+        # MFA receipts have their own key repository, /etc/keystone/fernet-keys/ by default: keystone's
+        # WSGI app dies at start when it is missing.
+        "fernet_receipts": {"key_repository": "/var/lib/keystone/fernet-keys/"},
         "credential": {"key_repository": "/var/lib/keystone/credential-keys/"},
     })
 

@@ -2,6 +2,9 @@
 service users and endpoints), dumped with Keystone's key repositories into the cache, and restored from
 that dump on every later (warm) start.
 
+The dump holds the service databases only; the databases' users are made anew on every start
+(grants_sql), before the dump is restored or the schemas are synced.
+
 Keyed by the package tree's key and the settings (passwords and addresses end up in the rows: the cell
 mappings, the endpoints), so a new package set or new settings make a new dump.
 """
@@ -107,9 +110,9 @@ class Dumps:
 
 
 def create(sandbox, s: Settings, log: LogFn) -> dict[str, float]:
-    """Grants and every schema sync (cold), the chains side by side; returns each step's seconds."""
+    """Every schema sync (cold), the chains side by side; returns each step's seconds.  The databases
+    and users must exist (grants_sql)."""
     times: dict[str, float] = {}
-    sql(sandbox, grants_sql(s))
 
     def chain(commands):
         for argv in commands:

@@ -9,8 +9,8 @@ process of the PID namespace, those the services started themselves included (th
 libvirt's QEMU).  The network namespaces the DHCP agent makes (`ip netns add`) are bind mounts below the
 namespace's own /run/netns: they go with the mount namespace.
 
-Layers, top first: the generated configuration (`layers/<dir>`), the unpacked packages, the host's
-directory; writes go to `upper/<dir>` in the run directory.
+Layers, top first: the generated configuration (`layers/<dir>`), the cached QEMU wrapper layer, the
+unpacked packages, the host's directory; writes go to `upper/<dir>` in the run directory.
 """
 
 from __future__ import annotations
@@ -35,26 +35,26 @@ class SandboxError(RuntimeError):
 class Layout:
     """Where the holder finds its layers: the unpacked tree, generated layers, and per-run writable dirs."""
     tree_root: Path            # .../trees/<key>/root (usr/, etc/, var/)
-    layers: Path               # generated files: layers/<dir>/... lie over the tree
+    layers: tuple[Path, ...]   # generated files, top first: <layer>/<dir>/... lie over the tree
     run_dir: Path              # upper/<dir>, work/<dir>
     overlaid: tuple[str, ...] = OVERLAID
     binds: tuple[tuple[str, str], ...] = ()   # (host directory, path in the namespace), after the rest
 
     def overlay_options(self, name: str) -> str:
-        lowers = [self.layers / name, self.tree_root / name, Path("/") / name]
+        lowers = [layer / name for layer in self.layers] + [self.tree_root / name, Path("/") / name]
         lowers = [str(p) for p in lowers if p == Path("/") / name or p.is_dir()]
         return "lowerdir={},upperdir={},workdir={}".format(
             ":".join(lowers), self.run_dir / "upper" / name, self.run_dir / "work" / name)
 
     def to_json(self) -> str:
-        return json.dumps({"tree_root": str(self.tree_root), "layers": str(self.layers),
+        return json.dumps({"tree_root": str(self.tree_root), "layers": [str(p) for p in self.layers],
                            "run_dir": str(self.run_dir), "overlaid": list(self.overlaid),
                            "binds": [list(b) for b in self.binds]})
 
     @classmethod
     def from_json(cls, text: str) -> "Layout":
         d = json.loads(text)
-        return cls(Path(d["tree_root"]), Path(d["layers"]), Path(d["run_dir"]), tuple(d["overlaid"]),
+        return cls(Path(d["tree_root"]), tuple(Path(p) for p in d["layers"]), Path(d["run_dir"]), tuple(d["overlaid"]),
                    tuple(tuple(b) for b in d["binds"]))
 
 

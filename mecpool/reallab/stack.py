@@ -11,6 +11,7 @@ Leaving the `with` (also on an error or Ctrl-C) stops every service, kills the n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,10 +34,8 @@ class StackError(RuntimeError):
     """The stack did not come up; the message says which step and why."""
 
 
-def write_layer(layers: Path, tree_root: Path, s: Settings, host_etc: Path = Path("/etc"),
-                host_qemu: Path = Path("/usr/bin/qemu-system-x86_64")) -> None:
-    """The generated layer: configs, the packages' samples copied to /etc, alternatives links and the
-    QEMU wrapper (over the real binary, linked beside it)."""
+def write_layer(layers: Path, tree_root: Path, s: Settings, host_etc: Path = Path("/etc")) -> None:
+    """The generated layer: configs, the packages' samples copied to /etc, alternatives links."""
     if layers.exists():
         shutil.rmtree(layers)
     for rel, text in configs.files(s, (host_etc / "passwd").read_text(), (host_etc / "group").read_text()).items():
@@ -49,19 +48,37 @@ def write_layer(layers: Path, tree_root: Path, s: Settings, host_etc: Path = Pat
     for link, target in configs.LINKS:
         (layers / link).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, layers / link)
+    (layers / "etc/sudoers.d/reallab").chmod(0o440)
+
+
+def qemu_layer(cache_root: Path, tree_root: Path, s: Settings,
+               host_qemu: Path = Path("/usr/bin/qemu-system-x86_64")) -> Path:
+    """The QEMU wrapper over the real binary (linked beside it), in a layer cached by its content: libvirt
+    keeps its probe of QEMU's capabilities (a minute of TCG work) only while the binary's ctime holds."""
     real = tree_root / "usr/bin/qemu-system-x86_64"
     real = real if real.is_file() else host_qemu
-    dest = layers / QEMU_REAL
+    text = configs.qemu_wrapper(s, "/" + QEMU_REAL)
+    st = real.stat()
+    key = hashlib.sha256(json.dumps([text, str(real), st.st_size, st.st_mtime_ns]).encode()).hexdigest()
+    layer = cache_root / "reallab" / "qemu-layers" / key
+    if layer.is_dir():
+        return layer
+    tmp = layer.with_name(f".tmp-{key[:16]}-{os.getpid()}")
+    dest = tmp / QEMU_REAL
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(real, dest)
     except OSError:
         shutil.copy2(real, dest)
-    wrapper = layers / "usr/bin/qemu-system-x86_64"
+    wrapper = tmp / "usr/bin/qemu-system-x86_64"
     wrapper.parent.mkdir(parents=True, exist_ok=True)
-    wrapper.write_text(configs.qemu_wrapper(s, "/" + QEMU_REAL))
+    wrapper.write_text(text)
     wrapper.chmod(0o755)
-    (layers / "etc/sudoers.d/reallab").chmod(0o440)
+    try:
+        os.rename(tmp, layer)
+    except OSError:        # another run made it meanwhile
+        shutil.rmtree(tmp)
+    return layer
 
 
 class Stack:
@@ -107,9 +124,10 @@ class Stack:
         started = time.monotonic()
         libvirt_cache = self.cache_root / "reallab" / "libvirt-cache" / self.tree.key
         libvirt_cache.mkdir(parents=True, exist_ok=True)
-        layout = Layout(self.tree.root, self.run_dir / "layers", self.run_dir,
-                        binds=((str(libvirt_cache), "/var/cache/libvirt"),))
-        write_layer(layout.layers, self.tree.root, self.settings)
+        layout = Layout(self.tree.root, (self.run_dir / "layers",
+                                         qemu_layer(self.cache_root, self.tree.root, self.settings)),
+                        self.run_dir, binds=((str(libvirt_cache), "/var/cache/libvirt"),))
+        write_layer(layout.layers[0], self.tree.root, self.settings)
         self.sandbox = Sandbox(layout, nice=self.nice)
         self.sandbox.up()
         self.launcher = services.Launcher(self.sandbox, self.run_dir / "logs", nice=self.nice)
@@ -117,6 +135,7 @@ class Stack:
         self._timed("namespaces and network", started)
         self._databases()
         started = time.monotonic()
+        self._start("identity")        # started already on a cold start (the identity set-up needs it)
         self._start("control")
         self._timed("control plane APIs", started)
         started = time.monotonic()
@@ -156,6 +175,7 @@ class Stack:
         self._start("backend")
         self._timed("MariaDB, RabbitMQ, memcached", started)
         started = time.monotonic()
+        database.sql(self.sandbox, database.grants_sql(s))
         if self.warm:
             dumps.restore(self.sandbox)
             self._timed("databases restored from the cached dump", started)

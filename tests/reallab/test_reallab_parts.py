@@ -180,11 +180,13 @@ def test_mount_plan_layers_and_binds(tmp_path):
     (tree / "etc").mkdir()
     layers = tmp_path / "layers"
     (layers / "etc").mkdir(parents=True)
-    layout = Layout(tree, layers, tmp_path / "run", binds=(("/cache/libvirt", "/var/cache/libvirt"),))
+    qemu = tmp_path / "qemu"
+    (qemu / "usr/bin").mkdir(parents=True)
+    layout = Layout(tree, (layers, qemu), tmp_path / "run", binds=(("/cache/libvirt", "/var/cache/libvirt"),))
     assert Layout.from_json(layout.to_json()) == layout
     plan = mount_plan(layout)
     usr = next(p for p in plan if p[-1] == "/usr")
-    assert f"lowerdir={tree}/usr:/usr," in usr[5]          # no layer of ours for usr: tree, then host
+    assert f"lowerdir={qemu}/usr:{tree}/usr:/usr," in usr[5]    # a layer without etc/ is left out there
     etc = next(p for p in plan if p[-1] == "/etc")
     assert f"lowerdir={layers}/etc:{tree}/etc:/etc," in etc[5]
     var = next(p for p in plan if p[-1] == "/var")

@@ -67,14 +67,7 @@ testbed: venv
 bench-build: venv
 	$(BIN)/python scripts/bench-build.py --site $(SITE)
 
-bench-# The real OpenStack (Zed, Debian's packages) in private namespaces, proved by its smoke path: a Nova
-# server from the VDU lab's image with config drive and user data, SSH, cloud-init (docs/real-lab.md).
-# Package tree and database dump are cached in $$MECPOOL_CACHE.  The runbook against it is not wired yet.
-real-lab-stack: venv
-	@bash scripts/install-deps.sh --real-lab
-	$(BIN)/mecpool real-lab --stack-only
-
-testbed: venv
+bench-testbed: venv
 	$(BIN)/python scripts/bench-testbed.py
 
 # Day 0-2 on a real OSM Release EIGHT + OpenStack (see README).  NS and GROUP are required where used;

@@ -54,8 +54,9 @@ def qcow2_of(image: LabImage, cache_root: Path, log: LogFn) -> Path:
 
 @dataclass
 class MemoryMonitor:
-    """Samples the resident memory of every process of the lab (the sandbox's members) every few
-    seconds; `peak` is the largest sum seen."""
+    """Samples the memory of every process of the lab (the sandbox's members) every few seconds: the
+    proportional set size (shared pages split between their users, so the sum is what the lab costs);
+    `peak` is the largest sum seen, in KiB."""
     sandbox: object
     interval: float = 5.0
     peak: int = 0
@@ -76,13 +77,12 @@ class MemoryMonitor:
         total, names = 0, {}
         for pid in self.sandbox.members():
             try:
-                status = Path(f"/proc/{pid}/status").read_text()
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                name = Path(f"/proc/{pid}/comm").read_text().strip()
             except OSError:
                 continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            kb = int(fields.get("VmRSS", "0 kB").split()[0])
+            kb = pss_kib(rollup)
             total += kb
-            name = fields.get("Name", "?").strip()
             names[name] = names.get(name, 0) + kb
         if total > self.peak:
             self.peak, self.peak_by_name = total, names
@@ -94,6 +94,13 @@ class MemoryMonitor:
                 self.sample()
             except Exception:   # a sample lost while the namespace goes away
                 pass
+
+
+def pss_kib(smaps_rollup: str) -> int:
+    for line in smaps_rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
 
 
 def run(stack, cache_root: Path, log: LogFn) -> dict[str, float]:
@@ -132,8 +139,9 @@ def run(stack, cache_root: Path, log: LogFn) -> dict[str, float]:
                        "--file", str(disk), "--property", f"kernel_id={kernel['id']}",
                        "--property", f"ramdisk_id={ramdisk['id']}",
                        "--property", f"os_command_line={image.cmdline}", "reallab-trixie")
-    if glance_image.get("status") != "active":
-        raise RuntimeError(f"Glance image not active: {glance_image.get('status')}")
+    # OSC 6 prints the image as created, before its upload ends ("queued"): ask Glance until active.
+    for created in (kernel, ramdisk, glance_image):
+        _wait_status(lambda: osj("image", "show", created["id"]), "active", ("killed", "deleted"), 600)
     step("glance upload (kernel, initrd, disk)", started)
 
     started = time.monotonic()
@@ -170,7 +178,7 @@ def run(stack, cache_root: Path, log: LogFn) -> dict[str, float]:
 
     guest = Guest(SERVER, address, key, stack.sandbox)
     guest.wait_ssh(time.monotonic() + 900)
-    step("SSH (boot to login with the metadata's key)", started)
+    step("SSH with the metadata's key (from server create)", started)
     status = guest.run("cloud-init status --wait --long", check=False, timeout=900)
     (work / "cloud-init-status.txt").write_text(status.stdout + status.stderr)
     if "status: done" not in status.stdout:
@@ -178,7 +186,7 @@ def run(stack, cache_root: Path, log: LogFn) -> dict[str, float]:
     if "ConfigDrive" not in status.stdout:
         raise RuntimeError(f"cloud-init did not use the config drive: {status.stdout.strip()}")
     guest.run(f"test -s {MARKER}")
-    step("cloud-init done (ConfigDrive, user data applied)", started)
+    step("cloud-init done, ConfigDrive, user data applied (from server create)", started)
 
     started = time.monotonic()
     osc("server", "delete", "--wait", SERVER)
@@ -186,6 +194,18 @@ def run(stack, cache_root: Path, log: LogFn) -> dict[str, float]:
         raise RuntimeError(f"{SERVER} still listed after delete")
     step("server deleted", started)
     return t
+
+
+def _wait_status(show, wanted: str, failed: tuple[str, ...], timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        thing = show()
+        status = str(thing.get("status", "")).lower()
+        if status == wanted:
+            return thing
+        if status in failed or time.monotonic() > deadline:
+            raise RuntimeError(f"{thing.get('name') or thing.get('id')} is {status}, not {wanted}")
+        time.sleep(3)
 
 
 def _address(addresses) -> str:

@@ -20,13 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_stack_comes_up_boots_a_server_and_leaves_nothing(tmp_path):
     out = tmp_path / "real-lab"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", "from mecpool.cli import main; main()", "real-lab", "--stack-only", "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=3600)
+    argv = [sys.executable, "-c", "from mecpool.cli import main; main()", "real-lab", "--stack-only",
+            "--out", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=3600)
     assert done.returncode == 0, done.stderr[-5000:]
     result = json.loads((out / "result.json").read_text())
     assert result["ok"] and result["left_after_teardown"] == []
     for step in ("keystone token", "glance upload (kernel, initrd, disk)", "server ACTIVE",
-                 "cloud-init done (ConfigDrive, user data applied)", "server deleted"):
+                 "cloud-init done, ConfigDrive, user data applied (from server create)", "server deleted"):
         assert step in result["smoke"], step
     assert "status: done" in (out / "smoke" / "cloud-init-status.txt").read_text()
     # Nothing of the lab is left: no process runs from its layers, no overlay of its run directory.

@@ -246,3 +246,26 @@ def test_smoke_address_from_either_client_format():
     assert smoke._address({"reallab-net": ["10.210.0.123"]}) == "10.210.0.123"
     assert smoke._address("reallab-net=10.210.0.123") == "10.210.0.123"
     assert "write_files" in smoke.user_data() and smoke.MARKER in smoke.user_data()
+
+
+def test_qemu_layer_is_cached_by_content_and_keeps_the_binary_below_usr(tmp_path):
+    from mecpool.reallab.stack import QEMU_REAL, qemu_layer
+    tree = tmp_path / "tree"
+    (tree / "usr/bin").mkdir(parents=True)
+    host_qemu = tmp_path / "host-qemu"
+    host_qemu.write_text("binary")
+    s = configs.Settings()
+    layer = qemu_layer(tmp_path / "cache", tree, s, host_qemu=host_qemu)
+    assert qemu_layer(tmp_path / "cache", tree, s, host_qemu=host_qemu) == layer     # reused: same ctime
+    assert (layer / QEMU_REAL).read_text() == "binary"
+    # QEMU finds its modules in <its dir>/../lib/x86_64-linux-gnu/qemu: its dir must be /usr/<one level>.
+    assert Path("/" + QEMU_REAL).parent.parent == Path("/usr")
+    wrapper = (layer / "usr/bin/qemu-system-x86_64").read_text()
+    assert f"exec /{QEMU_REAL} " in wrapper and "tb-size=256" in wrapper
+    assert qemu_layer(tmp_path / "cache", tree, configs.Settings(tcg_tb_mb=128), host_qemu=host_qemu) != layer
+
+
+def test_pss_from_smaps_rollup():
+    text = "00400000-7ffd [rollup]\nRss:               10240 kB\nPss:                4096 kB\nPss_Anon: 1 kB\n"
+    assert smoke.pss_kib(text) == 4096
+    assert smoke.pss_kib(Path("/proc/self/smaps_rollup").read_text()) > 0

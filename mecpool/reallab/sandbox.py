@@ -105,6 +105,7 @@ class Sandbox:
     namespaces: dict = field(default_factory=dict)
 
     def up(self, timeout: float = 60.0) -> None:
+        remove_stale(self.layout.run_dir)
         ready = self.layout.run_dir / "holder.ready"
         ready.unlink(missing_ok=True)
         self.layout.run_dir.mkdir(parents=True, exist_ok=True)
@@ -206,6 +207,40 @@ def processes_in(namespaces: dict) -> list[int]:
         if mine & wanted:
             found.append(int(entry))
     return sorted(found)
+
+
+def stale_holders(run_dir: Path, cmdlines: dict[int, list[str]]) -> list[int]:
+    """Of `cmdlines` (pid -> argv), the holders (or their unshare) of a lab on `run_dir`: a run killed
+    without its teardown leaves them, with overlays on that run directory's layers."""
+    found = []
+    for pid, argv in cmdlines.items():
+        if "mecpool.reallab.sandbox" in argv and "hold" in argv:
+            try:
+                layout = Layout.from_json(argv[argv.index("hold") + 1])
+            except (ValueError, IndexError, KeyError):
+                continue
+            if Path(layout.run_dir) == Path(run_dir):
+                found.append(pid)
+    return sorted(found)
+
+
+def remove_stale(run_dir: Path) -> list[int]:
+    """Kill what a killed run on `run_dir` left (its PID namespace goes with its holder)."""
+    cmdlines = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                raw = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            cmdlines[int(entry)] = raw.decode(errors="replace").split("\0")
+    stale = stale_holders(run_dir, cmdlines)
+    for pid in stale:
+        _kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while stale and time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in stale):
+        time.sleep(0.1)
+    return stale
 
 
 def _only_child(pid: int) -> int:

@@ -22,7 +22,7 @@ from typing import Callable
 
 from . import configs, database, packages, services, unpack
 from .configs import Settings
-from .sandbox import Layout, Sandbox, clean_env
+from .sandbox import Layout, Sandbox, clean_env, remove_stale
 
 LogFn = Callable[[str], None]
 # The real binary beside the wrapper.  QEMU looks for its modules (TCG itself is one in Debian's build)
@@ -120,6 +120,7 @@ class Stack:
         started = time.monotonic()
         self.tree = unpack.unpacked_tree(resolved, self.cache_root, self.log)
         self._timed("package tree", started)
+        remove_stale(self.run_dir)     # before the run directory's layers are made anew
         self._prepare_run_dir()
         started = time.monotonic()
         libvirt_cache = self.cache_root / "reallab" / "libvirt-cache" / self.tree.key

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mecpool.reallab import configs, database, packages, services, smoke, unpack
-from mecpool.reallab.sandbox import Layout, mount_plan, clean_env
+from mecpool.reallab.sandbox import Layout, clean_env, mount_plan, stale_holders
 
 SIMULATION = """\
 NOTE: This is only a simulation!
@@ -269,3 +269,17 @@ def test_pss_from_smaps_rollup():
     text = "00400000-7ffd [rollup]\nRss:               10240 kB\nPss:                4096 kB\nPss_Anon: 1 kB\n"
     assert smoke.pss_kib(text) == 4096
     assert smoke.pss_kib(Path("/proc/self/smaps_rollup").read_text()) > 0
+
+
+def test_stale_holders_are_those_of_this_run_directory_only(tmp_path):
+    mine = Layout(tmp_path / "tree", (tmp_path / "layers",), tmp_path / "run")
+    other = Layout(tmp_path / "tree", (tmp_path / "layers",), tmp_path / "other-run")
+    hold = ["python3", "-m", "mecpool.reallab.sandbox", "hold"]
+    cmdlines = {
+        10: ["unshare", "--mount", "--pid", *hold, mine.to_json(), "ready"],
+        11: [*hold, mine.to_json(), "ready"],
+        12: [*hold, other.to_json(), "ready"],
+        13: ["vim", "mecpool/reallab/sandbox.py", "hold"],
+        14: [*hold, "not json", "ready"],
+    }
+    assert stale_holders(tmp_path / "run", cmdlines) == [10, 11]

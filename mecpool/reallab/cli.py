@@ -20,9 +20,12 @@ from mecpool.vdulab.image import default_cache_root
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
               help="Package tree, database dump, images (default: $MECPOOL_CACHE, else ~/.cache/mecpool).")
 @click.option("--no-smoke", is_flag=True, help="With --stack-only: only bring the stack up and down.")
+@click.option("--keep-layers", is_flag=True,
+              help="Keep what the services wrote (the run directory's upper/: Glance's store, Nova's image "
+                   "cache, MariaDB's files) after teardown; the services' logs are kept anyway.")
 @click.option("--hold", "hold_seconds", default=0, type=click.IntRange(0, 86400),
               help="Keep the stack up this many seconds after the smoke path (Ctrl-C ends it early).")
-def real_lab_command(stack_only, out_dir, cache_dir, no_smoke, hold_seconds):
+def real_lab_command(stack_only, out_dir, cache_dir, no_smoke, keep_layers, hold_seconds):
     """OpenStack Zed from Debian's archive, in private namespaces on this machine (docs/real-lab.md)."""
     from . import smoke
     from .stack import Stack
@@ -41,7 +44,7 @@ def real_lab_command(stack_only, out_dir, cache_dir, no_smoke, hold_seconds):
         click.echo("[{:6.0f} s] {}".format(time.monotonic() - start, message), err=True)
 
     result = {"ok": False, "steps": {}, "smoke": {}}
-    stack = Stack(out, cache, log=log)
+    stack = Stack(out, cache, log=log, keep_layers=keep_layers)
     monitor = None
     try:
         stack.up()

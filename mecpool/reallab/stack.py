@@ -83,12 +83,13 @@ def qemu_layer(cache_root: Path, tree_root: Path, s: Settings,
 
 class Stack:
     def __init__(self, run_dir: Path, cache_root: Path, settings: Settings | None = None,
-                 log: LogFn = print, nice: int = services.NICE):
+                 log: LogFn = print, nice: int = services.NICE, keep_layers: bool = False):
         self.run_dir = Path(run_dir).resolve()
         self.cache_root = Path(cache_root)
         self.settings = settings or Settings()
         self.log = log
         self.nice = nice
+        self.keep_layers = keep_layers   # else down() removes upper/ and work/ (Glance's and Nova's copies
         self.timings: dict[str, float] = {}
         self.warm = None
         self.sandbox: Sandbox | None = None
@@ -249,4 +250,10 @@ class Stack:
                 self.log(f"reallab: processes left after teardown: {result['left']}")
         self.sandbox = None
         self.launcher = None
+        if not self.keep_layers and not result.get("left"):
+            # What the services wrote (Glance's store, Nova's image cache: about 1.2 GB after the smoke
+            # path); the services' logs are in logs/, not there.  Only once no process of the lab is left.
+            for name in ("upper", "work"):
+                if (self.run_dir / name).exists():
+                    shutil.rmtree(self.run_dir / name)
         return result

@@ -283,3 +283,15 @@ def test_stale_holders_are_those_of_this_run_directory_only(tmp_path):
         14: [*hold, "not json", "ready"],
     }
     assert stale_holders(tmp_path / "run", cmdlines) == [10, 11]
+
+
+def test_teardown_removes_the_writable_layers_unless_kept(tmp_path):
+    from mecpool.reallab.stack import Stack
+    for keep in (False, True):
+        run = tmp_path / f"run-{keep}"
+        for name in ("upper/var/lib/glance/images", "work/var/work", "logs"):
+            (run / name).mkdir(parents=True)
+        (run / "logs" / "nova-api.log").write_text("log")
+        Stack(run, tmp_path / "cache", log=lambda m: None, keep_layers=keep).down()
+        assert (run / "upper").exists() == keep and (run / "work").exists() == keep
+        assert (run / "logs" / "nova-api.log").read_text() == "log"

@@ -2,6 +2,7 @@
 
 import json
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,7 +62,7 @@ def real_lab_command(stack_only, out_dir, cache_dir, no_smoke, keep_layers, hold
         result["ok"] = True
     except KeyboardInterrupt:
         log("interrupted")
-    except (RuntimeError, OSError) as error:
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
         result["error"] = str(error)
         click.echo("mecpool: real-lab failed: {}".format(error), err=True)
     finally:

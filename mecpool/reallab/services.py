@@ -37,9 +37,11 @@ class Service:
 
 def _uwsgi(name: str, wsgi_file: str, port: int, s: Settings) -> tuple[str, ...]:
     # Debian serves keystone and placement with uWSGI (its ini files want users and AppArmor we have
-    # not): one process, a few threads.
+    # not).  Two processes of one thread each: with several threads in one process keystone hung for
+    # good ("greenlet.error: cannot switch to a different thread" from an eventlet semaphore) and every
+    # client of it with it (1 run in 6).
     return ("uwsgi_python311", "--http-socket", f"{s.address}:{port}", "--wsgi-file", wsgi_file,
-            "--master", "--processes", "1", "--threads", "4", "--enable-threads", "--lazy-apps",
+            "--master", "--processes", "2", "--threads", "1", "--enable-threads", "--lazy-apps",
             "--die-on-term", "--buffer-size", "65535", "--need-app", "--procname-prefix", f"{name}-",
             # uWSGI's http-socket closes after each response without saying so: a client reusing the
             # connection (keystoneauth's session) gets "connection reset" on its next request.

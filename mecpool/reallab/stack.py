@@ -211,8 +211,8 @@ class Stack:
         while time.monotonic() < deadline:
             for name in ("nova-compute", "neutron-linuxbridge-agent", "neutron-dhcp-agent"):
                 self.launcher.is_ready(services.Service(name, ()))   # raises if it died
-            hv = self.openstack("hypervisor", "list", "-f", "json", check=False)
-            agents = self.openstack("network", "agent", "list", "-f", "json", check=False)
+            hv = self.openstack("hypervisor", "list", "-f", "json", check=False, timeout=180)
+            agents = self.openstack("network", "agent", "list", "-f", "json", check=False, timeout=180)
             try:
                 hypervisors = json.loads(hv.stdout or "[]")
                 alive = [a for a in json.loads(agents.stdout or "[]") if a.get("Alive") in (True, ":-)")]

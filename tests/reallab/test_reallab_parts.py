@@ -157,6 +157,9 @@ def test_service_plan():
     assert {"libvirtd", "virtlogd"} <= set(names)
     for x in plan:
         assert x.port or x.path or x.settle, x.name        # every service has a readiness probe
+    for name in ("keystone", "placement"):                 # one thread per uWSGI process (eventlet hang)
+        argv = by[name].argv
+        assert argv[argv.index("--threads") + 1] == "1" and "Connection: close" in argv
 
 
 def test_database_grants_and_syncs():

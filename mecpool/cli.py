@@ -13,6 +13,7 @@ AREAS = (
     "mecpool.testbed.cli",
     "mecpool.deploy.cli",
     "mecpool.vdulab.cli",
+    "mecpool.reallab.cli",
 )
 
 

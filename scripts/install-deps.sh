@@ -14,6 +14,13 @@
 # Idempotent: does nothing when everything is installed.
 # --deploy: only what a machine that deploys needs (make deploy-tools): python3-venv and git, and gcc with
 #    libc6-dev, since `mecpool build` compiles librspfreshload for the PE VDUs' user data (rsplib.freshload).
+# --real-lab: what the real-stack lab (mecpool/reallab) needs on the host, after `apt-get update` (always:
+#   the lab resolves its OpenStack package set with apt and fetches it with `apt-get download`, so the
+#   indexes must be current).  The OpenStack set itself is not installed: it is unpacked into
+#   $MECPOOL_CACHE and laid over /usr, /etc and /var inside the lab's own namespaces.  Host side:
+#   unshare/nsenter (util-linux), ip (iproute2), qemu-img (qemu-utils, the image's qcow2 for Glance),
+#   ssh (openssh-client), dnsmasq (dnsmasq-base: the DHCP agent runs the host's), the QEMU Nova's libvirt
+#   runs (qemu-system-x86).
 set -euo pipefail
 
 DEPLOY_PACKAGES=(python3-venv git gcc libc6-dev)
@@ -46,8 +53,17 @@ APT_PACKAGES=(
   nftables  # tests parse the HSS charm's REST-port ruleset with the real nft (in unshare -rn)
 )
 
+REAL_LAB_PACKAGES=(util-linux iproute2 qemu-utils openssh-client dnsmasq-base qemu-system-x86 apt dpkg)
+
 if [ "${1:-}" = "--deploy" ]; then
   APT_PACKAGES=("${DEPLOY_PACKAGES[@]}")
+elif [ "${1:-}" = "--real-lab" ]; then
+  APT_PACKAGES=("${REAL_LAB_PACKAGES[@]}")
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: the real-stack lab needs root (namespaces, mounts)" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
 fi
 
 missing=()

@@ -463,6 +463,10 @@ class Scenario(object):
         offsets = {n: freshness.between(before[n], freshness.clock_offset(self.lab.runs[n].guest))
                    for n in clocked}
         logs = {n: self.lab.runs[n].guest.read(freshness.ACTION_LOG) for n in registrars}
+        for name, text in logs.items():      # kept with the VM's evidence: a late change is read there
+            kept = self.lab.run_dir / "vms" / name / "actions.log"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(text or "")
         results = []
         for name in pes:
             journal = self.lab.runs[name].guest.sudo(

@@ -33,6 +33,9 @@ def namespace_for(run_dir):
 # taken from rsplib-services' .deb without its Qt dependencies).
 MIRROR_PACKAGES = ("rsplib-registrar", "rsplib-tools", "rsplib-services")
 KEY_COMMENTS = ("juju-client-key", "n2vc-osm-key")
+# From QEMU's start to cloud-init done, per VM.  Nine TCG guests on two busy cores took up to
+# 1,211 s (an EPC VM booted first and waited for last); a VM slower than this has failed.
+BOOT_TIMEOUT_S = 1800
 
 
 @dataclass
@@ -49,6 +52,7 @@ class VmRun:
     cloud_init_done: float = None
     cloud_init: object = None   # checks.CloudInitResult
     failure: str = ""
+    watcher: threading.Thread = None   # waits from boot for SSH and cloud-init (Lab.wait_booted)
 
 
 def make_keys(directory):
@@ -141,8 +145,10 @@ class Lab(object):
             serial_log=directory / "serial.log", pidfile=directory / "qemu.pid",
             qmp_socket=directory / "qmp.sock", uuid=str(uuid.uuid4()), netns=self.namespace)
 
-    def boot(self, names):
-        """Start the VMs ``names`` (disk overlay, config drive, QEMU in the lab namespace)."""
+    def boot(self, names, timeout_s=BOOT_TIMEOUT_S):
+        """Start the VMs ``names`` (disk overlay, config drive, QEMU in the lab namespace) and,
+        for each, a thread that waits for SSH and cloud-init from that moment: its times are
+        the VM's own even when the lab asks for them later (``wait_booted``)."""
         for name in names:
             run = self.runs[name]
             spec = run.spec
@@ -157,6 +163,10 @@ class Lab(object):
             run.started = time.monotonic()
             self.processes[name] = qemu.start_vm(spec)
             self.log("booting {} ({:,} bytes of user data)".format(name, run.user_data_bytes))
+            # A daemon: a lab stopped midway powers the VM off and does not wait for it.
+            run.watcher = threading.Thread(target=self._watch_boot, args=(run, run.started + timeout_s),
+                                           name="boot-" + name, daemon=True)
+            run.watcher.start()
 
     def _nic(self, port):
         net = self.topology.network(port.network)
@@ -187,30 +197,29 @@ class Lab(object):
                 process.kill()
                 process.wait()
 
-    def wait_booted(self, names, timeout_s):
-        """SSH up and cloud-init finished on every VM of ``names`` (in parallel);
-        records the times and cloud-init's verdict."""
-        deadline = time.monotonic() + timeout_s
+    def _watch_boot(self, run, deadline):
+        """SSH up and cloud-init finished on ``run``'s VM by ``deadline``; records the times
+        and cloud-init's verdict, or the failure."""
+        try:
+            run.guest.wait_ssh(deadline)
+            run.ssh_ready = time.monotonic()
+            run.cloud_init = checks.cloud_init_result(run.guest, run.user_data,
+                                                      timeout=max(60, deadline - time.monotonic()),
+                                                      schema_cache=self.schema_cache)
+            run.cloud_init_done = time.monotonic()
+        except Exception as error:  # noqa: BLE001 - reported per VM in the table
+            run.failure = str(error)
 
-        def wait(run):
-            try:
-                run.guest.wait_ssh(deadline)
-                run.ssh_ready = time.monotonic()
-                run.cloud_init = checks.cloud_init_result(run.guest, run.user_data,
-                                                          timeout=max(60, deadline - time.monotonic()),
-                                                          schema_cache=self.schema_cache)
-                run.cloud_init_done = time.monotonic()
-            except Exception as error:  # noqa: BLE001 - reported per VM in the table
-                run.failure = str(error)
-
-        threads = [threading.Thread(target=wait, args=(self.runs[n],)) for n in names]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    def wait_booted(self, names):
+        """Until every VM of ``names`` booted (SSH and cloud-init done) or failed; the failed
+        runs.  Each VM's deadline runs from its own boot (``boot``'s ``timeout_s``)."""
+        for name in names:
+            run = self.runs[name]
+            if run.watcher is None:
+                raise RuntimeError("{} was never booted".format(name))
+            run.watcher.join()
         for name in names:
             process = self.processes.get(name)
             if process is not None and process.poll() is not None and not self.runs[name].failure:
                 self.runs[name].failure = "QEMU exited with {}".format(process.returncode)
         return [self.runs[n] for n in names if self.runs[n].failure]
-

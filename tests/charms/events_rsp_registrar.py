@@ -51,7 +51,7 @@ def test_config_changed_passes_the_whole_config(harness, fake):
     fake.status_value = ("active", "registrar 10.1.0.2 (ASAP 3863, ENRP 9901), 0 peers")
     harness.update_config({"identifier": 7, "loglevel": 3})
     assert fake.called("apply_config")[-1] == ({"identifier": 7, "loglevel": 3,
-                                                "endpoint-keepalive-ms": 0},)
+                                                "endpoint-keepalive-ms": 0}, None)
     assert harness.model.unit.status == ActiveStatus(
         "registrar 10.1.0.2 (ASAP 3863, ENRP 9901), 0 peers")
 
@@ -59,7 +59,28 @@ def test_config_changed_passes_the_whole_config(harness, fake):
 def test_config_defaults_reach_the_workload(harness, fake):
     harness.charm.on.config_changed.emit()
     assert fake.called("apply_config") == [({"identifier": 0, "loglevel": 2,
-                                             "endpoint-keepalive-ms": 0},)]
+                                             "endpoint-keepalive-ms": 0}, None)]
+
+
+def test_config_changed_passes_the_config_it_last_applied(harness, fake):
+    """Juju's deploy-time config-changed has no previous config; OSM's day-1 "config" then
+    gets the deploy-time one to compare with (the workload applies what changed)."""
+    harness.charm.on.config_changed.emit()
+    harness.update_config({"identifier": 257, "loglevel": 3})
+    defaults = {"identifier": 0, "loglevel": 2, "endpoint-keepalive-ms": 0}
+    assert fake.called("apply_config") == [
+        (defaults, None),
+        ({"identifier": 257, "loglevel": 3, "endpoint-keepalive-ms": 0}, defaults)]
+
+
+def test_a_config_that_failed_is_not_remembered_as_applied(harness, fake):
+    harness.charm.on.config_changed.emit()
+    fake.errors["apply_config"] = ValidationError("loglevel", "must be an integer 0..9, got 12")
+    harness.update_config({"loglevel": 12})
+    del fake.errors["apply_config"]
+    harness.update_config({"loglevel": 3})
+    defaults = {"identifier": 0, "loglevel": 2, "endpoint-keepalive-ms": 0}
+    assert fake.called("apply_config")[-1] == (dict(defaults, loglevel=3), defaults)
 
 
 def test_bad_config_blocks_naming_the_option(harness, fake):

@@ -116,21 +116,45 @@ def test_bad_config_names_the_option_and_leaves_the_service(registrar, vdu, tmp_
     registrar.configure({"address": "10.1.0.2"}, CONFIG)
     before = unit_text(tmp_path)
     with pytest.raises(ValidationError) as caught:
-        registrar.apply_config(config)
+        registrar.apply_config(config, CONFIG)
     assert caught.value.param == param
     assert unit_text(tmp_path) == before
     assert vdu.restarts(SERVICE) == 1
 
 
 def test_config_change_rerenders_only_when_configured(registrar, vdu, tmp_path):
-    assert registrar.apply_config({"identifier": 5, "loglevel": 1}) is None
+    changed = dict(CONFIG, identifier=5, loglevel=1)
+    assert registrar.apply_config(changed, CONFIG) is None
     assert vdu.restarts(SERVICE) == 0
     registrar.configure({"address": "10.1.0.2"}, CONFIG)
-    results = registrar.apply_config({"identifier": 5, "loglevel": 1})
+    results = registrar.apply_config(changed, CONFIG)
     assert results["restarted"] == "yes"
     assert "-identifier=0x00000005" in unit_text(tmp_path)
     assert "-loglevel=1" in unit_text(tmp_path)
-    assert registrar.apply_config({"identifier": 5, "loglevel": 1})["restarted"] == "no"
+    assert registrar.apply_config(changed, changed) is None
+    assert vdu.restarts(SERVICE) == 2
+
+
+def test_deploy_time_defaults_leave_the_cloud_init_registrar_alone(registrar, vdu, tmp_path):
+    """The registrar cloud-init started (the site's identifier, log level and keep-alive) is
+    not restarted by Juju's deploy-time config-changed with the charm's defaults, nor by OSM's
+    day-1 "config" with the same values; a later change of one option applies that one."""
+    site = {"identifier": 0x101, "loglevel": 3, "endpoint-keepalive-ms": 1000}
+    registrar.configure({"address": "10.1.0.2"}, site)      # what cloud-init's settings hold
+    started = unit_text(tmp_path)
+    defaults = {"identifier": 0, "loglevel": 2, "endpoint-keepalive-ms": 0}
+    assert registrar.apply_config(defaults, None) is None
+    assert registrar.apply_config(site, defaults)["restarted"] == "no"
+    assert unit_text(tmp_path) == started and vdu.restarts(SERVICE) == 1
+    results = registrar.apply_config(dict(site, loglevel=5), site)
+    assert results["restarted"] == "yes"
+    assert "-loglevel=5" in unit_text(tmp_path) and "-identifier=0x00000101" in unit_text(tmp_path)
+
+
+def test_config_change_validates_even_when_nothing_applies(registrar, vdu, tmp_path):
+    with pytest.raises(ValidationError) as caught:
+        registrar.apply_config(dict(CONFIG, loglevel=12), None)
+    assert caught.value.param == "loglevel"
 
 
 def test_a_unit_that_does_not_start_is_rolled_back(registrar, vdu, tmp_path):

@@ -7,6 +7,7 @@ loglevel, endpoint-keepalive-ms) itself and puts the previous settings back
 when new ones fail, so a failed action shows the workload's status.
 """
 
+from ops.framework import StoredState
 from ops.main import main
 
 from charmhelpers_mecpool_ops.base import Action, WorkloadCharm
@@ -19,8 +20,12 @@ class RspRegistrarCharm(WorkloadCharm):
     ACTION_MESSAGE_LIMIT = 400
     ROLLS_BACK = True
 
+    # The config the last successful config-changed applied (registrar_workload.apply_config).
+    _stored = StoredState()
+
     def __init__(self, framework):
         super().__init__(framework)
+        self._stored.set_default(applied_config=None)
         # No start: the registrar runs once the configure action has given it an address.
         self.framework.observe(self.on.install, self._on_install)
         self.framework.observe(self.on.config_changed, self._on_config_changed)
@@ -43,8 +48,12 @@ class RspRegistrarCharm(WorkloadCharm):
         }
 
     def apply_config(self):
-        """Re-render with the new config options (ValidationError names the option)."""
-        self.workload.apply_config(dict(self.config))
+        """Re-render with the config options that changed (ValidationError names the option);
+        remembered only once applied, so a failed change is tried again with the next one."""
+        config = dict(self.config)
+        applied = self._stored.applied_config
+        self.workload.apply_config(config, None if applied is None else dict(applied))
+        self._stored.applied_config = config
 
     # Handler of its own action (configure, restart: WorkloadCharm's).
     def _on_pool_status_action(self, event):

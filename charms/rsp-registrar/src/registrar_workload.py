@@ -114,16 +114,27 @@ class RegistrarWorkload(object):
         settings.update(check_config(config))
         return self._apply(settings, check_local=True)
 
-    def apply_config(self, config):
-        """config-changed: re-render with the new config options if configured.
+    def apply_config(self, config, previous):
+        """config-changed: re-render with the options that changed since ``previous``, the
+        config the charm last applied (None: Juju's first config-changed, at deploy).
 
-        Returns the results of the apply, or None before the first configure.
+        The registrar cloud-init started has its settings from the site; Juju's deploy-time
+        config-changed carries the charm's defaults (identifier 0 = random, say), and
+        applying them would restart the registrar with them until OSM's day-1 "config"
+        sets the site's values again. So an option applies when it changes; ``configure``
+        applies them all. Returns the results of the apply, or None when nothing applies
+        (no change, or before the first configure).
         """
         values = check_config(config)
+        try:
+            seen = None if previous is None else check_config(previous)
+        except ValidationError:     # an option of an older charm: take every value as new
+            seen = {}
         settings = self.settings()
-        if settings is None:
+        changed = {} if seen is None else {k: v for k, v in values.items() if k not in seen or seen[k] != v}
+        if settings is None or not changed:
             return None
-        settings.update(values)
+        settings.update(changed)
         return self._apply(settings, check_local=False)
 
     def restart(self):

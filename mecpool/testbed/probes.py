@@ -159,13 +159,38 @@ _SESSION_ADD = re.compile(r"^(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d\.\d+): NOTIFICATIO
                           r"RSERPOOL_SESSION_CHANGE for session \d+, state=RSERPOOL_SESSION_ADD", re.M)
 
 
+def _stamp(text):
+    return datetime.strptime(text, "%d-%b-%Y %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+
+
 def session_adds(log_text):
     """Epoch times of the PE's RSERPOOL_SESSION_ADD notifications."""
-    times = []
-    for match in _SESSION_ADD.finditer(log_text):
-        stamp = datetime.strptime(match.group(1), "%d-%b-%Y %H:%M:%S.%f")
-        times.append(stamp.replace(tzinfo=timezone.utc).timestamp())
-    return sorted(times)
+    return sorted(_stamp(match.group(1)) for match in _SESSION_ADD.finditer(log_text))
+
+
+# rspserver's CalcApp service could not send a job's accept: its pool user had gone (quit at
+# -runtime's end, say), so the job never ran for anyone.
+_ACCEPT_UNSENT = "Unable to send CalcAppAccept"
+
+
+def answered_session_adds(log_text):
+    """(answered, unanswered): epoch times of the PE's RSERPOOL_SESSION_ADD notifications whose
+    job's accept went to its pool user, and of those whose accept could not be sent.
+
+    The testbed counts only jobs their pool user saw accepted (load_changes); on a VM only the
+    PE's log is at hand. A job whose accept could not be sent was gone again within
+    milliseconds (in the lab runs of 2026-12-06, 11 to 63 ms after its ADD), often before the
+    PE's next registration could carry it, so no registrar was due to see it. The failure names
+    no session: it is the last ADD's, since rspserver answers a request as soon as its session
+    is added (seen before and after that session's REMOVE)."""
+    adds = []                 # [time, accept sent?] per ADD, in log order
+    for line in log_text.splitlines():
+        match = _SESSION_ADD.search(line)
+        if match:
+            adds.append([_stamp(match.group(1)), True])
+        elif _ACCEPT_UNSENT in line and adds:
+            adds[-1][1] = False
+    return sorted(at for at, sent in adds if sent), sorted(at for at, sent in adds if not sent)
 
 
 def load_changes(raw, info):

@@ -109,9 +109,18 @@ def enable_action_log(guest):
 
 
 def accept_changes(journal_text, offset, since_host):
-    """The PE's accepts (load changes) from its journal, on the host's clock, from ``since_host``."""
+    """The PE's accepts (load changes) from its journal, on the host's clock, from ``since_host``;
+    as in the testbed, only jobs accepted towards their pool user (probes.answered_session_adds:
+    a job that arrived after its pool user quit was gone again before any registration)."""
+    answered, _ = probes.answered_session_adds(journal_text)
     return [probes.LoadChange(at - offset.offset_s, at - offset.offset_s, 0, "accept")
-            for at in probes.session_adds(journal_text) if at - offset.offset_s >= since_host]
+            for at in answered if at - offset.offset_s >= since_host]
+
+
+def unanswered_accepts(journal_text, offset, since_host):
+    """How many sessions since ``since_host`` carried no job (reported beside the delays)."""
+    _, unanswered = probes.answered_session_adds(journal_text)
+    return sum(1 for at in unanswered if at - offset.offset_s >= since_host)
 
 
 def arrivals(action_log_text, identifier, offset):

@@ -12,6 +12,7 @@ import pytest
 from mecpool.rserpool import configure
 from mecpool.rserpool.units import FRESHLOAD_LIBRARY
 from mecpool.site import load_site
+from mecpool.testbed import probes
 from mecpool.vdulab import checks, freshness, scenario as scenario_mod
 from mecpool.vdulab.topology import build_topology
 
@@ -309,3 +310,46 @@ def test_the_labs_busy_host_bounds_take_one_outlier_not_a_keepalive_wait():
     assert not freshness.probes.within_busy_host_bounds(delays)           # the testbed's test holds the max
     stock = [2.7 - 0.08 * i for i in range(32)]                            # a keep-alive wait: 0.2-2.7 s
     assert not freshness.probes.within_busy_host_bounds(stock, with_max=False)
+
+
+# rspserver's journal (-o cat) on pe-mec-1 in the lab run of 2026-12-06 09:09, at the pool users'
+# -runtime end: one job ran; two came after their pool user had quit, one's accept failing
+# before its session's REMOVE, the other's after it.
+QUIT_PU_JOURNAL = """\
+06-Dec-2026 09:09:32.9108: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_REMOVE
+06-Dec-2026 09:09:34.1106: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_ADD
+ Job added (1 are running)
+Job 1/15 of size 316036 accepted
+Job 1/15 is complete!
+ Job removed (0 still running)
+06-Dec-2026 09:09:34.4367: NOTIFICATION: RSERPOOL_SHUTDOWN_EVENT for session 1
+06-Dec-2026 09:09:34.4393: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_REMOVE
+06-Dec-2026 09:09:37.8326: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_ADD
+ Job added (1 are running)
+Job 1/15 of size 104153 accepted
+Unable to send CalcAppAccept: Broken pipe
+ Job removed (0 still running)
+06-Dec-2026 09:09:37.8440: NOTIFICATION: RSERPOOL_FAILOVER for session 1, state=RSERPOOL_FAILOVER_NECESSARY, cookie=no
+06-Dec-2026 09:09:37.8446: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_REMOVE
+06-Dec-2026 09:09:37.8496: NOTIFICATION: RSERPOOL_SHUTDOWN_EVENT for session 1
+06-Dec-2026 09:09:46.6034: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_ADD
+ Job added (1 are running)
+Job 1/18 of size 159399 accepted
+06-Dec-2026 09:09:46.6173: NOTIFICATION: RSERPOOL_SHUTDOWN_EVENT for session 1
+06-Dec-2026 09:09:46.6178: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_REMOVE
+Job 1/18 is complete!
+Unable to send CalcAppAccept: Bad file descriptor
+ Job removed (0 still running)
+"""
+
+
+def test_a_job_whose_accept_could_not_be_sent_is_no_load_change():
+    """As the testbed counts only jobs their pool user saw accepted: the two jobs that came after
+    their pool user quit are not changes a registrar was due to see (one of them was measured as
+    a 23 s delay before), and they are counted apart."""
+    clock = freshness.ClockOffset(0.0, 0.001)
+    since = probes.session_adds(QUIT_PU_JOURNAL)[0] - 1
+    changes = freshness.accept_changes(QUIT_PU_JOURNAL, clock, since)
+    assert [round(c.earliest % 60, 4) for c in changes] == [34.1106]
+    assert freshness.unanswered_accepts(QUIT_PU_JOURNAL, clock, since) == 2
+    assert len(probes.session_adds(QUIT_PU_JOURNAL)) == 3

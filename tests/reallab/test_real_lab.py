@@ -35,3 +35,29 @@ def test_stack_comes_up_boots_a_server_and_leaves_nothing(tmp_path):
     assert str(out) not in mounts
     leftover = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout.split()
     assert leftover == []
+
+
+def test_osm_release_eight_nbi_lcm_ro_manage_a_vim_account_on_the_stack(tmp_path):
+    """OSM R8's own RO, NBI and LCM (venvs cached in $MECPOOL_CACHE) on the stack; osmclient v8:
+    osm version, vim-create to ENABLED, RO lists the project's networks through it, vim-delete."""
+    out = tmp_path / "real-lab-osm"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-c", "from mecpool.cli import main; main()", "real-lab", "--osm-only",
+            "--out", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=5400)
+    assert done.returncode == 0, done.stderr[-5000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["ok"] and result["left_after_teardown"] == []
+    proof = result["osm_proof"]
+    assert proof["operational_state"] == "ENABLED"
+    assert "reallab-osm-net" in proof["ro_vim_networks"]
+    assert proof["server_version"].startswith("8.")
+    for step in ("osm vim-create --wait: ENABLED", "osm vim-delete --wait: gone from NBI and RO"):
+        assert step in proof["steps"], step
+    assert set(result["osm_venvs"]) == {"ro", "lcm", "client"}
+    logs = out / "logs"
+    for name in ("osm-ro.log", "osm-nbi-lcm.log", "osm-lcm.log"):
+        assert (logs / name).is_file(), name
+    mounts = Path("/proc/self/mounts").read_text()
+    assert str(out) not in mounts
+    assert subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout.split() == []

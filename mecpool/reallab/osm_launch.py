@@ -11,7 +11,8 @@
         subscription thread are handed that object before CherryPy starts (each takes a DB it is given,
         "if not self.db").  CherryPy serves NBI in its own threads; LCM's asyncio loop runs in the main
         thread, as in LCM's own main.  The DbMemory gets a real lock (LCM makes it with a no-op one:
-        one thread only in stock LCM).
+        one thread only in stock LCM).  LCM's bus reader drops the Kafka-only `from_beginning`
+        argument (see local_bus_reader).
 """
 
 import argparse
@@ -29,12 +30,29 @@ def run_ro(argv):
     runpy.run_module("osm_ro.openmanod", run_name="__main__", alter_sys=True)
 
 
+def local_bus_reader(msg):
+    """LCM v8 reads its topics with `aioread(..., from_beginning=True)`, an argument of osm_common's
+    MsgKafka only; MsgLocal hands unknown keyword arguments on to the callback, LCM's
+    kafka_read_callback(topic, command, params) then raises TypeError and the message is lost (every
+    vim_account, ns, ... order).  The local bus reads from where it stands anyway: drop the argument."""
+    original = msg.aioread
+
+    def aioread(topic, loop=None, callback=None, aiocallback=None, group_id=None, from_beginning=None, **kwargs):
+        return original(topic, loop, callback, aiocallback, group_id, **kwargs)
+
+    msg.aioread = aioread
+
+
 def run_nbi_lcm(nbi_config, lcm_config):
     import cherrypy
     from osm_lcm.lcm import Lcm
     from osm_nbi import nbi as nbi_module
 
+    from osm_common.msglocal import MsgLocal
+
     lcm = Lcm(lcm_config)
+    if isinstance(lcm.msg, MsgLocal):
+        local_bus_reader(lcm.msg)
     shared_db = lcm.db
     shared_db.lock = threading.Lock()
 

@@ -301,3 +301,24 @@ def test_cli_osm_only_refuses_missing_sources_before_writing_anything(tmp_path):
     assert result.exit_code == 2
     assert "no folder" in result.output and "MECPOOL_OSM_SOURCES" in result.output
     assert not (tmp_path / "out").exists() and not (tmp_path / "c").exists()
+
+
+def test_lcm_bus_reader_drops_the_kafka_only_argument():
+    """osm_common's MsgLocal.aioread hands unknown keyword arguments to the callback: LCM's
+    `from_beginning=True` would reach kafka_read_callback(topic, command, params) and raise."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("osm_launch", osm.LAUNCH)
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    calls = []
+
+    class Bus:
+        def aioread(self, topic, loop=None, callback=None, aiocallback=None, group_id=None, **kwargs):
+            calls.append((topic, loop, callback, group_id, kwargs))
+            return "coroutine"
+
+    bus = Bus()
+    launch.local_bus_reader(bus)
+    assert bus.aioread(("ns", "vim_account"), "loop", "cb", from_beginning=True) == "coroutine"
+    assert bus.aioread(("admin",), "loop", "cb", group_id=False) == "coroutine"
+    assert calls == [(("ns", "vim_account"), "loop", "cb", None, {}), (("admin",), "loop", "cb", False, {})]

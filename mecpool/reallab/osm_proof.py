@@ -94,10 +94,11 @@ def run(osm, stack, log: LogFn, vim: VimAccount = VimAccount()) -> dict:
         raise ProofError(f"osm vim-list does not list {vim.name}")
 
     started = time.monotonic()
-    datacenters = ro_get(stack, osm, "datacenters")["datacenters"]
+    tenant = ro_tenant_uuid(ro_get(stack, osm, "tenants"), osm.settings.ro_tenant)
+    datacenters = ro_get(stack, osm, f"{tenant}/datacenters")["datacenters"]
     if len(datacenters) != 1:
         raise ProofError(f"RO has {len(datacenters)} datacenters, want the one LCM created: {datacenters}")
-    networks = ro_get(stack, osm, f"vim/{datacenters[0]['uuid']}/networks")
+    networks = ro_get(stack, osm, f"{tenant}/vim/{datacenters[0]['uuid']}/networks")
     names = sorted(n.get("name") for n in networks.get("networks", []))
     found["ro_vim_networks"] = names
     if vim.network not in names:
@@ -108,7 +109,7 @@ def run(osm, stack, log: LogFn, vim: VimAccount = VimAccount()) -> dict:
     osm.osm("vim-delete", vim.name, "--wait", timeout=900)
     if listed(osm.osm("vim-list").stdout, vim.name):
         raise ProofError(f"{vim.name} still listed after osm vim-delete")
-    left = ro_get(stack, osm, "datacenters")["datacenters"]
+    left = ro_get(stack, osm, "any/datacenters")["datacenters"]
     if left:
         raise ProofError(f"RO still has datacenters after osm vim-delete: {left}")
     step("osm vim-delete --wait: gone from NBI and RO", started)
@@ -121,10 +122,18 @@ def run(osm, stack, log: LogFn, vim: VimAccount = VimAccount()) -> dict:
     return {"steps": t, **found}
 
 
+def ro_tenant_uuid(answer: dict, name: str) -> str:
+    """RO's tenant `name` from GET /openmano/tenants (RO's URLs take the tenant's uuid)."""
+    found = [t["uuid"] for t in answer.get("tenants", []) if t.get("name") == name]
+    if len(found) != 1:
+        raise ProofError(f"RO has {len(found)} tenants named {name}: {answer}")
+    return found[0]
+
+
 def ro_get(stack, osm, path: str) -> dict:
-    """RO's northbound API (GET /openmano/<tenant>/<path>, JSON) from inside the namespace."""
+    """RO's northbound API (GET /openmano/<path>, JSON) from inside the namespace."""
     s = osm.settings
-    url = f"http://{s.address}:{s.ro_port}/openmano/{s.ro_tenant}/{path}"
+    url = f"http://{s.address}:{s.ro_port}/openmano/{path}"
     done = stack.sandbox.run(["curl", "-sS", "--max-time", "120", "-H", "Accept: application/json", url],
                              check=False, timeout=180)
     try:

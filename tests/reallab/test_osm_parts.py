@@ -322,3 +322,10 @@ def test_lcm_bus_reader_drops_the_kafka_only_argument():
     assert bus.aioread(("ns", "vim_account"), "loop", "cb", from_beginning=True) == "coroutine"
     assert bus.aioread(("admin",), "loop", "cb", group_id=False) == "coroutine"
     assert calls == [(("ns", "vim_account"), "loop", "cb", None, {}), (("admin",), "loop", "cb", False, {})]
+
+
+def test_ro_tenant_by_name():
+    answer = {"tenants": [{"name": "osm", "uuid": "u-1"}, {"name": "other", "uuid": "u-2"}]}
+    assert osm_proof.ro_tenant_uuid(answer, "osm") == "u-1"
+    with pytest.raises(osm_proof.ProofError, match="0 tenants named nope"):
+        osm_proof.ro_tenant_uuid(answer, "nope")

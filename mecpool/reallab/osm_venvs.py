@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -278,10 +279,13 @@ def _build(spec: VenvSpec, root: Path, pins: str, python: Path, archives: dict[s
     (root / "freeze.txt").write_text(freeze.stdout)
 
 
-def ensure_all(cache_root: Path, sources: Path, log: LogFn, names: tuple[str, ...] = ("ro", "lcm", "client"),
-               nice: int = 10) -> dict[str, Venv]:
-    """Every venv named, checking the OSM archives first (one error naming what is missing)."""
+def ensure_all(cache_root: Path, sources: Path, log: LogFn, names: tuple[str, ...] = ("lcm", "ro", "client"),
+               nice: int = 10, workers: int = 2) -> dict[str, Venv]:
+    """Every venv named, checking the OSM archives first (one error naming what is missing).  Two
+    builds side by side: pip spends much of a cold build waiting on downloads or one compiler."""
     needed = tuple(sorted({i.component for n in names for i in SPECS[n].installs}))
     archives = osm_sources.check(sources, needed)
     python = find_python()
-    return {name: ensure(SPECS[name], cache_root, archives, python, log, nice) for name in names}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(ensure, SPECS[name], cache_root, archives, python, log, nice) for name in names}
+        return {name: future.result() for name, future in futures.items()}

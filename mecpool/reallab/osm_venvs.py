@@ -73,7 +73,7 @@ SPECS = {s.name: s for s in (
     VenvSpec("ro", ("common.txt", "ro.txt"),
              (IM, Install("ro", "RO-plugin", "osm_ro_plugin"), Install("ro", "RO-VIM-openstack", "osm_rovim_openstack"),
               Install("ro", "RO", "osm_ro")),
-             "import pymysql; pymysql.install_as_MySQLdb(); import osm_ro.nfvo, osm_ro.httpserver, "
+             "import pymysql; pymysql.install_as_MySQLdb(); import osm_ro.openmanod, "
              "osm_rovim_openstack.vimconn_openstack",
              # PyMySQL stands in for mysqlclient (osm_ro's install_requires names it)
              expected_check=("osm-ro 8.0.1rc1 requires mysqlclient, which is not installed.",)),

@@ -72,14 +72,16 @@ def _smoke(stack, result, log, cache, no_smoke):
 
 def _osm(stack, result, log):
     from . import osm_proof
-    from .osm import Osm
+    from .osm import Osm, memory_mib
 
     osm = Osm(stack, result.pop("_venvs"), log=log)
     try:
         osm.up()
     finally:
         result["osm_up"] = osm.timings
+    result["osm_ram_mib"] = memory_mib(stack.sandbox)
     result["osm_proof"] = osm_proof.run(osm, stack, log)
+    result["osm_ram_after_proof_mib"] = memory_mib(stack.sandbox)
 
 
 def _run(out, cache, keep_layers, hold_seconds, mode, body, osm_sources=None) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import database, osm_configs
+from .smoke import pss_kib
 from .osm_configs import OsmPaths, OsmSettings
 from .osm_venvs import Venv
 from .sandbox import clean_env
@@ -139,3 +140,18 @@ class Osm:
             raise OsmError(f"osm {' '.join(args[:2])} exited {done.returncode}: "
                            f"{(done.stderr or done.stdout).strip()[-2000:]}")
         return done
+
+
+def memory_mib(sandbox) -> dict[str, int]:
+    """PSS (MiB) of the OSM processes in the lab (by our launcher's first argument: ro, nbi-lcm)."""
+    found: dict[str, int] = {}
+    for pid in sandbox.members():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        if str(LAUNCH) in argv and argv[0] != "nsenter" and len(argv) > argv.index(str(LAUNCH)) + 1:
+            name = "osm-" + argv[argv.index(str(LAUNCH)) + 1]
+            found[name] = found.get(name, 0) + pss_kib(rollup) // 1024
+    return found

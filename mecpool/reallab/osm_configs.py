@@ -32,6 +32,8 @@ class OsmSettings:
     ro_db_password: str = "reallab-manopw"
     ro_tenant: str = "osm"
     vca_secret: str = "reallab-no-juju"
+    # The key NBI and LCM encrypt VIM passwords with (OSM's installer generates one, the common key)
+    commonkey: str = "reallab-osm-commonkey"
     log_level: str = "DEBUG"
 
     def validate(self) -> None:
@@ -47,6 +49,8 @@ class OsmSettings:
         if not re.fullmatch(r"[A-Za-z0-9_.+-]{8,64}", self.ro_db_password):
             raise OsmConfigError("osm settings: ro_db_password must be 8-64 of [A-Za-z0-9_.+-] (it goes "
                                  "into SQL and into RO's shell scripts unquoted)")
+        if not re.fullmatch(r"[A-Za-z0-9_.+-]{8,64}", self.commonkey):
+            raise OsmConfigError("osm settings: commonkey must be 8-64 of [A-Za-z0-9_.+-]")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise OsmConfigError(f"osm settings: log_level must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
 
@@ -116,7 +120,7 @@ def lcm_config(s: OsmSettings, paths: OsmPaths, log_file: Path) -> str:
         "VCA": {"host": s.address, "port": 17070, "user": "admin", "secret": s.vca_secret, "cloud": "localhost",
                 "k8s_cloud": "k8scloud", "helmpath": str(paths.tools / "helm"),
                 "kubectlpath": str(paths.tools / "kubectl"), "jujupath": str(paths.tools / "juju")},
-        "database": {"driver": "memory", "name": "osm", "loglevel": s.log_level},
+        "database": {"driver": "memory", "name": "osm", "commonkey": s.commonkey, "loglevel": s.log_level},
         "storage": {"driver": "local", "path": str(paths.storage)},
         "message": {"driver": "local", "path": str(paths.bus), "group_id": "lcm-server"},
         "tsdb": {},
@@ -146,7 +150,7 @@ def nbi_config(s: OsmSettings, paths: OsmPaths, nbi_package: Path) -> str:
                    "log.screen": False, "log.access_file": "", "log.error_file": "", "log.level": s.log_level,
                    # CherryPy's own SIGTERM/SIGHUP handlers stay off: the launcher owns the signals
                    "engine.autoreload.on": False},
-        "database": {"driver": "memory", "name": "osm", "loglevel": s.log_level},
+        "database": {"driver": "memory", "name": "osm", "commonkey": s.commonkey, "loglevel": s.log_level},
         "prometheus": {"host": s.address, "port": 9091},
         "storage": {"driver": "local", "path": str(paths.storage), "loglevel": s.log_level},
         "message": {"driver": "local", "path": str(paths.bus), "loglevel": s.log_level, "group_id": "nbi-server"},

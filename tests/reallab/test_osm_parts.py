@@ -166,6 +166,7 @@ def test_lcm_config_memory_db_local_bus_no_tsdb_and_tool_standins():
     assert cfg["database"]["driver"] == "memory" and cfg["message"]["driver"] == "local"
     assert cfg["message"]["path"] == "/run/lab/osm/bus" and cfg["storage"]["path"] == "/run/lab/osm/storage"
     assert cfg["tsdb"] == {}
+    assert cfg["database"]["commonkey"] == OsmSettings().commonkey   # VIM passwords encrypted, as installed
     assert cfg["RO"] == {"host": "127.0.0.1", "port": 9090, "tenant": "osm", "loglevel": "DEBUG"}
     assert {cfg["VCA"][k] for k in ("helmpath", "kubectlpath", "jujupath")} == {
         f"/run/lab/osm/tools/{t}" for t in osm_configs.TOOLS}
@@ -192,7 +193,7 @@ def test_nbi_config_shares_storage_and_bus_with_lcm_and_uses_nbis_own_files():
 
 @pytest.mark.parametrize("field, value", [("ro_port", 0), ("nbi_port", 70000), ("ro_db", "mano-db; drop"),
                                           ("ro_db_password", "short"), ("ro_db_password", "has space ok?"),
-                                          ("log_level", "LOUD"), ("ro_tenant", "")])
+                                          ("log_level", "LOUD"), ("ro_tenant", ""), ("commonkey", "k")])
 def test_bad_settings_name_the_field(field, value):
     with pytest.raises(OsmConfigError, match=field):
         OsmSettings(**{field: value}).validate()

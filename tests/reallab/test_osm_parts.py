@@ -330,3 +330,21 @@ def test_ro_tenant_by_name():
     assert osm_proof.ro_tenant_uuid(answer, "osm") == "u-1"
     with pytest.raises(osm_proof.ProofError, match="0 tenants named nope"):
         osm_proof.ro_tenant_uuid(answer, "nope")
+
+
+def test_memory_of_the_osm_processes_by_launcher_role():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(10)", str(osm.LAUNCH), "ro"])
+    try:
+        class Sandbox:
+            def members(self):
+                return [proc.pid, os.getpid()]
+        import time
+        for _ in range(50):          # until the child's argv is its own
+            if str(osm.LAUNCH) in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode():
+                break
+            time.sleep(0.05)
+        found = osm.memory_mib(Sandbox())
+        assert set(found) == {"osm-ro"} and found["osm-ro"] >= 1
+    finally:
+        proc.kill()
+        proc.wait()

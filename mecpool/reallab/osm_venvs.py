@@ -206,20 +206,22 @@ class _Builder:
         env["PATH"] = f"{self.root / 'venv' / 'bin'}:{SYSTEM_PATH}"
         return env
 
-    def run(self, step: str, argv: list[str], cwd: Path | None = None, timeout: float = 3600) -> str:
+    def run(self, step: str, argv: list[str], cwd: Path | None = None, timeout: float = 3600) -> None:
+        """One build step, its output appended to build.log as it comes (a cold build takes minutes)."""
         started = time.monotonic()
         with open(self.logfile, "a") as log:
             log.write(f"\n### {step}: {' '.join(argv)}\n")
             log.flush()
-            done = subprocess.run(argv, cwd=cwd, env=self.env(), stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, timeout=timeout,
+            start_size = self.logfile.stat().st_size
+            done = subprocess.run(argv, cwd=cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=timeout,
                                   preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, self.nice))
-            log.write(done.stdout)
         if done.returncode != 0:
-            raise VenvError(f"{self.root.name}: {step} failed ({done.returncode}); end of {self.logfile}:\n"
-                            + done.stdout[-3000:])
+            with open(self.logfile, errors="replace") as log:
+                log.seek(start_size)
+                tail = log.read()[-3000:]
+            raise VenvError(f"{self.root.name}: {step} failed ({done.returncode}); end of {self.logfile}:\n{tail}")
         self.log(f"reallab osm: {self.root.name}: {step}: {time.monotonic() - started:.0f} s")
-        return done.stdout
 
 
 def ensure(spec: VenvSpec, cache_root: Path, archives: dict[str, Path], python: Path, log: LogFn,

@@ -36,7 +36,7 @@ class VimAccount:
     def create_args(self, auth_url: str) -> list[str]:
         return ["vim-create", "--name", self.name, "--user", self.user, "--password", self.password,
                 "--auth_url", auth_url, "--tenant", self.project, "--account_type", "openstack",
-                "--description", "the real-stack lab's OpenStack (mecpool real-lab)", "--wait"]
+                "--description", "OpenStack of the real-stack lab (mecpool real-lab)", "--wait"]
 
 
 def server_version(output: str) -> str:

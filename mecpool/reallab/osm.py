@@ -14,6 +14,7 @@ message bus and HOME are under <run>/osm.
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -87,7 +88,10 @@ class Osm:
         self.log(f"reallab osm: {name}: {self.timings[name]:.0f} s")
 
     def write_files(self) -> None:
+        """A fresh <run>/osm: what a run before left (bus files, packages, configs) is removed."""
         p, s = self.paths, self.settings
+        if p.base.exists():
+            shutil.rmtree(p.base)
         for d in (p.storage, p.bus, p.home, p.tools):
             d.mkdir(parents=True, exist_ok=True)
         for tool in osm_configs.TOOLS:

@@ -5,8 +5,9 @@ v8 as an operator uses it:
   as the cloud's admin); `osm vim-create --wait` (NBI stores it, LCM has RO create the datacenter and
   attach it to RO's tenant); the VIM account ENABLED in `osm vim-show`, listed by `osm vim-list`; RO
   lists the project's networks through the account (RO's own northbound API: RO → Keystone →
-  Neutron with the account's credentials); `osm vim-delete --wait`; gone from `osm vim-list` and from
-  RO; the cloud's project, user and network removed.
+  Neutron with the account's credentials); `osm vim-delete --wait` (which returns at once: see
+  wait_gone's caller), then gone from `osm vim-list` and from RO; the cloud's project, user and network
+  removed.
 """
 
 from __future__ import annotations
@@ -107,8 +108,10 @@ def run(osm, stack, log: LogFn, vim: VimAccount = VimAccount()) -> dict:
 
     started = time.monotonic()
     osm.osm("vim-delete", vim.name, "--wait", timeout=900)
-    if listed(osm.osm("vim-list").stdout, vim.name):
-        raise ProofError(f"{vim.name} still listed after osm vim-delete")
+    # osmclient v8 waits on the "id" of NBI's answer, NBI v8 answers {"op_id": ...}: it polls
+    # /vim_accounts/None, gets 404 and returns at once, before LCM and RO have deleted anything.
+    found["vim_delete_wait_returned_while_listed"] = listed(osm.osm("vim-list").stdout, vim.name)
+    wait_gone(osm, vim.name, timeout=300)
     left = ro_get(stack, osm, "any/datacenters")["datacenters"]
     if left:
         raise ProofError(f"RO still has datacenters after osm vim-delete: {left}")
@@ -120,6 +123,15 @@ def run(osm, stack, log: LogFn, vim: VimAccount = VimAccount()) -> dict:
     osc("project", "delete", project["id"])
     step("cloud: project, user, network removed", started)
     return {"steps": t, **found}
+
+
+def wait_gone(osm, name: str, timeout: float, interval: float = 2.0) -> None:
+    """Until `osm vim-list` no longer lists `name`."""
+    deadline = time.monotonic() + timeout
+    while listed(osm.osm("vim-list").stdout, name):
+        if time.monotonic() > deadline:
+            raise ProofError(f"{name} still listed {timeout:.0f} s after osm vim-delete")
+        time.sleep(interval)
 
 
 def ro_tenant_uuid(answer: dict, name: str) -> str:

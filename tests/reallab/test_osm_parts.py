@@ -348,3 +348,20 @@ def test_memory_of_the_osm_processes_by_launcher_role():
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_wait_gone_polls_vim_list_until_the_account_is_not_listed():
+    answers = iter(["| reallab-vim | u |\n", "| reallab-vim | u |\n", "| other | v |\n"])
+
+    class Osm:
+        calls = 0
+
+        def osm(self, *args):
+            Osm.calls += 1
+            return subprocess.CompletedProcess(args, 0, next(answers), "")
+
+    osm_proof.wait_gone(Osm(), "reallab-vim", timeout=5, interval=0.01)
+    assert Osm.calls == 3
+    with pytest.raises(osm_proof.ProofError, match="still listed"):
+        osm_proof.wait_gone(type("O", (), {"osm": lambda self, *a: subprocess.CompletedProcess(
+            a, 0, "| reallab-vim | u |\n", "")})(), "reallab-vim", timeout=0.05, interval=0.01)

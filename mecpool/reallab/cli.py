@@ -26,17 +26,21 @@ from mecpool.vdulab.image import default_cache_root
 @click.option("--osm-sources", type=click.Path(file_okay=False),
               help="Folder with OSM's v8.0 archives (default: $MECPOOL_OSM_SOURCES, else "
                    "../shared/vendor/osm-release-eight beside the clone).")
+@click.option("--onboard", "onboard_dir", type=click.Path(file_okay=False),
+              help="With --osm-only: after the VIM proof, onboard this `mecpool build` output's packages "
+                   "(vnf-packages/, ns-packages/) through the real NBI with osm nfpkg-create / nspkg-create.")
 @click.option("--no-smoke", is_flag=True, help="With --stack-only: only bring the stack up and down.")
 @click.option("--keep-layers", is_flag=True,
               help="Keep what the services wrote (the run directory's upper/: Glance's store, Nova's image "
                    "cache, MariaDB's files) after teardown; the services' logs are kept anyway.")
 @click.option("--hold", "hold_seconds", default=0, type=click.IntRange(0, 86400),
               help="Keep the stack up this many seconds after the smoke path or the OSM proof (Ctrl-C ends it).")
-def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, no_smoke, keep_layers, hold_seconds):
+def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onboard_dir, no_smoke, keep_layers,
+                     hold_seconds):
     """OpenStack Zed from Debian's archive, in private namespaces on this machine, and OSM Release
     EIGHT's own NBI, LCM and RO on it (docs/real-lab.md)."""
+    from . import osm_onboard, osm_venvs
     from . import osm_sources as sources_mod
-    from . import osm_venvs
 
     if stack_only == osm_only:
         click.echo("mecpool: real-lab runs --stack-only or --osm-only so far: the runbook against the real "
@@ -44,6 +48,8 @@ def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, no_s
         sys.exit(2)
     if no_smoke and not stack_only:
         raise click.UsageError("--no-smoke goes with --stack-only")
+    if onboard_dir and not osm_only:
+        raise click.UsageError("--onboard goes with --osm-only")
     out = Path(out_dir)
     cache = Path(cache_dir) if cache_dir else default_cache_root()
     sources = sources_mod.sources_dir(osm_sources)
@@ -54,14 +60,17 @@ def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, no_s
             osm_venvs.python_version(osm_venvs.find_python())
             for spec in osm_venvs.SPECS.values():
                 osm_venvs.check_pins(osm_venvs.pins_text(spec), f"osm_pins {'+'.join(spec.pins)}")
-        except (sources_mod.SourcesError, osm_venvs.VenvError) as error:
+            if onboard_dir:
+                osm_onboard.packages(Path(onboard_dir))
+        except (sources_mod.SourcesError, osm_venvs.VenvError, osm_onboard.OnboardError) as error:
             click.echo(f"mecpool: real-lab --osm-only: {error}", err=True)
             sys.exit(2)
     out.mkdir(parents=True, exist_ok=True)
     mode = "--stack-only" if stack_only else "--osm-only"
     ok = _run(out, cache, keep_layers, hold_seconds, mode,
               lambda stack, result, log: _smoke(stack, result, log, cache, no_smoke) if stack_only
-              else _osm(stack, result, log), osm_sources=None if stack_only else sources)
+              else _osm(stack, result, log, Path(onboard_dir) if onboard_dir else None),
+              osm_sources=None if stack_only else sources)
     sys.exit(0 if ok else 1)
 
 
@@ -70,8 +79,8 @@ def _smoke(stack, result, log, cache, no_smoke):
     result["smoke"] = {} if no_smoke else smoke.run(stack, cache, log)
 
 
-def _osm(stack, result, log):
-    from . import osm_proof
+def _osm(stack, result, log, onboard_dir):
+    from . import osm_onboard, osm_proof
     from .osm import Osm, memory_mib
 
     osm = Osm(stack, result.pop("_venvs"), log=log)
@@ -82,6 +91,11 @@ def _osm(stack, result, log):
     result["osm_ram_mib"] = memory_mib(stack.sandbox)
     result["osm_proof"] = osm_proof.run(osm, stack, log)
     result["osm_ram_after_proof_mib"] = memory_mib(stack.sandbox)
+    if onboard_dir is not None:
+        result["onboard"] = osm_onboard.run(osm, onboard_dir, log)
+        if result["onboard"]["refused"]:
+            raise osm_onboard.OnboardError(f"the NBI refused {', '.join(result['onboard']['refused'])} "
+                                           "(result.json: onboard)")
 
 
 def _run(out, cache, keep_layers, hold_seconds, mode, body, osm_sources=None) -> bool:

@@ -365,3 +365,35 @@ def test_wait_gone_polls_vim_list_until_the_account_is_not_listed():
     with pytest.raises(osm_proof.ProofError, match="still listed"):
         osm_proof.wait_gone(type("O", (), {"osm": lambda self, *a: subprocess.CompletedProcess(
             a, 0, "| reallab-vim | u |\n", "")})(), "reallab-vim", timeout=0.05, interval=0.01)
+
+
+def test_onboard_takes_vnf_packages_first_and_keeps_every_answer(tmp_path):
+    from mecpool.reallab import osm_onboard
+    with pytest.raises(osm_onboard.OnboardError, match="mecpool build"):
+        osm_onboard.packages(tmp_path)
+    for rel in ("vnf-packages/b.tar.gz", "vnf-packages/a.tar.gz", "ns-packages/ns.tar.gz"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    calls = []
+
+    class Osm:
+        def osm(self, *args, check=True, timeout=0):
+            calls.append(args)
+            refused = args[0] == "nspkg-create"
+            return subprocess.CompletedProcess(args, 1 if refused else 0, "" if refused else "id-1\n",
+                                               "ERROR: 422 bad" if refused else "")
+
+    result = osm_onboard.run(Osm(), tmp_path, lambda m: None)
+    assert [c[0] for c in calls[:3]] == ["nfpkg-create", "nfpkg-create", "nspkg-create"]
+    assert calls[0][1].endswith("a.tar.gz") and calls[1][1].endswith("b.tar.gz")
+    assert result["accepted"] == ["a.tar.gz", "b.tar.gz"] and result["refused"] == ["ns.tar.gz"]
+    assert result["packages"]["ns.tar.gz"]["said"] == "ERROR: 422 bad"
+
+
+def test_cli_onboard_needs_osm_only_and_built_packages(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(real_lab_command, ["--stack-only", "--onboard", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--onboard goes with --osm-only" in result.output
+    result = runner.invoke(real_lab_command, ["--osm-only", "--onboard", str(tmp_path / "nobuild"),
+                                              "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 2 and "mecpool build" in result.output and not (tmp_path / "o").exists()

@@ -29,16 +29,21 @@ from mecpool.vdulab.image import default_cache_root
 @click.option("--onboard", "onboard_dir", type=click.Path(file_okay=False),
               help="With --osm-only: after the VIM proof, onboard this `mecpool build` output's packages "
                    "(vnf-packages/, ns-packages/) through the real NBI with osm nfpkg-create / nspkg-create.")
+@click.option("--site", "site_file", type=click.Path(dir_okay=False),
+              help="With --onboard: the site file the packages were built for; `mecpool onboard` then runs "
+                   "against the real NBI too (default: site.yaml, else site.example.yaml).")
 @click.option("--no-smoke", is_flag=True, help="With --stack-only: only bring the stack up and down.")
 @click.option("--keep-layers", is_flag=True,
               help="Keep what the services wrote (the run directory's upper/: Glance's store, Nova's image "
                    "cache, MariaDB's files) after teardown; the services' logs are kept anyway.")
 @click.option("--hold", "hold_seconds", default=0, type=click.IntRange(0, 86400),
               help="Keep the stack up this many seconds after the smoke path or the OSM proof (Ctrl-C ends it).")
-def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onboard_dir, no_smoke, keep_layers,
-                     hold_seconds):
+def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onboard_dir, site_file, no_smoke,
+                     keep_layers, hold_seconds):
     """OpenStack Zed from Debian's archive, in private namespaces on this machine, and OSM Release
     EIGHT's own NBI, LCM and RO on it (docs/real-lab.md)."""
+    from mecpool.site import SiteError, find_site_file, load_site
+
     from . import osm_onboard, osm_venvs
     from . import osm_sources as sources_mod
 
@@ -50,9 +55,12 @@ def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onbo
         raise click.UsageError("--no-smoke goes with --stack-only")
     if onboard_dir and not osm_only:
         raise click.UsageError("--onboard goes with --osm-only")
+    if site_file and not onboard_dir:
+        raise click.UsageError("--site goes with --onboard")
     out = Path(out_dir)
     cache = Path(cache_dir) if cache_dir else default_cache_root()
     sources = sources_mod.sources_dir(osm_sources)
+    site_path = None
     if osm_only:
         # Bad or missing inputs are refused before anything is built or written.
         try:
@@ -62,14 +70,17 @@ def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onbo
                 osm_venvs.check_pins(osm_venvs.pins_text(spec), f"osm_pins {'+'.join(spec.pins)}")
             if onboard_dir:
                 osm_onboard.packages(Path(onboard_dir))
-        except (sources_mod.SourcesError, osm_venvs.VenvError, osm_onboard.OnboardError) as error:
+                site_path = find_site_file(site_file)
+                load_site(site_path)
+        except (sources_mod.SourcesError, osm_venvs.VenvError, osm_onboard.OnboardError, SiteError) as error:
             click.echo(f"mecpool: real-lab --osm-only: {error}", err=True)
             sys.exit(2)
     out.mkdir(parents=True, exist_ok=True)
     mode = "--stack-only" if stack_only else "--osm-only"
     ok = _run(out, cache, keep_layers, hold_seconds, mode,
               lambda stack, result, log: _smoke(stack, result, log, cache, no_smoke) if stack_only
-              else _osm(stack, result, log, Path(onboard_dir) if onboard_dir else None),
+              else _osm(stack, result, log, Path(onboard_dir) if onboard_dir else None,
+                        site_path),
               osm_sources=None if stack_only else sources)
     sys.exit(0 if ok else 1)
 
@@ -79,7 +90,7 @@ def _smoke(stack, result, log, cache, no_smoke):
     result["smoke"] = {} if no_smoke else smoke.run(stack, cache, log)
 
 
-def _osm(stack, result, log, onboard_dir):
+def _osm(stack, result, log, onboard_dir, site_path):
     from . import osm_onboard, osm_proof
     from .osm import Osm, memory_mib
 
@@ -92,10 +103,12 @@ def _osm(stack, result, log, onboard_dir):
     result["osm_proof"] = osm_proof.run(osm, stack, log)
     result["osm_ram_after_proof_mib"] = memory_mib(stack.sandbox)
     if onboard_dir is not None:
-        result["onboard"] = osm_onboard.run(osm, onboard_dir, log)
-        if result["onboard"]["refused"]:
-            raise osm_onboard.OnboardError(f"the NBI refused {', '.join(result['onboard']['refused'])} "
-                                           "(result.json: onboard)")
+        result["onboard"] = onboard = osm_onboard.run(osm, onboard_dir, log, site_path)
+        if onboard["refused"]:
+            raise osm_onboard.OnboardError(f"the NBI refused {', '.join(onboard['refused'])} (result.json: onboard)")
+        if onboard["mecpool_onboard"]["exit"] != 0:
+            raise osm_onboard.OnboardError(f"mecpool onboard failed against the real NBI: "
+                                           f"{onboard['mecpool_onboard']['said'][-1000:]}")
 
 
 def _run(out, cache, keep_layers, hold_seconds, mode, body, osm_sources=None) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -132,6 +133,16 @@ class Osm:
             self.stack.launcher.is_ready(Service("osm-nbi-lcm", ()))    # raises if it died
             time.sleep(1)
         raise OsmError(f"'{text}' not in {path} after {timeout:.0f} s")
+
+    def mecpool(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        """Our own CLI inside the namespace (the runbook's commands), with osmclient v8 as its `osm`."""
+        env = client_env(self.settings, self.paths)
+        env.update({"OSM_CLI": str(self.venvs["client"].bin / "osm"), "PYTHONPATH": str(LAUNCH.parents[2])})
+        done = self.stack.sandbox.run([sys.executable, "-c", "from mecpool.cli import main; main()", *args],
+                                      check=False, timeout=timeout, env=env)
+        with open(self.paths.base / "mecpool-commands.log", "a") as f:
+            f.write(f"$ mecpool {shlex.join(args)}\n[{done.returncode}]\n{done.stdout}{done.stderr}\n")
+        return done
 
     def osm(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
         """osmclient v8's `osm` inside the namespace, as OSM's admin."""

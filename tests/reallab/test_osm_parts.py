@@ -383,8 +383,14 @@ def test_onboard_takes_vnf_packages_first_and_keeps_every_answer(tmp_path):
             return subprocess.CompletedProcess(args, 1 if refused else 0, "" if refused else "id-1\n",
                                                "ERROR: 422 bad" if refused else "")
 
-    result = osm_onboard.run(Osm(), tmp_path, lambda m: None)
+        def mecpool(self, *args):
+            calls.append(("mecpool",) + args)
+            return subprocess.CompletedProcess(args, 0, "  ~ a updated\n", "")
+
+    result = osm_onboard.run(Osm(), tmp_path, lambda m: None, site_file=Path("site.example.yaml"))
     assert [c[0] for c in calls[:3]] == ["nfpkg-create", "nfpkg-create", "nspkg-create"]
+    assert calls[-1][:4] == ("mecpool", "onboard", "--site", str(Path("site.example.yaml").resolve()))
+    assert result["mecpool_onboard"]["exit"] == 0
     assert calls[0][1].endswith("a.tar.gz") and calls[1][1].endswith("b.tar.gz")
     assert result["accepted"] == ["a.tar.gz", "b.tar.gz"] and result["refused"] == ["ns.tar.gz"]
     assert result["packages"]["ns.tar.gz"]["said"] == "ERROR: 422 bad"
@@ -394,6 +400,8 @@ def test_cli_onboard_needs_osm_only_and_built_packages(tmp_path):
     runner = CliRunner()
     result = runner.invoke(real_lab_command, ["--stack-only", "--onboard", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "--onboard goes with --osm-only" in result.output
+    result = runner.invoke(real_lab_command, ["--osm-only", "--site", "x.yaml", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--site goes with --onboard" in result.output
     result = runner.invoke(real_lab_command, ["--osm-only", "--onboard", str(tmp_path / "nobuild"),
                                               "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c")])
     assert result.exit_code == 2 and "mecpool build" in result.output and not (tmp_path / "o").exists()

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.reallab
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_real_lab(out: Path, mode: str, timeout: float) -> dict:
+def run_real_lab(out: Path, mode: str, timeout: float, *more: str) -> dict:
     """`mecpool real-lab <mode> --out <out>` as a user runs it; its result.json, after checking it passed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-c", "from mecpool.cli import main; main()", "real-lab", mode, "--out", str(out)]
+    argv = [sys.executable, "-c", "from mecpool.cli import main; main()", "real-lab", mode, "--out", str(out), *more]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
     assert done.returncode == 0, done.stderr[-5000:]
     result = json.loads((out / "result.json").read_text())
@@ -47,9 +47,18 @@ def test_stack_comes_up_boots_a_server_and_leaves_nothing(tmp_path):
 
 def test_osm_release_eight_nbi_lcm_ro_manage_a_vim_account_on_the_stack(tmp_path):
     """OSM R8's own RO, NBI and LCM (venvs cached in $MECPOOL_CACHE) on the stack; osmclient v8:
-    osm version, vim-create to ENABLED, RO lists the project's networks through it, vim-delete."""
+    osm version, vim-create to ENABLED, RO lists the project's networks through it, vim-delete; our
+    built packages onboarded through the real NBI, raw and with `mecpool onboard`."""
+    site = ROOT / "site.example.yaml"
+    build = tmp_path / "build"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for argv in ([sys.executable, "-m", "mecpool.rsplibfix"],
+                 [sys.executable, "-c", "from mecpool.cli import main; main()", "build", "--site", str(site),
+                  "--out", str(build)]):
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "real-lab-osm"
-    result = run_real_lab(out, "--osm-only", 5400)
+    result = run_real_lab(out, "--osm-only", 5400, "--onboard", str(build), "--site", str(site))
     proof = result["osm_proof"]
     assert proof["operational_state"] == "ENABLED"
     assert "reallab-osm-net" in proof["ro_vim_networks"]
@@ -57,6 +66,9 @@ def test_osm_release_eight_nbi_lcm_ro_manage_a_vim_account_on_the_stack(tmp_path
     for step in ("osm vim-create --wait: ENABLED", "osm vim-delete --wait: gone from NBI and RO"):
         assert step in proof["steps"], step
     assert set(result["osm_venvs"]) == {"ro", "lcm", "client"}
+    onboard = result["onboard"]
+    assert onboard["refused"] == [] and len(onboard["accepted"]) == 4, onboard
+    assert onboard["mecpool_onboard"]["exit"] == 0 and "updated" in onboard["mecpool_onboard"]["said"]
     logs = out / "logs"
     for name in ("osm-ro.log", "osm-nbi-lcm.log", "osm-lcm.log"):
         assert (logs / name).is_file(), name

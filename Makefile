@@ -8,7 +8,7 @@ SITE ?= $(firstword $(wildcard site.yaml) site.example.yaml)
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: all deps venv build validate test test-fast testbed vdu-lab real-lab-stack bench-build bench-testbed \
+.PHONY: all deps venv build validate test test-fast testbed vdu-lab real-lab-stack real-lab-osm bench-build bench-testbed \
         deploy-tools openstack-prepare onboard instantiate scale-out scale-in pool-status status teardown \
         teardown-all juju-status failed-actions clean
 
@@ -61,6 +61,13 @@ vdu-lab: build
 real-lab-stack: venv
 	@bash scripts/install-deps.sh --real-lab
 	$(BIN)/mecpool real-lab --stack-only
+
+# The stack with OSM Release EIGHT's own RO, NBI and LCM (v8.0 from $$MECPOOL_OSM_SOURCES, default
+# ../shared/vendor/osm-release-eight; Python 3.6.15 venvs cached in $$MECPOOL_CACHE), proved by
+# osmclient: osm version, vim-create to ENABLED, vim-list, vim-delete (docs/real-lab.md).
+real-lab-osm: venv
+	@bash scripts/install-deps.sh --real-lab
+	$(BIN)/mecpool real-lab --osm-only
 
 testbed: venv
 	$(BIN)/mecpool testbed run --profile quick

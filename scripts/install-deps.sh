@@ -20,7 +20,10 @@
 #   $MECPOOL_CACHE and laid over /usr, /etc and /var inside the lab's own namespaces.  Host side:
 #   unshare/nsenter (util-linux), ip (iproute2), qemu-img (qemu-utils, the image's qcow2 for Glance),
 #   ssh (openssh-client), dnsmasq (dnsmasq-base: the DHCP agent runs the host's), the QEMU Nova's libvirt
-#   runs (qemu-system-x86).
+#   runs (qemu-system-x86).  OSM Release EIGHT's venvs (mecpool/reallab/osm_venvs.py, Python 3.6.15 from
+#   pyenv, which no Debian package provides) build pycrypto, netifaces and the like (gcc, libc6-dev) and
+#   pycurl against libcurl (libcurl4-openssl-dev); osmclient's python-magic loads libmagic1; the lab's
+#   OSM proof asks RO's API with curl.
 set -euo pipefail
 
 DEPLOY_PACKAGES=(python3-venv git gcc libc6-dev)
@@ -53,7 +56,8 @@ APT_PACKAGES=(
   nftables  # tests parse the HSS charm's REST-port ruleset with the real nft (in unshare -rn)
 )
 
-REAL_LAB_PACKAGES=(util-linux iproute2 qemu-utils openssh-client dnsmasq-base qemu-system-x86 apt dpkg)
+REAL_LAB_PACKAGES=(util-linux iproute2 qemu-utils openssh-client dnsmasq-base qemu-system-x86 apt dpkg
+                   gcc libc6-dev libcurl4-openssl-dev libmagic1 curl)
 
 if [ "${1:-}" = "--deploy" ]; then
   APT_PACKAGES=("${DEPLOY_PACKAGES[@]}")

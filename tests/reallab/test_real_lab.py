@@ -1,4 +1,5 @@
-"""The real OpenStack stack, brought up in namespaces and proved by its smoke path (marker reallab).
+"""The real OpenStack stack, brought up in namespaces and proved by its smoke path; OSM Release EIGHT's
+NBI, LCM and RO on it, proved with osmclient (marker reallab).
 
 Costs: warm (package tree and database dump cached) about 5-8 min on this 2-core host beside other
 work, cold about 5 min more (download, unpack, database creation); 3-4 GB of RAM at its peak with the
@@ -17,21 +18,58 @@ pytestmark = pytest.mark.reallab
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_stack_comes_up_boots_a_server_and_leaves_nothing(tmp_path):
-    out = tmp_path / "real-lab"
+def run_real_lab(out: Path, mode: str, timeout: float, *more: str) -> dict:
+    """`mecpool real-lab <mode> --out <out>` as a user runs it; its result.json, after checking it passed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-c", "from mecpool.cli import main; main()", "real-lab", "--stack-only",
-            "--out", str(out)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=3600)
+    argv = [sys.executable, "-c", "from mecpool.cli import main; main()", "real-lab", mode, "--out", str(out), *more]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
     assert done.returncode == 0, done.stderr[-5000:]
     result = json.loads((out / "result.json").read_text())
     assert result["ok"] and result["left_after_teardown"] == []
+    return result
+
+
+def assert_nothing_left(out: Path) -> None:
+    """No process runs from the lab's layers, no overlay of its run directory is mounted."""
+    assert str(out) not in Path("/proc/self/mounts").read_text()
+    assert subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout.split() == []
+
+
+def test_stack_comes_up_boots_a_server_and_leaves_nothing(tmp_path):
+    out = tmp_path / "real-lab"
+    result = run_real_lab(out, "--stack-only", 3600)
     for step in ("keystone token", "glance upload (kernel, initrd, disk)", "server ACTIVE",
                  "cloud-init done, ConfigDrive, user data applied (from server create)", "server deleted"):
         assert step in result["smoke"], step
     assert "status: done" in (out / "smoke" / "cloud-init-status.txt").read_text()
-    # Nothing of the lab is left: no process runs from its layers, no overlay of its run directory.
-    mounts = Path("/proc/self/mounts").read_text()
-    assert str(out) not in mounts
-    leftover = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout.split()
-    assert leftover == []
+    assert_nothing_left(out)
+
+
+def test_osm_release_eight_nbi_lcm_ro_manage_a_vim_account_on_the_stack(tmp_path):
+    """OSM R8's own RO, NBI and LCM (venvs cached in $MECPOOL_CACHE) on the stack; osmclient v8:
+    osm version, vim-create to ENABLED, RO lists the project's networks through it, vim-delete; our
+    built packages onboarded through the real NBI, raw and with `mecpool onboard`."""
+    site = ROOT / "site.example.yaml"
+    build = tmp_path / "build"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for argv in ([sys.executable, "-m", "mecpool.rsplibfix"],
+                 [sys.executable, "-c", "from mecpool.cli import main; main()", "build", "--site", str(site),
+                  "--out", str(build)]):
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "real-lab-osm"
+    result = run_real_lab(out, "--osm-only", 5400, "--onboard", str(build), "--site", str(site))
+    proof = result["osm_proof"]
+    assert proof["operational_state"] == "ENABLED"
+    assert "reallab-osm-net" in proof["ro_vim_networks"]
+    assert proof["server_version"].startswith("8.")
+    for step in ("osm vim-create --wait: ENABLED", "osm vim-delete --wait: gone from NBI and RO"):
+        assert step in proof["steps"], step
+    assert set(result["osm_venvs"]) == {"ro", "lcm", "client"}
+    onboard = result["onboard"]
+    assert onboard["refused"] == [] and len(onboard["accepted"]) == 4, onboard
+    assert onboard["mecpool_onboard"]["exit"] == 0 and "updated" in onboard["mecpool_onboard"]["said"]
+    logs = out / "logs"
+    for name in ("osm-ro.log", "osm-nbi-lcm.log", "osm-lcm.log"):
+        assert (logs / name).is_file(), name
+    assert_nothing_left(out)

@@ -28,7 +28,7 @@ import yaml
 
 from mecpool.site.model import Site
 
-from .errors import DeployError, InputError
+from .errors import CommandFailed, DeployError, InputError
 from .openstack import OpenStack
 from .osmcli import Osm
 from .runner import MASK
@@ -212,6 +212,18 @@ def flavor_create_args(site: Site, name: str, size: tuple[int, int, int]) -> lis
             "--property", f"mecpool:site={site.name}"]
 
 
+def flavor_refused(site: Site, plan: VimPlan, error: CommandFailed) -> DeployError:
+    """Nova lets only the cloud's admin create flavors (policy os-flavor-manage:create): say so, with the
+    commands an admin runs, instead of openstack's bare 403."""
+    if "403" not in error.stderr and "flavor-manage" not in error.stderr:
+        return error
+    commands = "\n".join("  openstack " + " ".join(flavor_create_args(site, name, size))
+                         for name, size in plan.flavors.items())
+    return DeployError(f"VIM {plan.name}: the account may not create flavors (Nova allows it to the cloud's admin "
+                       f"only: {error.stderr.strip()[-200:]}). Have an admin create them, then run again:\n"
+                       f"{commands}\nor give the account's user the admin role")
+
+
 def subnet_create_args(net: Network) -> list[str]:
     args = ["subnet", "create", f"{net.name}-subnet", "--network", net.name, "--subnet-range", net.cidr]
     return args + (["--gateway", net.gateway] if net.gateway else ["--gateway", "none"])
@@ -292,8 +304,11 @@ class Preparer:
         for name, size in self.plan.flavors.items():
             row = existing.get(name)
             if row is None:
-                self.write(f"flavor {name} ({size[0]} vCPU, {size[1]} MB, {size[2]} GB)",
-                           *flavor_create_args(self.site, name, size))
+                try:
+                    self.write(f"flavor {name} ({size[0]} vCPU, {size[1]} MB, {size[2]} GB)",
+                               *flavor_create_args(self.site, name, size))
+                except CommandFailed as error:
+                    raise flavor_refused(self.site, self.plan, error) from None
                 continue
             have = (int(row["VCPUs"]), int(row["RAM"]), int(row["Disk"]))
             if have != size:

@@ -73,6 +73,16 @@ def test_prepare_refuses_a_flavor_of_another_size(fakes, mecpool):
     assert "flavor mecpool-simula-mec-pool-element exists on VIM tromso with vcpus/ram/disk (2, 2048, 10)" in result.stderr
 
 
+def test_flavor_create_refused_by_nova_policy_names_what_an_admin_runs(fakes, mecpool):
+    # Found against the real stack (docs/real-lab.md): a project member gets Nova's 403 on flavor create;
+    # the half-done run must be told as such, not end in a TypeError from copying the error.
+    fakes.scenario({"flavor_create_forbidden": True})
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso", expect=1)
+    assert "VIM tromso: the account may not create flavors" in result.stderr
+    assert "openstack flavor create mecpool-simula-mec-pool-element --vcpus 2 --ram 2048 --disk 10" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_missing_password_is_named_before_any_call(fakes, mecpool, env):
     env.delenv("MECPOOL_PMC_PASSWORD")
     result = mecpool("openstack-prepare", "--site", "site.yaml", expect=2)

@@ -234,6 +234,10 @@ def run(key, args, opts, state):
         return [{"ID": f["id"], "Name": f["name"], "RAM": f["ram"], "Disk": f["disk"], "Ephemeral": 0,
                  "VCPUs": f["vcpus"], "Is Public": True} for f in state["flavors"]]
     if key == ("flavor", "create"):
+        # Nova's default policy: only the cloud's admin creates flavors (as the real lab's stack answered)
+        if fakelib.load("scenario.json", {}).get("flavor_create_forbidden"):
+            raise Fail("HttpException: 403: Client Error for url: http://127.0.0.1:8774/v2.1/flavors, Policy "
+                       "doesn't allow os_compute_api:os-flavor-manage:create to be performed.")
         if any(f["name"] == args[0] for f in state["flavors"]):
             raise Fail("Flavor with name {} already exists. (HTTP 409)".format(args[0]))
         flavor = {"id": str(uuid.uuid4()), "name": args[0], "vcpus": int(value(opts, "--vcpus")),

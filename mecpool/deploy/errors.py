@@ -3,8 +3,6 @@ operation what was done and how to undo it."""
 
 from __future__ import annotations
 
-import copy
-
 
 class DeployError(Exception):
     """A failure the user can act on; ``done``/``undo`` describe a half-done operation."""
@@ -32,7 +30,10 @@ class DeployError(Exception):
 
     def with_progress(self, done: list[str], undo: list[str], resume: list[str] | None = None) -> "DeployError":
         """The same error (of the same kind), told as part of a half-done operation."""
-        told = copy.copy(self)
+        # Not copy.copy: it rebuilds from self.args, which CommandFailed's __init__ does not take.
+        told = self.__class__.__new__(self.__class__)
+        told.__dict__.update(self.__dict__)
+        told.args = self.args
         told.done, told.undo = done + self.done, undo + self.undo
         told.resume = list(resume or []) + self.resume
         return told

@@ -28,7 +28,7 @@ import yaml
 
 from mecpool.site.model import Site
 
-from .errors import DeployError, InputError
+from .errors import CommandFailed, DeployError, InputError
 from .openstack import OpenStack
 from .osmcli import Osm
 from .runner import MASK
@@ -212,8 +212,20 @@ def flavor_create_args(site: Site, name: str, size: tuple[int, int, int]) -> lis
             "--property", f"mecpool:site={site.name}"]
 
 
-def subnet_create_args(net: Network) -> list[str]:
-    args = ["subnet", "create", f"{net.name}-subnet", "--network", net.name, "--subnet-range", net.cidr]
+def flavor_refused(site: Site, plan: VimPlan, error: CommandFailed) -> DeployError:
+    """Nova lets only the cloud's admin create flavors (policy os-flavor-manage:create): say so, with the
+    commands an admin runs, instead of openstack's bare 403."""
+    if "403" not in error.stderr and "flavor-manage" not in error.stderr:
+        return error
+    commands = "\n".join("  openstack " + " ".join(flavor_create_args(site, name, size))
+                         for name, size in plan.flavors.items())
+    return DeployError(f"VIM {plan.name}: the account may not create flavors (Nova allows it to the cloud's admin "
+                       f"only: {error.stderr.strip()[-200:]}). Have an admin create them, then run again:\n"
+                       f"{commands}\nor give the account's user the admin role")
+
+
+def subnet_create_args(net: Network, network_id: str | None = None) -> list[str]:
+    args = ["subnet", "create", f"{net.name}-subnet", "--network", network_id or net.name, "--subnet-range", net.cidr]
     return args + (["--gateway", net.gateway] if net.gateway else ["--gateway", "none"])
 
 
@@ -231,6 +243,7 @@ class Preparer:
         self.site, self.site_dir, self.plan, self.os, self.echo = site, site_dir, plan, openstack, echo
         self.dry_run = dry_run
         self.changes: list[str] = []
+        self.project_id: str | None = None
 
     def change(self, text: str) -> None:
         self.changes.append(text)
@@ -263,12 +276,28 @@ class Preparer:
     def access_cidrs(self) -> list[str]:
         return sorted(set(self.mgmt_cidrs) | set(self.site.vims[self.plan.name].osm_sources))
 
+    def find_network(self, name: str) -> dict | None:
+        """The network of that name this project may use: its own, else a shared one; None if there is
+        none.  An account with the admin role lists every project's networks (names repeat across
+        projects; `--network NAME` is then ambiguous or another project's)."""
+        rows = self.os.call("network", "list", "--name", name, "--long") or []
+        if rows:
+            if self.project_id is None:
+                self.project_id = (self.os.call("token", "issue") or {}).get("project_id")
+            rows = [r for r in rows if r.get("Project") == self.project_id] or \
+                [r for r in rows if str(r.get("Shared")) in ("True", "true")]
+        if len(rows) > 1:
+            raise DeployError(f"VIM {self.plan.name}: {len(rows)} networks named {name} in the project; "
+                              "delete the extras")
+        return rows[0] if rows else None
+
     def management_subnets(self) -> list[str]:
         name = self.site.vims[self.plan.name].mgmt_network
-        if not self.os.call("network", "list", "--name", name):
+        found = self.find_network(name)
+        if not found:
             raise DeployError(f"vims.{self.plan.name}.mgmt_network: network {name!r} does not exist on the VIM "
                               "(create the management network, routed to OSM, first)")
-        cidrs = sorted({row["Subnet"] for row in self.os.call("subnet", "list", "--network", name) or []})
+        cidrs = sorted({row["Subnet"] for row in self.os.call("subnet", "list", "--network", found["ID"]) or []})
         if not cidrs:
             raise DeployError(f"vims.{self.plan.name}.mgmt_network: network {name!r} has no subnet")
         self.same(f"management network {name}: subnets {', '.join(cidrs)} (sources of SSH and ICMP)")
@@ -292,8 +321,11 @@ class Preparer:
         for name, size in self.plan.flavors.items():
             row = existing.get(name)
             if row is None:
-                self.write(f"flavor {name} ({size[0]} vCPU, {size[1]} MB, {size[2]} GB)",
-                           *flavor_create_args(self.site, name, size))
+                try:
+                    self.write(f"flavor {name} ({size[0]} vCPU, {size[1]} MB, {size[2]} GB)",
+                               *flavor_create_args(self.site, name, size))
+                except CommandFailed as error:
+                    raise flavor_refused(self.site, self.plan, error) from None
                 continue
             have = (int(row["VCPUs"]), int(row["RAM"]), int(row["Disk"]))
             if have != size:
@@ -303,16 +335,19 @@ class Preparer:
             self.same(f"flavor {name} exists")
 
     def network(self, net: Network) -> None:
-        if not self.os.call("network", "list", "--name", net.name):
-            self.write(f"network {net.name} (tagged {site_tag(self.site)})",
-                       "network", "create", net.name, "--tag", site_tag(self.site))
+        found = self.find_network(net.name)
+        if not found:
+            created = self.write(f"network {net.name} (tagged {site_tag(self.site)})",
+                                 "network", "create", net.name, "--tag", site_tag(self.site))
+            network_id = created["id"] if created else None   # a dry run shows the name
             subnets = []
         else:
             self.same(f"network {net.name} exists")
-            subnets = self.os.call("subnet", "list", "--network", net.name) or []
+            network_id = found["ID"]
+            subnets = self.os.call("subnet", "list", "--network", network_id) or []
         if not any(row["Subnet"] == net.cidr for row in subnets):
             self.write(f"subnet {net.name}-subnet {net.cidr} (gateway {net.gateway or 'none'})",
-                       *subnet_create_args(net))
+                       *subnet_create_args(net, network_id))
 
     def security_group(self) -> None:
         sg = self.plan.security_group

@@ -32,14 +32,18 @@ from mecpool.vdulab.image import default_cache_root
 @click.option("--site", "site_file", type=click.Path(dir_okay=False),
               help="With --onboard: the site file the packages were built for; `mecpool onboard` then runs "
                    "against the real NBI too (default: site.yaml, else site.example.yaml).")
+@click.option("--runbook", is_flag=True,
+              help="With --osm-only: after the proof, the lab's site file (two projects as two VIM accounts) "
+                   "and the runbook's `mecpool openstack-prepare` against the real stack, run twice (the "
+                   "second must change nothing).")
 @click.option("--no-smoke", is_flag=True, help="With --stack-only: only bring the stack up and down.")
 @click.option("--keep-layers", is_flag=True,
               help="Keep what the services wrote (the run directory's upper/: Glance's store, Nova's image "
                    "cache, MariaDB's files) after teardown; the services' logs are kept anyway.")
 @click.option("--hold", "hold_seconds", default=0, type=click.IntRange(0, 86400),
               help="Keep the stack up this many seconds after the smoke path or the OSM proof (Ctrl-C ends it).")
-def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onboard_dir, site_file, no_smoke,
-                     keep_layers, hold_seconds):
+def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onboard_dir, site_file, runbook,
+                     no_smoke, keep_layers, hold_seconds):
     """OpenStack Zed from Debian's archive, in private namespaces on this machine, and OSM Release
     EIGHT's own NBI, LCM and RO on it (docs/real-lab.md)."""
     from mecpool.site import SiteError, find_site_file, load_site
@@ -55,6 +59,8 @@ def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onbo
         raise click.UsageError("--no-smoke goes with --stack-only")
     if onboard_dir and not osm_only:
         raise click.UsageError("--onboard goes with --osm-only")
+    if runbook and not osm_only:
+        raise click.UsageError("--runbook goes with --osm-only")
     if site_file and not onboard_dir:
         raise click.UsageError("--site goes with --onboard")
     out = Path(out_dir)
@@ -80,7 +86,7 @@ def real_lab_command(stack_only, osm_only, out_dir, cache_dir, osm_sources, onbo
     ok = _run(out, cache, keep_layers, hold_seconds, mode,
               lambda stack, result, log: _smoke(stack, result, log, cache, no_smoke) if stack_only
               else _osm(stack, result, log, Path(onboard_dir) if onboard_dir else None,
-                        site_path),
+                        site_path, cache if runbook else None),
               osm_sources=None if stack_only else sources)
     sys.exit(0 if ok else 1)
 
@@ -90,8 +96,8 @@ def _smoke(stack, result, log, cache, no_smoke):
     result["smoke"] = {} if no_smoke else smoke.run(stack, cache, log)
 
 
-def _osm(stack, result, log, onboard_dir, site_path):
-    from . import osm_onboard, osm_proof
+def _osm(stack, result, log, onboard_dir, site_path, runbook_cache=None):
+    from . import osm_onboard, osm_proof, runbook
     from .osm import Osm, memory_mib
 
     osm = Osm(stack, result.pop("_venvs"), log=log)
@@ -109,6 +115,9 @@ def _osm(stack, result, log, onboard_dir, site_path):
         if onboard["mecpool_onboard"]["exit"] != 0:
             raise osm_onboard.OnboardError(f"mecpool onboard failed against the real NBI: "
                                            f"{onboard['mecpool_onboard']['said'][-1000:]}")
+    if runbook_cache is not None:
+        result["runbook"] = {}
+        result["runbook"] = runbook.run(osm, stack, runbook_cache, log, result["runbook"])
 
 
 def _run(out, cache, keep_layers, hold_seconds, mode, body, osm_sources=None) -> bool:

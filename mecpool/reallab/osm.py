@@ -134,10 +134,13 @@ class Osm:
             time.sleep(1)
         raise OsmError(f"'{text}' not in {path} after {timeout:.0f} s")
 
-    def mecpool(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        """Our own CLI inside the namespace (the runbook's commands), with osmclient v8 as its `osm`."""
+    def mecpool(self, *args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Our own CLI inside the namespace (the runbook's commands), with osmclient v8 as its `osm`;
+        `env` adds to its environment (the site's secrets)."""
+        extra = env or {}
         env = client_env(self.settings, self.paths)
         env.update({"OSM_CLI": str(self.venvs["client"].bin / "osm"), "PYTHONPATH": str(LAUNCH.parents[2])})
+        env.update(extra)
         done = self.stack.sandbox.run([sys.executable, "-c", "from mecpool.cli import main; main()", *args],
                                       check=False, timeout=timeout, env=env)
         with open(self.paths.base / "mecpool-commands.log", "a") as f:

@@ -131,17 +131,7 @@ def run(stack, cache_root: Path, log: LogFn) -> dict[str, float]:
     disk = qcow2_of(image, cache_root, log)
     step("VDU lab image (mecpool.vdulab.image) and its qcow2", started)
     started = time.monotonic()
-    kernel = osj("image", "create", "--disk-format", "aki", "--container-format", "aki",
-                 "--file", str(image.kernel), "reallab-vmlinuz")
-    ramdisk = osj("image", "create", "--disk-format", "ari", "--container-format", "ari",
-                  "--file", str(image.initrd), "reallab-initrd")
-    glance_image = osj("image", "create", "--disk-format", "qcow2", "--container-format", "bare",
-                       "--file", str(disk), "--property", f"kernel_id={kernel['id']}",
-                       "--property", f"ramdisk_id={ramdisk['id']}",
-                       "--property", f"os_command_line={image.cmdline}", "reallab-trixie")
-    # OSC 6 prints the image as created, before its upload ends ("queued"): ask Glance until active.
-    for created in (kernel, ramdisk, glance_image):
-        _wait_status(lambda: osj("image", "show", created["id"]), "active", ("killed", "deleted"), 600)
+    glance_image = upload_image(osj, image, disk, "reallab-trixie")
     step("glance upload (kernel, initrd, disk)", started)
 
     started = time.monotonic()
@@ -194,6 +184,23 @@ def run(stack, cache_root: Path, log: LogFn) -> dict[str, float]:
         raise RuntimeError(f"{SERVER} still listed after delete")
     step("server deleted", started)
     return t
+
+
+def upload_image(osj, image: LabImage, disk: Path, name: str, extra: tuple[str, ...] = ()) -> dict:
+    """The VDU lab's image in Glance as Nova's libvirt driver boots it directly: kernel (aki), initrd
+    (ari), the disk (qcow2) with kernel_id/ramdisk_id/os_command_line; `extra` goes on each create
+    (e.g. --public); waits until all three are active (OSC prints them still queued)."""
+    kernel = osj("image", "create", "--disk-format", "aki", "--container-format", "aki", *extra,
+                 "--file", str(image.kernel), f"{name}-vmlinuz")
+    ramdisk = osj("image", "create", "--disk-format", "ari", "--container-format", "ari", *extra,
+                  "--file", str(image.initrd), f"{name}-initrd")
+    disk_image = osj("image", "create", "--disk-format", "qcow2", "--container-format", "bare", *extra,
+                     "--file", str(disk), "--property", f"kernel_id={kernel['id']}",
+                     "--property", f"ramdisk_id={ramdisk['id']}",
+                     "--property", f"os_command_line={image.cmdline}", name)
+    for created in (kernel, ramdisk, disk_image):
+        _wait_status(lambda: osj("image", "show", created["id"]), "active", ("killed", "deleted"), 600)
+    return disk_image
 
 
 def _wait_status(show, wanted: str, failed: tuple[str, ...], timeout: float) -> dict:

@@ -129,3 +129,12 @@ def test_missing_packages_say_how_to_build(fakes, mecpool, workdir):
     shutil.rmtree(workdir / "build")
     result = mecpool("onboard", "--site", "site.yaml", expect=1)
     assert "mecpool build" in result.stderr
+
+
+def test_a_failed_command_told_as_part_of_a_half_done_operation():
+    # Found against the real stack: copy.copy of a CommandFailed called its __init__ with one argument.
+    from mecpool.deploy.errors import CommandFailed
+    told = CommandFailed("openstack flavor create x", 1, "403").with_progress(["mec: image y"], [])
+    assert isinstance(told, CommandFailed) and told.returncode == 1
+    assert told.report().startswith("command failed (exit code 1): openstack flavor create x")
+    assert "Already done:\n  - mec: image y" in told.report()

@@ -73,6 +73,31 @@ def test_prepare_refuses_a_flavor_of_another_size(fakes, mecpool):
     assert "flavor mecpool-simula-mec-pool-element exists on VIM tromso with vcpus/ram/disk (2, 2048, 10)" in result.stderr
 
 
+def test_flavor_create_refused_by_nova_policy_names_what_an_admin_runs(fakes, mecpool):
+    # Found against the real stack (docs/real-lab.md): a project member gets Nova's 403 on flavor create;
+    # the half-done run must be told as such, not end in a TypeError from copying the error.
+    fakes.scenario({"flavor_create_forbidden": True})
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso", expect=1)
+    assert "VIM tromso: the account may not create flavors" in result.stderr
+    assert "openstack flavor create mecpool-simula-mec-pool-element --vcpus 2 --ram 2048 --disk 10" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_prepare_uses_its_own_projects_networks_when_an_admin_account_sees_others(fakes, mecpool):
+    # Found against the real stack (docs/real-lab.md): with the admin role the account lists every
+    # project's `mgmt`, and `subnet list --network mgmt` failed "More than one Network exists".
+    url = "https://tromso.nornet.example.org:5000/v3"
+    fakes.scenario({"foreign_networks": {url: {"mgmt": "10.99.0.0/24", "pool-tro": "10.98.0.0/24"}}})
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso")
+    assert "+ network pool-tro (tagged mecpool-simula-mec)" in result.stdout, result.stdout
+    state = fakes.openstack_state()[url]
+    assert ("tcp", 22, "10.99.0.0/24") not in ingress(fakes, url)     # not the other project's mgmt subnet
+    mine = [n["id"] for n in state["networks"] if n["name"] == "pool-tro" and "project" not in n]
+    assert [s["cidr"] for s in state["subnets"] if s["network_id"] in mine] == ["10.104.0.0/24"]
+    assert mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso").stdout.count(
+        "= nothing to change") == 1
+
+
 def test_missing_password_is_named_before_any_call(fakes, mecpool, env):
     env.delenv("MECPOOL_PMC_PASSWORD")
     result = mecpool("openstack-prepare", "--site", "site.yaml", expect=2)

@@ -73,3 +73,21 @@ def test_osm_release_eight_nbi_lcm_ro_manage_a_vim_account_on_the_stack(tmp_path
     for name in ("osm-ro.log", "osm-nbi-lcm.log", "osm-lcm.log"):
         assert (logs / name).is_file(), name
     assert_nothing_left(out)
+
+
+def test_runbook_openstack_prepare_against_the_real_stack_and_osm(tmp_path):
+    """The lab's site (two projects as two VIM accounts); our `mecpool openstack-prepare` with the real
+    `openstack` and `osm`: it makes the site's flavors, networks, subnets, security group and registers
+    both VIM accounts in OSM; run again it has nothing to change."""
+    out = tmp_path / "real-lab-runbook"
+    result = run_real_lab(out, "--osm-only", 5400, "--runbook")
+    runbook = result["runbook"]
+    first, second = runbook["prepare_first"], runbook["prepare_second"]
+    assert first["exit"] == 0 and second["exit"] == 0, (first, second)
+    for made in ("flavor mecpool-reallab-hss", "network reallab-s1c", "subnet pool-core-subnet",
+                 "security group mecpool-reallab", "VIM account reallab-edge registered in OSM",
+                 "VIM account reallab-core registered in OSM"):
+        assert made in first["said"], made
+    assert second["said"].count("= nothing to change") == 2, second["said"]
+    assert "reallab-edge" in runbook["vim_list"] and "reallab-core" in runbook["vim_list"]
+    assert_nothing_left(out)

@@ -21,6 +21,7 @@ GLOBAL_VALUES = {"--os-cloud", "--os-region-name", "--os-interface", "--os-cacer
 FORMAT = {"-f", "--format", "-c", "--column"}
 # (subcommand words): (number of positionals, value options, flag options, required options)
 COMMANDS = {
+    ("token", "issue"): (0, set(), set(), set()),
     ("image", "list"): (0, {"--name", "--status", "--property", "--limit", "--tag"}, {"--public", "--private", "--shared",
                                                                               "--long"}, set()),
     ("image", "create"): (1, {"--file", "--disk-format", "--container-format", "--min-disk", "--min-ram",
@@ -165,6 +166,12 @@ def vim_state(all_state):
             state["networks"].append(net)
             state["subnets"].append({"id": str(uuid.uuid4()), "name": name + "-subnet", "network_id": net["id"],
                                      "cidr": cidr, "gateway_ip": None})
+        # networks of other projects an admin account sees too (same names as the site's)
+        for name, cidr in ((fakelib.load("scenario.json", {}).get("foreign_networks") or {}).get(url) or {}).items():
+            net = {"id": str(uuid.uuid4()), "name": name, "project": "someone-else"}
+            state["networks"].append(net)
+            state["subnets"].append({"id": str(uuid.uuid4()), "name": name + "-subnet", "network_id": net["id"],
+                                     "cidr": cidr, "gateway_ip": None})
         all_state[url] = state
     return all_state[url]
 
@@ -234,6 +241,10 @@ def run(key, args, opts, state):
         return [{"ID": f["id"], "Name": f["name"], "RAM": f["ram"], "Disk": f["disk"], "Ephemeral": 0,
                  "VCPUs": f["vcpus"], "Is Public": True} for f in state["flavors"]]
     if key == ("flavor", "create"):
+        # Nova's default policy: only the cloud's admin creates flavors (as the real lab's stack answered)
+        if fakelib.load("scenario.json", {}).get("flavor_create_forbidden"):
+            raise Fail("HttpException: 403: Client Error for url: http://127.0.0.1:8774/v2.1/flavors, Policy "
+                       "doesn't allow os_compute_api:os-flavor-manage:create to be performed.")
         if any(f["name"] == args[0] for f in state["flavors"]):
             raise Fail("Flavor with name {} already exists. (HTTP 409)".format(args[0]))
         flavor = {"id": str(uuid.uuid4()), "name": args[0], "vcpus": int(value(opts, "--vcpus")),
@@ -241,10 +252,12 @@ def run(key, args, opts, state):
         state["flavors"].append(flavor)
         return flavor
     if key == ("network", "list"):
-        return [{"ID": n["id"], "Name": n["name"], "Subnets": [s["id"] for s in state["subnets"]
-                                                            if s["network_id"] == n["id"]]}
+        return [{"ID": n["id"], "Name": n["name"], "Project": n.get("project") or auth()[1], "Shared": False,
+                 "Subnets": [s["id"] for s in state["subnets"] if s["network_id"] == n["id"]]}
                 for n in state["networks"] if value(opts, "--name") in (None, n["name"])
                 and (value(opts, "--tags") is None or value(opts, "--tags") in n.get("tags", []))]
+    if key == ("token", "issue"):
+        return {"id": "gAAAA-fake", "project_id": auth()[1], "user_id": "fake-user"}
     if key == ("network", "create"):
         net = {"id": str(uuid.uuid4()), "name": args[0],
                "tags": [value(opts, "--tag")] if value(opts, "--tag") else []}

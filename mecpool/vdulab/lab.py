@@ -33,8 +33,8 @@ def namespace_for(run_dir):
 # taken from rsplib-services' .deb without its Qt dependencies).
 MIRROR_PACKAGES = ("rsplib-registrar", "rsplib-tools", "rsplib-services")
 KEY_COMMENTS = ("juju-client-key", "n2vc-osm-key")
-# From QEMU's start to cloud-init done, per VM.  Nine TCG guests on two busy cores took up to
-# 1,211 s (an EPC VM booted first and waited for last); a VM slower than this has failed.
+# From QEMU's start to cloud-init done, per VM.  On two busy cores (load 5-8) the slowest took
+# 594 s (2026-12-06, run 1); a VM slower than three times that has failed.
 BOOT_TIMEOUT_S = 1800
 
 

@@ -171,26 +171,54 @@ def session_adds(log_text):
 # rspserver's CalcApp service could not send a job's accept: its pool user had gone (quit at
 # -runtime's end, say), so the job never ran for anyone.
 _ACCEPT_UNSENT = "Unable to send CalcAppAccept"
+_JOB_ACCEPTED = re.compile(r"^Job \d+/\d+ of size ([0-9.e+]+) accepted", re.M)
+_CAPACITY = re.compile(r"^\s*Capacity\s*= ([0-9.e+]+) Calculations/s", re.M)
 
 
-def answered_session_adds(log_text):
-    """(answered, unanswered): epoch times of the PE's RSERPOOL_SESSION_ADD notifications whose
-    job's accept went to its pool user, and of those whose accept could not be sent.
+@dataclass
+class AcceptedJob:
+    """One RSERPOOL_SESSION_ADD of the PE's log and the job its session brought."""
+    at: float                 # the ADD (epoch s, the PE's clock)
+    answered: bool = True     # its accept went to the pool user
+    size: float = None        # calculations ("Job i/n of size S accepted"), None if not logged
+    capacity: float = None    # the PE's calculations per second (its start banner)
 
-    The testbed counts only jobs their pool user saw accepted (load_changes); on a VM only the
-    PE's log is at hand. A job whose accept could not be sent was gone again within
-    milliseconds (in the lab runs of 2026-12-06, 11 to 63 ms after its ADD), often before the
-    PE's next registration could carry it, so no registrar was due to see it. The failure names
-    no session: it is the last ADD's, since rspserver answers a request as soon as its session
-    is added (seen before and after that session's REMOVE)."""
-    adds = []                 # [time, accept sent?] per ADD, in log order
+    @property
+    def shortest_s(self):
+        """The least the job ran: its size at the PE's whole capacity (longer when it shared
+        the PE with other jobs); None when either is unknown."""
+        if self.size is None or not self.capacity:
+            return None
+        return self.size / self.capacity
+
+
+def accepted_jobs(log_text):
+    """AcceptedJob per RSERPOOL_SESSION_ADD of the PE's log (rspserver's output), in log order.
+
+    A session's job size is the first "of size" line after its ADD not taken by an earlier
+    ADD (rspserver answers a request as soon as its session is added). The capacity is that of
+    the start banner last before the size line: both are written to standard output, in order,
+    while the notifications go to the log stream and can come before the banner of their own
+    start. A failed accept names no session: it is the last ADD's (seen before and after that
+    session's REMOVE)."""
+    jobs, sizeless = [], []
+    capacity = None
     for line in log_text.splitlines():
         match = _SESSION_ADD.search(line)
         if match:
-            adds.append([_stamp(match.group(1)), True])
-        elif _ACCEPT_UNSENT in line and adds:
-            adds[-1][1] = False
-    return sorted(at for at, sent in adds if sent), sorted(at for at, sent in adds if not sent)
+            jobs.append(AcceptedJob(_stamp(match.group(1))))
+            sizeless.append(jobs[-1])
+            continue
+        banner = _CAPACITY.search(line)
+        size = _JOB_ACCEPTED.search(line)
+        if banner:
+            capacity = float(banner.group(1))
+        elif size and sizeless:
+            job = sizeless.pop(0)
+            job.size, job.capacity = float(size.group(1)), capacity
+        elif _ACCEPT_UNSENT in line and jobs:
+            jobs[-1].answered = False
+    return jobs
 
 
 def load_changes(raw, info):

@@ -2,7 +2,7 @@
 measured as the testbed's freshness probe measures it (mecpool.testbed.probes), across VMs.
 
 * A load change is a job the PE accepted: rspserver's RSERPOOL_SESSION_ADD notification, with
-  its own clock (``probes.session_adds`` on the PE's journal).
+  its own clock (``probes.accepted_jobs`` on the PE's journal); ``accepts`` says which count.
 * Its arrival is the registrar's next message carrying the PE's load: the ASAP Registration at
   its home registrar, the ENRP Update at the others (``probes.read_action_times`` on the
   registrar's action log, which a systemd drop-in turns on: the unit's own command line from
@@ -108,19 +108,37 @@ def enable_action_log(guest):
         stdin=action_log_drop_in(settings).encode("utf-8"))
 
 
-def accept_changes(journal_text, offset, since_host):
-    """The PE's accepts (load changes) from its journal, on the host's clock, from ``since_host``;
-    as in the testbed, only jobs accepted towards their pool user (probes.answered_session_adds:
-    a job that arrived after its pool user quit was gone again before any registration)."""
-    answered, _ = probes.answered_session_adds(journal_text)
-    return [probes.LoadChange(at - offset.offset_s, at - offset.offset_s, 0, "accept")
-            for at in answered if at - offset.offset_s >= since_host]
+@dataclass
+class Accepts:
+    """The PE's accepts since the measurement began, sorted by what the check makes of them."""
+    changes: list             # probes.LoadChange (host clock) per job counted as a load change
+    unanswered: int           # jobs whose accept could not be sent
+    shorter: int              # jobs that ran less than the goal
 
 
-def unanswered_accepts(journal_text, offset, since_host):
-    """How many sessions since ``since_host`` carried no job (reported beside the delays)."""
-    _, unanswered = probes.answered_session_adds(journal_text)
-    return sum(1 for at in unanswered if at - offset.offset_s >= since_host)
+def accepts(journal_text, offset, since_host, limit_s=probes.FRESHNESS_LIMIT_S):
+    """The PE's accepts from its journal (probes.accepted_jobs), on the host's clock, from
+    ``since_host``.  Counted as load changes, as in the testbed, only jobs accepted towards
+    their pool user: a job that arrived after its pool user quit was gone again before any
+    registration.  Left out too: jobs shorter than the goal.  rspserver (udplikeserver.cc,
+    RSPLIB 3.4.4) compares its load with the last one it registered once per pass of its
+    loop, after the message it read and the timers then due: a job accepted and completed in
+    the same pass never changes the load RSPLIB sends, so no registration follows it (lab run
+    of 2026-12-06 13:01: jobs of 0.7 and 9.2 ms, nothing at either registrar until the next
+    job or the 30 s re-registration).  Whether or not such a job is registered, no registrar
+    holds a load it made stale for longer than the job ran."""
+    changes, unanswered, shorter = [], 0, 0
+    for job in probes.accepted_jobs(journal_text):
+        at = job.at - offset.offset_s
+        if at < since_host:
+            continue
+        if not job.answered:
+            unanswered += 1
+        elif job.shortest_s is not None and job.shortest_s < limit_s:
+            shorter += 1
+        else:
+            changes.append(probes.LoadChange(at, at, 0, "accept"))
+    return Accepts(sorted(changes, key=lambda c: c.earliest), unanswered, shorter)
 
 
 def arrivals(action_log_text, identifier, offset):
@@ -145,7 +163,7 @@ class PeFreshness:
 
 
 def evaluate(pe, changes, messages_by_registrar, uncertainty_s, limit_s=probes.FRESHNESS_LIMIT_S):
-    """``changes``: accept_changes; ``messages_by_registrar``: {registrar: arrivals}; each change's
+    """``changes``: Accepts.changes; ``messages_by_registrar``: {registrar: arrivals}; each change's
     delay to each registrar by the testbed's own rule (probes.check_freshness)."""
     results = [probes.check_freshness(registrar, [], messages, changes, 1, limit_s)
                for registrar, messages in sorted(messages_by_registrar.items())]

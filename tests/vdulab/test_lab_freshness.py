@@ -168,7 +168,7 @@ def test_delays_on_the_hosts_clock_by_the_probes_rule():
                       freshness.ClockOffset(0.5, 0.001))
     host_changes = [1000.5, 1003.25, 1007.0]
     text = journal(999.0, *[t + pe.offset_s for t in host_changes])      # the first: before the run
-    changes = freshness.accept_changes(text, pe, since_host=1000.0)
+    changes = freshness.accepts(text, pe, since_host=1000.0).changes
     assert [round(c.earliest, 4) for c in changes] == host_changes
     home_log = "\n".join(action_line(i, t + 0.020 + home.offset_s, "Recv", "ASAP", "Registration")
                          for i, t in enumerate(host_changes))
@@ -349,7 +349,64 @@ def test_a_job_whose_accept_could_not_be_sent_is_no_load_change():
     a 23 s delay before), and they are counted apart."""
     clock = freshness.ClockOffset(0.0, 0.001)
     since = probes.session_adds(QUIT_PU_JOURNAL)[0] - 1
-    changes = freshness.accept_changes(QUIT_PU_JOURNAL, clock, since)
-    assert [round(c.earliest % 60, 4) for c in changes] == [34.1106]
-    assert freshness.unanswered_accepts(QUIT_PU_JOURNAL, clock, since) == 2
+    accepted = freshness.accepts(QUIT_PU_JOURNAL, clock, since)
+    assert [round(c.earliest % 60, 4) for c in accepted.changes] == [34.1106]
+    assert (accepted.unanswered, accepted.shorter) == (2, 0)
     assert len(probes.session_adds(QUIT_PU_JOURNAL)) == 3
+
+
+# rspserver's journal (-o cat) on pe-mec-1 in the lab run of 2026-12-06 13:01: the PE charm's
+# reconfigure restarted the service (the first ADD is written before the new start's banner);
+# its first job, 18383 calculations at 2,000,000 per second (9.2 ms), was accepted and completed
+# in one pass of rspserver's loop, and neither registrar heard from the PE for 16.6 s. The next
+# job (1.15205e+06, printed so by rspserver: 576 ms) was registered within 25 ms.
+RESTARTED_PE_JOURNAL = """\
+*** Break ***    Signal #2
+Terminated!
+06-Dec-2026 13:38:30.9627: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_ADD
+Starting service ...
+CalcApp Server - Version 1.0
+============================
+General Parameters:
+   Pool Handle             = CalcAppPool
+   Reregistration Interval = 30.000s
+CalcApp Parameters:
+   Max Jobs                = 4
+   Capacity                = 2000000.0 Calculations/s
+Registration:
+   Identifier              = $c55dd69e
+ Job added (1 are running)
+Job 1/3 of size 18383 accepted
+Job 1/3 is complete!
+ Job removed (0 still running)
+06-Dec-2026 13:38:31.0595: NOTIFICATION: RSERPOOL_SHUTDOWN_EVENT for session 1
+06-Dec-2026 13:38:31.0604: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_REMOVE
+06-Dec-2026 13:39:03.3636: NOTIFICATION: RSERPOOL_SESSION_CHANGE for session 1, state=RSERPOOL_SESSION_ADD
+ Job added (1 are running)
+Job 1/14 of size 1.15205e+06 accepted
+Job 1/14 is complete!
+ Job removed (0 still running)
+"""
+
+
+def test_a_job_shorter_than_the_goal_is_no_load_change():
+    """The 9.2 ms job of the restarted PE is counted apart, the 576 ms one is a load change; the
+    capacity comes from the banner written just after the first ADD, the size in %g form."""
+    clock = freshness.ClockOffset(0.0, 0.001)
+    jobs = probes.accepted_jobs(RESTARTED_PE_JOURNAL)
+    assert [(j.size, j.capacity, j.answered) for j in jobs] == [
+        (18383.0, 2000000.0, True), (1152050.0, 2000000.0, True)]
+    assert round(jobs[0].shortest_s, 4) == 0.0092 and round(jobs[1].shortest_s, 3) == 0.576
+    accepted = freshness.accepts(RESTARTED_PE_JOURNAL, clock, jobs[0].at - 1)
+    assert [round(c.earliest % 60, 4) for c in accepted.changes] == [3.3636]
+    assert (accepted.unanswered, accepted.shorter) == (0, 1)
+    # With a lower goal the short job counts, as it did before this rule.
+    assert len(freshness.accepts(RESTARTED_PE_JOURNAL, clock, jobs[0].at - 1, limit_s=0.005).changes) == 2
+
+
+def test_a_job_of_unknown_length_still_counts():
+    """Without the banner (or the size line) the job's length is unknown: it is counted."""
+    clock = freshness.ClockOffset(0.0, 0.001)
+    text = RESTARTED_PE_JOURNAL.replace("   Capacity                = 2000000.0 Calculations/s\n", "")
+    accepted = freshness.accepts(text, clock, 0.0)
+    assert len(accepted.changes) == 2 and accepted.shorter == 0

@@ -3,7 +3,8 @@
 ``freshness``: one MEC PE, one PU next to it (so its accept times are the PE's), the
 three registrars, RSPLIB's default 5 s endpoint keep-alive.  A load change of the PE is
 a job accepted (the PU's AcceptTimeStamp) or a job done (the PE's own vector row);
-rspserver re-registers right after either (udplikeserver.cc).  Two views of when the
+rspserver re-registers at the end of the pass of its loop that saw either (udplikeserver.cc;
+not at all when one pass saw both, see mecpool.vdulab.freshness.accepts).  Two views of when the
 change reached each registrar:
 
 * the registrar's action log (``-actionlogfile``, microseconds): the first ASAP

@@ -110,35 +110,38 @@ def enable_action_log(guest):
 
 @dataclass
 class Accepts:
-    """The PE's accepts since the measurement began, sorted by what the check makes of them."""
-    changes: list             # probes.LoadChange (host clock) per job counted as a load change
+    """The PE's accepts since the measurement began: the load changes and the jobs left out."""
+    changes: list             # probes.LoadChange (host clock) per answered job; short ones flagged
     unanswered: int           # jobs whose accept could not be sent
-    shorter: int              # jobs that ran less than the goal
+
+    @property
+    def shorter(self):
+        """Jobs that ran less than the goal: no delay is measured for them."""
+        return sum(change.short for change in self.changes)
 
 
 def accepts(journal_text, offset, since_host, limit_s=probes.FRESHNESS_LIMIT_S):
     """The PE's accepts from its journal (probes.accepted_jobs), on the host's clock, from
-    ``since_host``.  Counted as load changes, as in the testbed, only jobs accepted towards
-    their pool user: a job that arrived after its pool user quit was gone again before any
-    registration.  Left out too: jobs shorter than the goal.  rspserver (udplikeserver.cc,
-    RSPLIB 3.4.4) compares its load with the last one it registered once per pass of its
-    loop, after the message it read and the timers then due: a job accepted and completed in
-    the same pass never changes the load RSPLIB sends, so no registration follows it (lab run
-    of 2026-12-06 13:01: jobs of 0.7 and 9.2 ms, nothing at either registrar until the next
-    job or the 30 s re-registration).  Whether or not such a job is registered, no registrar
-    holds a load it made stale for longer than the job ran."""
-    changes, unanswered, shorter = [], 0, 0
+    ``since_host``.  Load changes, as in the testbed, are only jobs accepted towards their pool
+    user: a job that arrived after its pool user quit was gone again before any registration.
+    A job shorter than the goal is flagged ``short`` (no delay is measured for it):
+    rspserver (udplikeserver.cc, RSPLIB 3.4.4) compares its load with the last one it
+    registered once per pass of its loop, after the message it read and the timers then due,
+    so a job accepted and completed in the same pass never changes the load RSPLIB sends and
+    no registration follows it (lab run of 2026-12-06 13:01: jobs of 1.4 and 9.2 ms, nothing at
+    either registrar until the next job or the 30 s re-registration).  Whether or not such a
+    job is registered, no registrar holds a load it made stale for longer than the job ran."""
+    changes, unanswered = [], 0
     for job in probes.accepted_jobs(journal_text):
         at = job.at - offset.offset_s
         if at < since_host:
             continue
         if not job.answered:
             unanswered += 1
-        elif job.shortest_s is not None and job.shortest_s < limit_s:
-            shorter += 1
-        else:
-            changes.append(probes.LoadChange(at, at, 0, "accept"))
-    return Accepts(sorted(changes, key=lambda c: c.earliest), unanswered, shorter)
+            continue
+        short = job.shortest_s is not None and job.shortest_s < limit_s
+        changes.append(probes.LoadChange(at, at, 0, "accept", short))
+    return Accepts(sorted(changes, key=lambda c: c.earliest), unanswered)
 
 
 def arrivals(action_log_text, identifier, offset):
@@ -149,7 +152,7 @@ def arrivals(action_log_text, identifier, offset):
 @dataclass
 class PeFreshness:
     pe: str
-    changes: int
+    changes: int              # load changes with a measured delay (short ones left out)
     registrars: list          # probes.RegistrarFreshness, one per registrar
     uncertainty_s: float      # the PE's and the registrars' clock uncertainties, added
 
@@ -167,7 +170,7 @@ def evaluate(pe, changes, messages_by_registrar, uncertainty_s, limit_s=probes.F
     delay to each registrar by the testbed's own rule (probes.check_freshness)."""
     results = [probes.check_freshness(registrar, [], messages, changes, 1, limit_s)
                for registrar, messages in sorted(messages_by_registrar.items())]
-    return PeFreshness(pe, len(changes), results, uncertainty_s)
+    return PeFreshness(pe, sum(not change.short for change in changes), results, uncertainty_s)
 
 
 def verdict(results, min_changes=5, max_uncertainty_s=MAX_CLOCK_UNCERTAINTY_S):

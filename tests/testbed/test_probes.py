@@ -99,6 +99,34 @@ def test_a_change_never_reported_counts_as_late(raw):
     assert delays[0] == 0.03 and delays[1] == 13.0   # the completion at 102.0
 
 
+def test_a_job_shorter_than_the_goal_gets_no_delay_but_still_bounds_the_dumps(raw):
+    """A third job of 50,000 calculations at the PE's 1,000,000 per second (50 ms), accepted at
+    105.0 and done at 105.05, which the registrar never heard of (rspserver accepted and ended
+    it in one pass of its loop): neither its accept nor its completion is measured, and a dump
+    during the long job's run is still checked against the two jobs' changes."""
+    info = json.loads((raw / "run.json").read_text())
+    info["pes"][0]["capacity"] = 1e6
+    (raw / "run.json").write_text(json.dumps(info))
+    with (raw / "pu-01.vec").open("a") as vector:
+        vector.write("000003 pu-01 1 3 5e4 6 0 0 0.05 0.1 0.1 5e5 104.9 104.95 105.0 105.06\n")
+    pe_rows = (raw / "pe-mec-1.vec").read_text().splitlines()
+    pe_rows.insert(2, "000003 pe-mec-1 9 0x5e000001 105.05 2 2 2 1 1 4")
+    (raw / "pe-mec-1.vec").write_text("\n".join(pe_rows) + "\n")
+    messages = [(100.01, "ASAP", "Registration"), (102.005, "ASAP", "Registration"),
+                (110.02, "ASAP", "Registration"), (112.003, "ASAP", "Registration")]
+    write_registrar(raw, messages, [(103.0, 103.2, 0.0), (106.0, 106.2, 0.0)])
+    outcome = probes.evaluate_freshness(raw)
+    (registrar,) = outcome["registrars"]
+    assert (outcome["changes"], outcome["short_changes"]) == (6, 2)
+    assert registrar["delays_s"] == [0.03, 0.005, 0.04, 0.003] and outcome["late_changes"] == 0
+    assert outcome["stale_dumps"] == 0 and outcome["checked_dumps"] == 2
+    # Without the PE's capacity the job's length is unknown: it is measured, and late.
+    info["pes"][0].pop("capacity")
+    (raw / "run.json").write_text(json.dumps(info))
+    outcome = probes.evaluate_freshness(raw)
+    assert outcome["short_changes"] == 0 and outcome["late_changes"] == 2
+
+
 def test_no_measurement_does_not_pass(raw):
     write_registrar(raw, [], [])
     outcome = probes.evaluate_freshness(raw)

@@ -398,10 +398,21 @@ def test_a_job_shorter_than_the_goal_is_no_load_change():
         (18383.0, 2000000.0, True), (1152050.0, 2000000.0, True)]
     assert round(jobs[0].shortest_s, 4) == 0.0092 and round(jobs[1].shortest_s, 3) == 0.576
     accepted = freshness.accepts(RESTARTED_PE_JOURNAL, clock, jobs[0].at - 1)
-    assert [round(c.earliest % 60, 4) for c in accepted.changes] == [3.3636]
+    assert [(round(c.earliest % 60, 4), c.short) for c in accepted.changes] == [(30.9627, True), (3.3636, False)]
     assert (accepted.unanswered, accepted.shorter) == (0, 1)
-    # With a lower goal the short job counts, as it did before this rule.
-    assert len(freshness.accepts(RESTARTED_PE_JOURNAL, clock, jobs[0].at - 1, limit_s=0.005).changes) == 2
+    # The registrars heard nothing from the PE for 16.6 s after the short job (the 30 s
+    # re-registration), then 25 ms after the long one: only the long one's delay is measured.
+    home = "\n".join(action_line(i, at, "Recv", "ASAP", "Registration")
+                     for i, at in enumerate([jobs[0].at + 16.5824, jobs[1].at + 0.023]))
+    result = freshness.evaluate("pe-mec-1", accepted.changes, {"pr-mec": freshness.arrivals(home, PE_ID, clock)},
+                                0.002)
+    assert result.changes == 1 and result.registrars[0].delays_s == [0.023]
+    # With a lower goal the short job counts, as it did before this rule, and is late.
+    lower = freshness.accepts(RESTARTED_PE_JOURNAL, clock, jobs[0].at - 1, limit_s=0.005)
+    assert lower.shorter == 0
+    result = freshness.evaluate("pe-mec-1", lower.changes, {"pr-mec": freshness.arrivals(home, PE_ID, clock)},
+                                0.002)
+    assert result.registrars[0].delays_s == [16.5824, 0.023]
 
 
 def test_a_job_of_unknown_length_still_counts():
@@ -409,4 +420,4 @@ def test_a_job_of_unknown_length_still_counts():
     clock = freshness.ClockOffset(0.0, 0.001)
     text = RESTARTED_PE_JOURNAL.replace("   Capacity                = 2000000.0 Calculations/s\n", "")
     accepted = freshness.accepts(text, clock, 0.0)
-    assert len(accepted.changes) == 2 and accepted.shorter == 0
+    assert [c.short for c in accepted.changes] == [False, False] and accepted.shorter == 0

@@ -85,4 +85,10 @@ def run(osm, stack, cache_root: Path, log, result: dict | None = None) -> dict:
     if not unchanged(result["prepare_second"]["said"], lab_site.VIMS):
         raise RunbookError(f"openstack-prepare's second run changed something: {result['prepare_second']['said']}")
     result["vim_list"] = osm.osm("vim-list", check=False).stdout
+    # day 0-1 on the prepared site: build, onboard, instantiate --wait, status, pool-status, teardown
+    from . import runbook_ns
+    result["ns"] = {}
+    runbook_ns.run(osm, stack, cache_root, site_path, env, log, result["ns"])
+    if result["ns"].get("failed"):
+        raise RunbookError("the NS's runbook: " + "; ".join(result["ns"]["failed"]))
     return result

@@ -53,26 +53,34 @@ def gateway_cidr(subnet: dict) -> str:
     return f"{subnet['gateway_ip']}/{ipaddress.ip_network(subnet['cidr']).prefixlen}"
 
 
+def lab_networks(vims=lab_site.VIMS) -> list[tuple[str, str]]:
+    """(project, network name) whose gateway the lab holds: each VIM's mgmt network (OSM reaches the VDUs,
+    the VDUs the mirror) and pool network (the lab routes between the VIMs' pool subnets, as a cloud's
+    router would: a PE registers with the other VIM's registrar, the registrars peer)."""
+    return [(v.project, lab_site.MGMT_NETWORK) for v in vims] + [(v.project, f"pool-{v.name}") for v in vims]
+
+
 def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
-    """The mgmt gateways on their bridges, the mirror address on lo, the VDU lab's mirror served there."""
+    """The gateways on their bridges (forwarding on), the mirror address on lo, the VDU lab's mirror there."""
     out = {}
-    for v in lab_site.VIMS:
-        net = json.loads(stack.openstack("network", "list", "--project", v.project, "--name",
-                                         lab_site.MGMT_NETWORK, "-f", "json").stdout)
+    for project, name in lab_networks():
+        net = json.loads(stack.openstack("network", "list", "--project", project, "--name", name,
+                                         "-f", "json").stdout)
         if len(net) != 1:
-            raise NsRunError(f"project {v.project}: {len(net)} networks named {lab_site.MGMT_NETWORK}")
+            raise NsRunError(f"project {project}: {len(net)} networks named {name}")
         subnet = json.loads(stack.openstack("subnet", "list", "--network", net[0]["ID"], "-f", "json").stdout)
         subnet = json.loads(stack.openstack("subnet", "show", subnet[0]["ID"], "-f", "json").stdout)
         bridge, cidr = bridge_of(net[0]["ID"]), gateway_cidr(subnet)
         deadline = time.monotonic() + BRIDGE_WAIT_S
         while stack.sandbox.run(["ip", "link", "show", bridge], check=False).returncode != 0:
             if time.monotonic() > deadline:
-                raise NsRunError(f"no bridge {bridge} for {v.project}'s {lab_site.MGMT_NETWORK} after "
-                                 f"{BRIDGE_WAIT_S} s (the DHCP agent's port makes it)")
+                raise NsRunError(f"no bridge {bridge} for {project}'s {name} after {BRIDGE_WAIT_S} s (the "
+                                 "DHCP agent's port makes it)")
             time.sleep(2)
         stack.sandbox.run(["ip", "addr", "replace", cidr, "dev", bridge])
-        out[v.name] = {"bridge": bridge, "gateway": cidr}
-        log(f"reallab ns: {v.project}'s {lab_site.MGMT_NETWORK} gateway {cidr} held on {bridge}")
+        out[f"{project}/{name}"] = {"bridge": bridge, "gateway": cidr}
+        log(f"reallab ns: {project}'s {name} gateway {cidr} held on {bridge}")
+    stack.sandbox.run(["sysctl", "-w", "net.ipv4.ip_forward=1"])
     stack.sandbox.run(["ip", "addr", "replace", f"{LAB_HOST}/32", "dev", "lo"])
     image = ensure_image(cache_root, MIRROR_URL, log)
     mirror_dir = ensure_mirror(image, list(MIRROR_PACKAGES), cache_root, log)

@@ -19,6 +19,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import shlex
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from mecpool.vdulab.mirror import ensure_mirror
 from mecpool.vdulab.topology import LAB_HOST
 
 from . import site as lab_site
+from .sandbox import clean_env
 from .services import Service
 from .smoke import MIRROR_URL
 
@@ -106,6 +110,23 @@ def step(osm, result: dict, name: str, *args: str, env: dict, timeout: float = 9
              "stdout": done.stdout}
     result.setdefault("steps", {})[name] = entry
     osm.log(f"reallab ns: mecpool {name}: exit {done.returncode} in {entry['seconds']:.0f} s")
+    return entry
+
+
+def host_step(osm, result: dict, name: str, *args: str, env: dict, timeout: float = 900) -> dict:
+    """`mecpool build` runs where the operator runs it, outside the lab (it vendors the charms' Python
+    packages with pip: the lab's namespace reaches nothing outside the machine); same record as `step`."""
+    started = time.monotonic()
+    run_env = clean_env({**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    done = subprocess.run([sys.executable, "-c", "from mecpool.cli import main; main()", *args], env=run_env,
+                          capture_output=True, text=True, timeout=timeout)
+    with open(osm.paths.base / "mecpool-commands.log", "a") as f:
+        f.write(f"$ mecpool {shlex.join(args)}   (on the host)\n[{done.returncode}]\n{done.stdout}{done.stderr}\n")
+    said = (done.stdout + done.stderr).strip()
+    entry = {"exit": done.returncode, "seconds": round(time.monotonic() - started, 1), "said": said[-4000:],
+             "stdout": done.stdout, "where": "host"}
+    result.setdefault("steps", {})[name] = entry
+    osm.log(f"reallab ns: mecpool {name} (host): exit {done.returncode} in {entry['seconds']:.0f} s")
     return entry
 
 
@@ -263,9 +284,11 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
     build_dir = osm.paths.base / "build"
     site = str(site_path)
     networks_before = ns_resources(stack)["networks"]
-    if step(osm, result, "build", "build", "--site", site, "--out", str(build_dir), env=env)["exit"] != 0:
+    if host_step(osm, result, "build", "build", "--site", site, "--out", str(build_dir), env=env)["exit"] != 0:
+        result["failed"] = failed(result)
         return result
     if step(osm, result, "onboard", "onboard", "--site", site, "--build-dir", str(build_dir), env=env)["exit"] != 0:
+        result["failed"] = failed(result)
         return result
     inst = step(osm, result, "instantiate", "instantiate", NS_NAME, "--site", site, "--build-dir", str(build_dir),
                 "--wait", "--timeout", str(INSTANTIATE_TIMEOUT_S), env=env, timeout=INSTANTIATE_TIMEOUT_S + 900)
@@ -309,6 +332,8 @@ def failed(result: dict) -> list[str]:
     """What of the NS steps and checks did not pass (empty: all passed)."""
     out = [f"mecpool {name} exited {s['exit']}" for name, s in result.get("steps", {}).items() if s["exit"] != 0]
     c = result.get("checks", {})
+    if not c:
+        return out or ["no checks ran"]
     servers = c.get("servers", {})
     if not servers.get("all_active"):
         out.append("not every server ACTIVE" if servers.get("servers") else "no servers")

@@ -40,10 +40,10 @@ def cloud_setup(stack, passwords: dict[str, str], log, vims=lab_site.VIMS) -> No
         # admin: Nova lets only the cloud's admin create flavors (openstack-prepare makes the site's)
         stack.openstack("role", "add", "--project", v.project, "--user", v.user, "admin")
         net = json.loads(stack.openstack("network", "create", "--project", v.project, "-f", "json",
-                                         lab_site.MGMT_NETWORK).stdout)
+                                         lab_site.mgmt_network(v)).stdout)
         stack.openstack("subnet", "create", "--project", v.project, "--network", net["id"],
-                        "--subnet-range", v.mgmt_subnet, f"{lab_site.MGMT_NETWORK}-subnet")
-        log(f"reallab runbook: project {v.project}, user {v.user}, network {lab_site.MGMT_NETWORK} "
+                        "--subnet-range", v.mgmt_subnet, f"{lab_site.mgmt_network(v)}-subnet")
+        log(f"reallab runbook: project {v.project}, user {v.user}, network {lab_site.mgmt_network(v)} "
             f"({net.get('provider:network_type')}) {v.mgmt_subnet}")
 
 

@@ -61,7 +61,7 @@ def lab_networks(vims=lab_site.VIMS) -> list[tuple[str, str]]:
     """(project, network name) whose gateway the lab holds: each VIM's mgmt network (OSM reaches the VDUs,
     the VDUs the mirror) and pool network (the lab routes between the VIMs' pool subnets, as a cloud's
     router would: a PE registers with the other VIM's registrar, the registrars peer)."""
-    return [(v.project, lab_site.MGMT_NETWORK) for v in vims] + [(v.project, f"pool-{v.name}") for v in vims]
+    return [(v.project, lab_site.mgmt_network(v)) for v in vims] + [(v.project, f"pool-{v.name}") for v in vims]
 
 
 def reach_vdus(stack, osm, cache_root: Path, log) -> dict:

@@ -44,9 +44,33 @@ from n2vc.utils import N2VCDeploymentStatus                      # noqa: E402
 
 JujuConnector = n2vc_juju_conn.N2VCJujuConnector   # N2VC's own, kept for its naming helpers
 # How long a VDU may take to accept SSH after Nova says ACTIVE (TCG guests boot in up to ~10 min here).
-SSH_WAIT_S = 1800
+# The real stack's run of 2026-12-06 (7 VDUs beside the VDU lab's 9, at nice 19): SSH after ~23 min.
+SSH_WAIT_S = 3600
 # Juju's machine agent install waits out cloud-init's apt; we wait for cloud-init to finish instead.
 CLOUD_INIT_WAIT_S = 1800
+
+
+# `cloud-init status --wait`: 0 done, 1 error, 2 done with recoverable errors; ssh's own failures are 255.
+CLOUD_INIT_FINISHED = (0, 1, 2)
+
+
+def wait_cloud_init(guest, deadline):
+    """Until `cloud-init status --wait --long` answers that cloud-init finished (done or error: what it said
+    is kept), retrying while SSH itself fails (a login under emulation can time out in the banner exchange:
+    seen on the real stack, 2026-12-06); GuestError at the deadline."""
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            done = guest.run("cloud-init status --wait --long", check=False,
+                             timeout=max(60, min(CLOUD_INIT_WAIT_S, deadline - time.monotonic())))
+        except GuestError as error:
+            last = str(error)
+            continue
+        if done.returncode in CLOUD_INIT_FINISHED and "status:" in done.stdout:
+            return done
+        last = "exit {}: {}".format(done.returncode, (done.stdout + done.stderr).strip()[-500:])
+        time.sleep(5)
+    raise GuestError("{}: cloud-init did not finish before the deadline: {}".format(guest.name, last))
 
 
 class DirectNetwork(object):
@@ -173,9 +197,7 @@ class SshVcaConnector(N2VCConnector):
         deadline = time.monotonic() + (total_timeout or SSH_WAIT_S)
         try:
             await self._blocking(guest.wait_ssh, deadline)
-            left = max(60, deadline - time.monotonic())
-            done = await self._blocking(functools.partial(
-                guest.run, "cloud-init status --wait --long", check=False, timeout=min(CLOUD_INIT_WAIT_S, left)))
+            done = await self._blocking(wait_cloud_init, guest, deadline)
         except GuestError as error:
             await self._status(db_dict, N2VCDeploymentStatus.FAILED, str(error), "error", "machine")
             raise N2VCException(message="Error registering machine on juju: {}".format(error)) from None

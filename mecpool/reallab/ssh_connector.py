@@ -73,6 +73,31 @@ def wait_cloud_init(guest, deadline):
     raise GuestError("{}: cloud-init did not finish before the deadline: {}".format(guest.name, last))
 
 
+# ssh's own failures to set a session up (the command never started): asked again, as Juju's SSH
+# provisioning retries.  Seen on the real stack under load: "Connection timed out during banner exchange".
+SSH_SETUP_FAILURES = ("banner exchange", "Connection timed out", "Connection refused", "Connection reset",
+                      "No route to host", "kex_exchange_identification")
+SSH_SETUP_TRIES = 6
+SSH_SETUP_PAUSE_S = 10
+
+
+class RetryingGuest(Guest):
+    """The VDU lab's Guest, asking again when ssh could not set its session up (exit 255 with one of
+    SSH_SETUP_FAILURES): the remote command did not run, so running it again is safe."""
+
+    def run(self, command, check=True, timeout=600, stdin=None):
+        for attempt in range(1, SSH_SETUP_TRIES + 1):
+            done = Guest.run(self, command, check=False, timeout=timeout, stdin=stdin)
+            if not (done.returncode == 255 and any(f in done.stderr for f in SSH_SETUP_FAILURES)) \
+                    or attempt == SSH_SETUP_TRIES:
+                break
+            time.sleep(SSH_SETUP_PAUSE_S)
+        if check and done.returncode != 0:
+            raise GuestError("{}: {!r} exited {}: {}".format(self.name, command, done.returncode,
+                                                             (done.stderr or done.stdout).strip()[-2000:]))
+        return done
+
+
 class DirectNetwork(object):
     """Guest's network: LCM already runs inside the lab's network namespace, so argv goes as it is."""
 
@@ -192,7 +217,8 @@ class SshVcaConnector(N2VCConnector):
         _nsi, model, _vnf, _vdu, _count = self._get_namespace_components(namespace=namespace)
         application = JujuConnector._get_application_name(self, namespace=namespace)
         key = credentials.get("private_key_path") or self.private_key_path
-        guest = Guest(application, credentials["hostname"], key, DirectNetwork(), user=credentials["username"])
+        guest = RetryingGuest(application, credentials["hostname"], key, DirectNetwork(),
+                              user=credentials["username"])
         await self._status(db_dict, N2VCDeploymentStatus.PENDING, "waiting for SSH", "pending", "machine")
         deadline = time.monotonic() + (total_timeout or SSH_WAIT_S)
         try:

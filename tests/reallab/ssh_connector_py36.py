@@ -43,12 +43,16 @@ class Vdu(object):
         self.calls = []
         self.fail_action = None
         self.cloud_init_asks = 0
+        self.tar_failed = False
 
     def __call__(self, argv, input=None, stdout=None, stderr=None, timeout=None, **kwargs):
         assert argv[0] == "ssh", argv
         remote = argv[-1]
         self.calls.append((argv, remote, input))
         out = ""
+        if "tar xzf" in remote and not self.tar_failed:     # as seen on the real stack under load
+            self.tar_failed = True
+            return subprocess.CompletedProcess(argv, 255, b"", b"Connection timed out during banner exchange")
         if "runner.py" in remote:
             inner = shlex.split(shlex.split(remote)[-1])          # sudo sh -c '<cd / && python3 runner.py ...>'
             words = inner[inner.index("&&") + 1:]
@@ -126,6 +130,7 @@ def main():
 
     vdu = Vdu()
     subprocess.run = vdu
+    ssh_connector.SSH_SETUP_PAUSE_S = 0
     ee_id = loop.run_until_complete(conn.register_execution_environment(
         namespace=NAMESPACE, credentials={"hostname": "10.220.1.7", "username": "ubuntu"}, db_dict=DB_DICT))
     check("ee_id is N2VC's <model>.<application>.<machine>",
@@ -155,8 +160,10 @@ def main():
         ee_id=ee_id, artifact_path="pkg1//rsp-pool-element/charms/rsp-pool-element", db_dict=DB_DICT,
         config={"mode": "x"}, vca_type="native_charm"))
     remotes = [c[1] for c in vdu.calls]
-    check("the stand-in and the charm are copied, as tar through sudo",
-          sum("tar xzf - -C" in r for r in remotes) == 2 and all(c[2] for c in vdu.calls if "tar xzf" in c[1]))
+    check("the stand-in and the charm are copied, as tar through sudo (the first copy asked again after "
+          "ssh's banner timeout)",
+          sum("tar xzf - -C" in r for r in remotes) == 3 and all(c[2] for c in vdu.calls if "tar xzf" in c[1]),
+          remotes)
     hooks = [shlex.split(shlex.split(r)[-1]) for r in remotes if "runner.py" in r]
     check("Juju's deploy hooks in order through runner.py",
           [h[h.index("--hook") + 1] for h in hooks] == ["install", "leader-elected", "config-changed", "start"],

@@ -79,3 +79,18 @@ def test_the_check_fails_on_newer_python(tmp_path, snippet, reason):
     result = vermin([package])
     assert result.returncode != 0, result.stdout
     assert reason in result.stdout
+
+
+# What OSM LCM's Python 3.6 venv loads of ours in the real-stack lab: the launcher, the lab's VCA
+# connector and what it reuses of the VDU lab (the venv has the dataclasses backport).
+LCM_LOADED = ("mecpool/reallab/osm_launch.py", "mecpool/reallab/ssh_connector.py", "mecpool/vdulab/guest.py",
+              "mecpool/vdulab/charmrun.py", "mecpool/vdulab/vdus.py", "mecpool/vdulab/jujustandin/__init__.py")
+
+
+def test_code_loaded_by_osm_lcm_is_python36_compatible():
+    script = Path(sys.executable).with_name("vermin")
+    argv = [str(script)] + VERMIN_OPTIONS + ["--backport", "dataclasses"] + [str(ROOT / p) for p in LCM_LOADED]
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                            timeout=300)
+    assert result.returncode == 0, "Python 3.6 violations:\n" + result.stdout
+    assert analysed_files(result.stdout) == len(LCM_LOADED)

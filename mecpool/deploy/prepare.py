@@ -69,6 +69,7 @@ class Network:
     name: str
     cidr: str
     gateway: str | None
+    field: str = ""        # where the site file names it (for errors)
 
 
 @dataclass
@@ -124,11 +125,12 @@ def plan_vim(site: Site, name: str) -> VimPlan:
             plan.flavors[flavor_name(site, key)] = (f.vcpus, f.ram_mb, f.disk_gb)
         for key in ("s1c", "s1u", "sgi"):
             net = getattr(site.networks, key)
-            plan.networks.append(Network(net.vim_network, net.subnet, net.gateway))
+            plan.networks.append(Network(net.vim_network, net.subnet, net.gateway, f"networks.{key}.vim_network"))
     if "registrar" in roles or "pool-element" in roles:
         image = site.images[site.pool.image]
         plan.images[site.pool.image] = (image.name, image.file)
-        plan.networks.append(Network(vim.pool_network.name, vim.pool_network.subnet, vim.pool_network.gateway))
+        plan.networks.append(Network(vim.pool_network.name, vim.pool_network.subnet, vim.pool_network.gateway,
+                                     f"vims.{name}.pool_network.name"))
     if "registrar" in roles:
         f = site.flavors.registrar
         plan.flavors[flavor_name(site, "registrar")] = (f.vcpus, f.ram_mb, f.disk_gb)
@@ -265,6 +267,7 @@ class Preparer:
             self.echo(f"# = {text}")
 
     def run(self) -> list[str]:
+        self.check_names_unique()
         self.mgmt_cidrs = self.management_subnets()
         self.images()
         self.flavors()
@@ -275,6 +278,35 @@ class Preparer:
 
     def access_cidrs(self) -> list[str]:
         return sorted(set(self.mgmt_cidrs) | set(self.site.vims[self.plan.name].osm_sources))
+
+    def check_names_unique(self) -> None:
+        """Before any write: every network the site names is the only one of that name the account sees.
+        OSM Release EIGHT's RO looks a VIM network up by name among all its account lists (RO's
+        vimconn_openstack.get_network_list: no project filter); with the admin role that is every
+        project's, and instantiate fails "More than one network found with this criteria" (found by the
+        real-stack lab, docs/real-lab.md)."""
+        vim = self.site.vims[self.plan.name]
+        wanted = [(vim.mgmt_network, f"vims.{self.plan.name}.mgmt_network")] + \
+            [(n.name, n.field or n.name) for n in self.plan.networks]
+        clashes = []
+        for name, field in wanted:
+            rows = self.os.call("network", "list", "--name", name, "--long") or []
+            if self.project_id is None and rows:
+                self.project_id = (self.os.call("token", "issue") or {}).get("project_id")
+            others = [r for r in rows if r.get("Project") != self.project_id]
+            foreign = [r for r in others if str(r.get("Shared")) not in ("True", "true")]
+            # RO must see exactly one: ours, or one shared network we use (find_network); a foreign
+            # one beside ours (there or to be made), or two of any kind, make it fail.
+            if foreign or len(rows) > 1:
+                clashes.append(f"{field}: {name!r} is also the name of {len(others)} network(s) of other projects "
+                               f"({', '.join(sorted({str(r.get('Project')) for r in others}))})")
+        if clashes:
+            raise DeployError(
+                f"VIM {self.plan.name}: the account sees other projects' networks of the names the site gives "
+                "(its admin role lists every project's). OSM Release EIGHT's RO finds a VIM network by name among "
+                "all the account sees and instantiate would fail 'More than one network found'; give these "
+                "networks names unique on the cloud (nothing was changed):\n"
+                + "\n".join(f"  - {c}" for c in clashes))
 
     def find_network(self, name: str) -> dict | None:
         """The network of that name this project may use: its own, else a shared one; None if there is

@@ -127,6 +127,10 @@ def nova_conf(s: Settings, compute: bool = False) -> str:
                     "transport_url": s.transport_url, "osapi_compute_listen": s.address,
                     "osapi_compute_workers": 1, "metadata_workers": 1, "enabled_apis": "osapi_compute",
                     "compute_driver": "libvirt.LibvirtDriver", "force_raw_images": False,
+                    # No metadata service here (no L3 or metadata agent): every server gets a config
+                    # drive, as a cloud without one is configured (RO asks for one only when a VDU's
+                    # supplemental-boot-data says boot-data-drive).
+                    "force_config_drive": True,
                     "instances_path": "/var/lib/nova/instances",
                     # One VM at a time, 1 vCPU and 768 MiB (the host is shared): no overcommit games.
                     "initial_cpu_allocation_ratio": 4.0, "initial_ram_allocation_ratio": 1.5,

@@ -53,13 +53,14 @@ def ro_init_argv(script: Path, s: OsmSettings) -> list[str]:
 
 
 def services(venvs: dict[str, Venv], s: OsmSettings, paths: OsmPaths) -> tuple[Service, Service]:
-    """RO, and NBI with LCM in one process (osm_launch.py), as the stack's Launcher starts them."""
+    """RO, and NBI with LCM in one process (osm_launch.py, with the lab's SSH VCA), as the stack's Launcher
+    starts them."""
     env = (("HOME", str(paths.home)), ("PYTHONUNBUFFERED", "1"))
     ro = Service("osm-ro", (str(venvs["ro"].python), str(LAUNCH), "ro", "-c", str(paths.config("ro")),
                             f"--create-tenant={s.ro_tenant}"), env=env, port=s.ro_port, group="osm")
     nbi_lcm = Service("osm-nbi-lcm", (str(venvs["lcm"].python), str(LAUNCH), "nbi-lcm",
                                       "--nbi-config", str(paths.config("nbi")),
-                                      "--lcm-config", str(paths.config("lcm"))),
+                                      "--lcm-config", str(paths.config("lcm")), "--ssh-vca"),
                       env=env, port=s.nbi_port, group="osm")
     return ro, nbi_lcm
 
@@ -72,6 +73,19 @@ def client_env(s: OsmSettings, paths: OsmPaths) -> dict:
     """osmclient's environment: the NBI in the namespace, OSM's default admin (created by NBI)."""
     return clean_env({"OSM_HOSTNAME": f"{s.address}:{s.nbi_port}", "OSM_USER": "admin", "OSM_PASSWORD": "admin",
                       "OSM_PROJECT": "admin", "HOME": str(paths.home)})
+
+
+def make_vca_key(path: Path) -> str:
+    """The lab VCA's key pair (OSM's N2VC makes ~/.ssh/id_n2vc_rsa on first use; the lab makes one per run
+    and names it in lcm.cfg); returns the public line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in (path, path.with_name(path.name + ".pub")):
+        old.unlink(missing_ok=True)
+    done = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mecpool-reallab-vca", "-f", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise OsmError(f"ssh-keygen for the lab's VCA key exited {done.returncode}: {done.stderr.strip()}")
+    return path.with_name(path.name + ".pub").read_text().strip()
 
 
 class Osm:
@@ -99,7 +113,8 @@ class Osm:
             (p.tools / tool).write_text(osm_configs.tool_standin(tool))
             (p.tools / tool).chmod(0o755)
         p.config("ro").write_text(osm_configs.ro_config(s))
-        p.config("lcm").write_text(osm_configs.lcm_config(s, p, self.stack.launcher.log_path("osm-lcm")))
+        public_key = make_vca_key(p.vca_key)
+        p.config("lcm").write_text(osm_configs.lcm_config(s, p, self.stack.launcher.log_path("osm-lcm"), public_key))
         p.config("nbi").write_text(osm_configs.nbi_config(s, p, nbi_package(self.venvs["lcm"])))
 
     def up(self) -> None:

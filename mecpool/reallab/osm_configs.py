@@ -76,6 +76,10 @@ class OsmPaths:
     def tools(self) -> Path:         # the helm/kubectl/juju stand-ins
         return self.base / "tools"
 
+    @property
+    def vca_key(self) -> Path:       # the lab VCA's private key (its public half: .pub), see ssh_connector
+        return self.base / "vca" / "id_ed25519"
+
     def config(self, name: str) -> Path:
         return self.base / f"{name}.cfg"
 
@@ -109,17 +113,23 @@ def ro_config(s: OsmSettings, log_file: Path | None = None) -> str:
     return yaml.safe_dump(cfg, sort_keys=False)
 
 
-def lcm_config(s: OsmSettings, paths: OsmPaths, log_file: Path) -> str:
+def lcm_config(s: OsmSettings, paths: OsmPaths, log_file: Path, vca_public_key: str | None = None) -> str:
     """lcm.cfg (YAML).  `tsdb: {}`: no Prometheus (LCM configures one only when a driver is set).  LCM
-    logs to its own file (NBI, in the same process, logs to the process's output)."""
+    logs to its own file (NBI, in the same process, logs to the process's output).  With
+    `vca_public_key` (the lab's VCA, ssh_connector): VCA.public_key, which LCM adds to every VDU's keys,
+    and VCA.ssh_private_key, its private half, with which the lab's connector reaches the VDUs."""
     s.validate()
+    if vca_public_key is not None and not re.fullmatch(r"ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+( \S+)?", vca_public_key.strip()):
+        raise OsmConfigError(f"osm settings: vca_public_key is not one OpenSSH public key line: {vca_public_key[:60]!r}")
     cfg = {
         "global": {"loglevel": s.log_level, "logfile": str(log_file), "nologging": True},
         "timeout": {},
         "RO": {"host": s.address, "port": s.ro_port, "tenant": s.ro_tenant, "loglevel": s.log_level},
         "VCA": {"host": s.address, "port": 17070, "user": "admin", "secret": s.vca_secret, "cloud": "localhost",
                 "k8s_cloud": "k8scloud", "helmpath": str(paths.tools / "helm"),
-                "kubectlpath": str(paths.tools / "kubectl"), "jujupath": str(paths.tools / "juju")},
+                "kubectlpath": str(paths.tools / "kubectl"), "jujupath": str(paths.tools / "juju"),
+                **({"public_key": vca_public_key.strip(), "ssh_private_key": str(paths.vca_key)}
+                   if vca_public_key is not None else {})},
         "database": {"driver": "memory", "name": "osm", "commonkey": s.commonkey, "loglevel": s.log_level},
         "storage": {"driver": "local", "path": str(paths.storage)},
         "message": {"driver": "local", "path": str(paths.bus), "group_id": "lcm-server"},

@@ -1,5 +1,6 @@
 """Our launcher around OSM Release EIGHT's unmodified modules.  It runs on the OSM venvs' Python 3.6
-(so it imports nothing of mecpool and stays 3.6 syntax; tests/test_py36_compat.py checks it).
+(so it stays 3.6 syntax; tests/test_py36_compat.py checks it); of mecpool it imports only the lab's VCA
+connector (ssh_connector.py beside it, also 3.6), and only with --ssh-vca.
 
     python osm_launch.py ro -c openmanod.cfg --create-tenant=osm
         RO's own `osm_ro.openmanod` main, with PyMySQL installed as MySQLdb first (RO imports MySQLdb;
@@ -13,6 +14,10 @@
         thread, as in LCM's own main.  The DbMemory gets a real lock (LCM makes it with a no-op one:
         one thread only in stock LCM).  LCM's bus reader drops the Kafka-only `from_beginning`
         argument (see local_bus_reader).
+
+    python osm_launch.py nbi-lcm ... --ssh-vca
+        The same, with N2VC's Juju connector replaced by the lab's (ssh_connector.SshVcaConnector: native
+        charms over SSH with VCA.ssh_private_key of lcm.cfg) before LCM's ns module is imported.
 """
 
 import argparse
@@ -43,7 +48,10 @@ def local_bus_reader(msg):
     msg.aioread = aioread
 
 
-def run_nbi_lcm(nbi_config, lcm_config):
+def run_nbi_lcm(nbi_config, lcm_config, ssh_vca=False):
+    if ssh_vca:
+        import ssh_connector                # beside this file (the script's directory is on sys.path)
+        ssh_connector.install()             # before osm_lcm.ns subclasses N2VCJujuConnector
     import cherrypy
     from osm_lcm.lcm import Lcm
     from osm_nbi import nbi as nbi_module
@@ -108,6 +116,8 @@ def main(argv=None):
     both = sub.add_parser("nbi-lcm", help="NBI and LCM in one process on one DbMemory")
     both.add_argument("--nbi-config", required=True)
     both.add_argument("--lcm-config", required=True)
+    both.add_argument("--ssh-vca", action="store_true",
+                      help="N2VC's Juju connector replaced by the lab's SSH one (ssh_connector.py)")
     args, rest = parser.parse_known_args(argv)
     if args.what == "ro":
         run_ro(rest)
@@ -117,7 +127,7 @@ def main(argv=None):
         for name in ("nbi_config", "lcm_config"):
             if not os.path.isfile(getattr(args, name)):
                 parser.error("--{}: no file {}".format(name.replace("_", "-"), getattr(args, name)))
-        run_nbi_lcm(args.nbi_config, args.lcm_config)
+        run_nbi_lcm(args.nbi_config, args.lcm_config, args.ssh_vca)
     else:
         parser.error("say ro or nbi-lcm")
 

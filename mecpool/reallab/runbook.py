@@ -40,10 +40,10 @@ def cloud_setup(stack, passwords: dict[str, str], log, vims=lab_site.VIMS) -> No
         # admin: Nova lets only the cloud's admin create flavors (openstack-prepare makes the site's)
         stack.openstack("role", "add", "--project", v.project, "--user", v.user, "admin")
         net = json.loads(stack.openstack("network", "create", "--project", v.project, "-f", "json",
-                                         lab_site.MGMT_NETWORK).stdout)
+                                         lab_site.mgmt_network(v)).stdout)
         stack.openstack("subnet", "create", "--project", v.project, "--network", net["id"],
-                        "--subnet-range", v.mgmt_subnet, f"{lab_site.MGMT_NETWORK}-subnet")
-        log(f"reallab runbook: project {v.project}, user {v.user}, network {lab_site.MGMT_NETWORK} "
+                        "--subnet-range", v.mgmt_subnet, f"{lab_site.mgmt_network(v)}-subnet")
+        log(f"reallab runbook: project {v.project}, user {v.user}, network {lab_site.mgmt_network(v)} "
             f"({net.get('provider:network_type')}) {v.mgmt_subnet}")
 
 
@@ -85,4 +85,10 @@ def run(osm, stack, cache_root: Path, log, result: dict | None = None) -> dict:
     if not unchanged(result["prepare_second"]["said"], lab_site.VIMS):
         raise RunbookError(f"openstack-prepare's second run changed something: {result['prepare_second']['said']}")
     result["vim_list"] = osm.osm("vim-list", check=False).stdout
+    # day 0-1 on the prepared site: build, onboard, instantiate --wait, status, pool-status, teardown
+    from . import runbook_ns
+    result["ns"] = {}
+    runbook_ns.run(osm, stack, cache_root, site_path, env, log, result["ns"])
+    if result["ns"].get("failed"):
+        raise RunbookError("the NS's runbook: " + "; ".join(result["ns"]["failed"]))
     return result

@@ -36,7 +36,11 @@ VIMS = (LabVim("edge", "mecpool-edge", "mecpool-edge", "MECPOOL_REALLAB_EDGE_PAS
                "10.220.1.0/24"),
         LabVim("core", "mecpool-core", "mecpool-core", "MECPOOL_REALLAB_CORE_PASSWORD", "10.221.2.0/24",
                "10.220.2.0/24"))
-MGMT_NETWORK = "mgmt"
+def mgmt_network(vim: "LabVim") -> str:
+    """Each project's management network has a name of its own: RO v8 looks a VIM network up by name
+    among all the account sees, and with the admin role (which flavors need) it sees every project's:
+    two projects' `mgmt` made RO fail "More than one network found" (the lab's run of 2026-12-06)."""
+    return f"mgmt-{vim.name}"
 # The EPC's sources as site.example.yaml pins them (only instantiate's charms use them).
 EPC_GIT = {name: {"repository": f"https://github.com/simula/openairinterface-openair-{repo}.git", "commit": commit}
            for name, repo, commit in (("hss", "hss", "932f6f8d952d474349f46b550939eab370557ff4"),
@@ -55,7 +59,7 @@ def site_dict(auth_url: str, osm_source: str, vims=VIMS) -> dict:
     small = {"vcpus": 1, "ram_mb": 768, "disk_gb": 3}
     return {
         "name": "reallab",
-        "vims": {v.name: {"osm_account": f"reallab-{v.name}", "mgmt_network": MGMT_NETWORK,
+        "vims": {v.name: {"osm_account": f"reallab-{v.name}", "mgmt_network": mgmt_network(v),
                           "pool_network": {"name": f"pool-{v.name}", "subnet": v.pool_subnet,
                                            "gateway": _host(v.pool_subnet, 1)},
                           "osm_sources": [osm_source],

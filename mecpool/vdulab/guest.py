@@ -1,5 +1,8 @@
 """Commands on a lab VM over SSH, as OSM's VCA reaches a VDU: user ``ubuntu``
-with the private half of the N2VC key that OSM put in the user data."""
+with the private half of the N2VC key that OSM put in the user data.
+
+Python 3.6 too: the real-stack lab's VCA connector (mecpool/reallab/ssh_connector.py) uses it inside
+OSM LCM's Python 3.6 venv."""
 
 import io
 import shlex
@@ -30,15 +33,16 @@ def setup_failed(done):
 
 
 class Guest(object):
-    def __init__(self, name, address, key_path, network):
+    def __init__(self, name, address, key_path, network, user=USER):
         self.name = name
+        self.user = user
         self.address = str(address)
         self.key_path = Path(key_path)
         self.network = network   # mecpool.vdulab.network.LabNamespace: ssh runs in its namespace
 
     def ssh_argv(self, command):
         return self.network.argv(["ssh", "-i", str(self.key_path)] + list(SSH_OPTIONS)
-                                 + ["{}@{}".format(USER, self.address), command])
+                                 + ["{}@{}".format(self.user, self.address), command])
 
     def run(self, command, check=True, timeout=600, stdin=None, setup_tries=SSH_SETUP_TRIES):
         """``command`` (a shell line) on the VM; CompletedProcess with text output.  A session ssh
@@ -55,7 +59,8 @@ class Guest(object):
 
     def _run_once(self, command, timeout, stdin):
         try:
-            done = subprocess.run(self.ssh_argv(command), input=stdin, capture_output=True, timeout=timeout)
+            done = subprocess.run(self.ssh_argv(command), input=stdin, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise GuestError("{}: {!r} did not finish in {} s".format(self.name, command, timeout)) from None
         return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode("utf-8", "replace"),
@@ -77,7 +82,7 @@ class Guest(object):
                 return
             last = done.stderr.strip()
             time.sleep(3)
-        raise GuestError("{}: no SSH access as {} at {}: {}".format(self.name, USER, self.address, last))
+        raise GuestError("{}: no SSH access as {} at {}: {}".format(self.name, self.user, self.address, last))
 
     def put_tree(self, local_dir, remote_dir):
         """Copy a directory (a built charm, say) to ``remote_dir`` as root."""

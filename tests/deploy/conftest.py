@@ -92,6 +92,10 @@ class Fakes:
     def reset_calls(self) -> None:
         (self.state / "calls.json").unlink(missing_ok=True)
 
+    def reset_openstack(self) -> None:
+        """A fresh cloud: the fake builds it again from the scenario on its next call."""
+        (self.state / "openstack.json").unlink(missing_ok=True)
+
     def osm_state(self) -> dict:
         return json.loads((self.state / "osm.json").read_text())
 

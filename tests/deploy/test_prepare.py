@@ -83,17 +83,40 @@ def test_flavor_create_refused_by_nova_policy_names_what_an_admin_runs(fakes, me
     assert "Traceback" not in result.stderr
 
 
-def test_prepare_uses_its_own_projects_networks_when_an_admin_account_sees_others(fakes, mecpool):
+def test_prepare_refuses_site_networks_named_as_other_projects_networks_before_any_write(fakes, mecpool):
     # Found against the real stack (docs/real-lab.md): with the admin role the account lists every
-    # project's `mgmt`, and `subnet list --network mgmt` failed "More than one Network exists".
+    # project's `mgmt`; openstack-prepare then went on with its own, but OSM R8's RO finds networks by
+    # name among all the account sees and instantiate failed "More than one network found".
     url = "https://tromso.nornet.example.org:5000/v3"
     fakes.scenario({"foreign_networks": {url: {"mgmt": "10.99.0.0/24", "pool-tro": "10.98.0.0/24"}}})
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso", expect=1)
+    assert "More than one network found" in result.stderr and "nothing was changed" in result.stderr
+    assert "vims.tromso.mgmt_network: 'mgmt' is also the name of 1 network(s) of other projects" in result.stderr
+    assert "vims.tromso.pool_network.name: 'pool-tro' is also the name of 1" in result.stderr
+    state = fakes.openstack_state()[url]
+    assert not [n for n in state["networks"] if n["name"] == "pool-tro" and "project" not in n]   # none made
+    assert "Traceback" not in result.stderr
+
+
+def test_a_shared_network_of_the_sites_name_is_used_alone_and_refused_beside_ours(fakes, mecpool):
+    # RO must see one network of each name: a shared `pool-tro` of another project is used as it is,
+    # but beside the project's own `mgmt` a shared `mgmt` makes two.
+    url = "https://tromso.nornet.example.org:5000/v3"
+    fakes.scenario({"foreign_networks": {url: {"pool-tro": {"cidr": "10.98.0.0/24", "shared": True}}}})
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso")
+    assert "+ network pool-tro" not in result.stdout, result.stdout
+    fakes.reset_openstack()
+    fakes.scenario({"foreign_networks": {url: {"mgmt": {"cidr": "10.99.0.0/24", "shared": True}}}})
+    result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso", expect=1)
+    assert "vims.tromso.mgmt_network: 'mgmt' is also the name of 1 network(s) of other projects" in result.stderr
+
+
+def test_prepare_ignores_other_projects_networks_of_other_names(fakes, mecpool):
+    url = "https://tromso.nornet.example.org:5000/v3"
+    fakes.scenario({"foreign_networks": {url: {"their-mgmt": "10.99.0.0/24"}}})
     result = mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso")
     assert "+ network pool-tro (tagged mecpool-simula-mec)" in result.stdout, result.stdout
-    state = fakes.openstack_state()[url]
-    assert ("tcp", 22, "10.99.0.0/24") not in ingress(fakes, url)     # not the other project's mgmt subnet
-    mine = [n["id"] for n in state["networks"] if n["name"] == "pool-tro" and "project" not in n]
-    assert [s["cidr"] for s in state["subnets"] if s["network_id"] in mine] == ["10.104.0.0/24"]
+    assert ("tcp", 22, "10.99.0.0/24") not in ingress(fakes, url)     # not the other project's subnet
     assert mecpool("openstack-prepare", "--site", "site.yaml", "--vim", "tromso").stdout.count(
         "= nothing to change") == 1
 

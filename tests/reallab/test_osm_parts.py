@@ -171,6 +171,22 @@ def test_lcm_config_memory_db_local_bus_no_tsdb_and_tool_standins():
     assert {cfg["VCA"][k] for k in ("helmpath", "kubectlpath", "jujupath")} == {
         f"/run/lab/osm/tools/{t}" for t in osm_configs.TOOLS}
     assert cfg["global"]["logfile"].endswith("osm-lcm.log") and cfg["global"]["nologging"] is True
+    assert "public_key" not in cfg["VCA"] and "ssh_private_key" not in cfg["VCA"]
+
+
+def test_lcm_config_names_the_lab_vcas_key_pair():
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTest mecpool-reallab-vca"
+    cfg = yaml.safe_load(osm_configs.lcm_config(OsmSettings(), PATHS, Path("/l.log"), key + "\n"))
+    assert cfg["VCA"]["public_key"] == key            # LCM adds it to every VDU's keys
+    assert cfg["VCA"]["ssh_private_key"] == "/run/lab/osm/vca/id_ed25519"
+    with pytest.raises(osm_configs.OsmConfigError, match="vca_public_key"):
+        osm_configs.lcm_config(OsmSettings(), PATHS, Path("/l.log"), "not a key")
+
+
+def test_vca_key_pair_made_by_ssh_keygen(tmp_path):
+    line = osm.make_vca_key(tmp_path / "vca" / "id_ed25519")
+    assert line.startswith("ssh-ed25519 ") and (tmp_path / "vca" / "id_ed25519").is_file()
+    assert osm.make_vca_key(tmp_path / "vca" / "id_ed25519") != line     # a new pair each run
 
 
 def parse_cherrypy(text):
@@ -232,6 +248,7 @@ def test_services_run_our_launcher_with_each_venvs_python(tmp_path):
     assert ro.argv[:3] == (str(tmp_path / "ro/venv/bin/python"), str(osm.LAUNCH), "ro")
     assert "--create-tenant=osm" in ro.argv and ro.port == 9090
     assert nbi_lcm.argv[:3] == (str(tmp_path / "lcm/venv/bin/python"), str(osm.LAUNCH), "nbi-lcm")
+    assert nbi_lcm.argv[-1] == "--ssh-vca"       # the lab's VCA connector in place of N2VC's Juju one
     assert nbi_lcm.port == 9999 and dict(nbi_lcm.env)["HOME"] == str(PATHS.home)
     assert osm.nbi_package(venvs["lcm"]) == tmp_path / "lcm/venv/lib/python3.6/site-packages/osm_nbi"
 

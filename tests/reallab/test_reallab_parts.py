@@ -103,6 +103,8 @@ def test_nova_compute_config_has_no_database_sections():
     assert compute["libvirt"]["virt_type"] == "qemu" and compute["libvirt"]["cpu_mode"] == "none"
     assert compute["vnc"]["enabled"] == "true"    # VNC off removes the video device: first NIC ens2
     assert compute["DEFAULT"]["host"] == s.host
+    # no metadata service in the lab: the user data and keys reach a VDU only on a config drive
+    assert controller["DEFAULT"]["force_config_drive"] == compute["DEFAULT"]["force_config_drive"] == "true"
 
 
 def test_neutron_linuxbridge_settings():

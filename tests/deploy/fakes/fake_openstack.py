@@ -166,9 +166,12 @@ def vim_state(all_state):
             state["networks"].append(net)
             state["subnets"].append({"id": str(uuid.uuid4()), "name": name + "-subnet", "network_id": net["id"],
                                      "cidr": cidr, "gateway_ip": None})
-        # networks of other projects an admin account sees too (same names as the site's)
-        for name, cidr in ((fakelib.load("scenario.json", {}).get("foreign_networks") or {}).get(url) or {}).items():
-            net = {"id": str(uuid.uuid4()), "name": name, "project": "someone-else"}
+        # networks of other projects an admin account sees too (same names as the site's): a CIDR, or
+        # {"cidr": ..., "shared": true} for one shared with every project
+        for name, spec in ((fakelib.load("scenario.json", {}).get("foreign_networks") or {}).get(url) or {}).items():
+            cidr = spec["cidr"] if isinstance(spec, dict) else spec
+            net = {"id": str(uuid.uuid4()), "name": name, "project": "someone-else",
+                   "shared": bool(isinstance(spec, dict) and spec.get("shared"))}
             state["networks"].append(net)
             state["subnets"].append({"id": str(uuid.uuid4()), "name": name + "-subnet", "network_id": net["id"],
                                      "cidr": cidr, "gateway_ip": None})
@@ -252,7 +255,7 @@ def run(key, args, opts, state):
         state["flavors"].append(flavor)
         return flavor
     if key == ("network", "list"):
-        return [{"ID": n["id"], "Name": n["name"], "Project": n.get("project") or auth()[1], "Shared": False,
+        return [{"ID": n["id"], "Name": n["name"], "Project": n.get("project") or auth()[1], "Shared": n.get("shared", False),
                  "Subnets": [s["id"] for s in state["subnets"] if s["network_id"] == n["id"]]}
                 for n in state["networks"] if value(opts, "--name") in (None, n["name"])
                 and (value(opts, "--tags") is None or value(opts, "--tags") in n.get("tags", []))]

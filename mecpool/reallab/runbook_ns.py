@@ -1,0 +1,352 @@
+"""The runbook's day 0-1 against the real stack and OSM, after openstack-prepare: our `mecpool build`,
+`onboard`, `instantiate --wait`, `status`, `pool-status` and `teardown --wait` inside the lab, each run
+once with its exit, output and time kept, then the checks in the real records:
+
+- every VDU's server ACTIVE in Nova, with the site's fixed addresses on the site's networks (Neutron ports);
+- cloud-init done on every VM (over SSH with the lab VCA's key, as LCM's connector reaches them);
+- the day-1 primitives LCM ran, per VDU in the order of the VNFD (LCM's own log lines and its NS record's
+  `_admin.deployed.VCA`);
+- the PEs registered in both registrars (`mecpool pool-status -o json`, which LCM runs as charm actions);
+- after teardown, no server, port or network of the NS left.
+
+What the VDUs need of the lab host (an operator's cloud gives them a router): the lab holds each mgmt
+subnet's gateway address on that network's Linux bridge inside the namespace, so OSM (LCM's SSH connector)
+reaches the VDUs and the VDUs reach the VDU lab's package mirror, served at the address the lab image's apt
+names (10.200.0.1, on the namespace's loopback).  A check that cannot run says so in the result."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mecpool.vdulab.guest import Guest, GuestError
+from mecpool.vdulab.image import ensure_image
+from mecpool.vdulab.lab import MIRROR_PACKAGES
+from mecpool.vdulab.mirror import ensure_mirror
+from mecpool.vdulab.topology import LAB_HOST
+
+from . import site as lab_site
+from .sandbox import clean_env
+from .services import Service
+from .smoke import MIRROR_URL
+
+NS_NAME = "labns"
+INSTANTIATE_TIMEOUT_S = 5400       # our --timeout: LCM's timeout_ns_deploy and our wait (TCG VMs, 2 cores)
+BRIDGE_WAIT_S = 120
+
+
+class NsRunError(RuntimeError):
+    """The lab could not set up what the NS steps need (not: a step of ours failed, which is recorded)."""
+
+
+def bridge_of(network_id: str) -> str:
+    """The Linux bridge Neutron's linuxbridge agent makes for a network."""
+    return "brq" + network_id[:11]
+
+
+def gateway_cidr(subnet: dict) -> str:
+    """`<gateway>/<prefix>` of a Neutron subnet (openstack subnet show -f json)."""
+    if not subnet.get("gateway_ip"):
+        raise NsRunError(f"subnet {subnet.get('name')}: no gateway_ip (the lab holds it for the VDUs)")
+    return f"{subnet['gateway_ip']}/{ipaddress.ip_network(subnet['cidr']).prefixlen}"
+
+
+def lab_networks(vims=lab_site.VIMS) -> list[tuple[str, str]]:
+    """(project, network name) whose gateway the lab holds: each VIM's mgmt network (OSM reaches the VDUs,
+    the VDUs the mirror) and pool network (the lab routes between the VIMs' pool subnets, as a cloud's
+    router would: a PE registers with the other VIM's registrar, the registrars peer)."""
+    return [(v.project, lab_site.mgmt_network(v)) for v in vims] + [(v.project, f"pool-{v.name}") for v in vims]
+
+
+def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
+    """The gateways on their bridges (forwarding on), the mirror address on lo, the VDU lab's mirror there."""
+    out = {}
+    for project, name in lab_networks():
+        net = json.loads(stack.openstack("network", "list", "--project", project, "--name", name,
+                                         "-f", "json").stdout)
+        if len(net) != 1:
+            raise NsRunError(f"project {project}: {len(net)} networks named {name}")
+        subnet = json.loads(stack.openstack("subnet", "list", "--network", net[0]["ID"], "-f", "json").stdout)
+        subnet = json.loads(stack.openstack("subnet", "show", subnet[0]["ID"], "-f", "json").stdout)
+        bridge, cidr = bridge_of(net[0]["ID"]), gateway_cidr(subnet)
+        deadline = time.monotonic() + BRIDGE_WAIT_S
+        while stack.sandbox.run(["ip", "link", "show", bridge], check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise NsRunError(f"no bridge {bridge} for {project}'s {name} after {BRIDGE_WAIT_S} s (the "
+                                 "DHCP agent's port makes it)")
+            time.sleep(2)
+        stack.sandbox.run(["ip", "addr", "replace", cidr, "dev", bridge])
+        out[f"{project}/{name}"] = {"bridge": bridge, "gateway": cidr}
+        log(f"reallab ns: {project}'s {name} gateway {cidr} held on {bridge}")
+    stack.sandbox.run(["sysctl", "-w", "net.ipv4.ip_forward=1"])
+    stack.sandbox.run(["ip", "addr", "replace", f"{LAB_HOST}/32", "dev", "lo"])
+    image = ensure_image(cache_root, MIRROR_URL, log)
+    mirror_dir = ensure_mirror(image, list(MIRROR_PACKAGES), cache_root, log)
+    root = osm.paths.base / "mirror-root"
+    root.mkdir(parents=True, exist_ok=True)
+    link = root / MIRROR_URL.rstrip("/").rsplit("/", 1)[1]
+    if not link.is_symlink():
+        link.symlink_to(mirror_dir.resolve())
+    service = Service("vdu-mirror", ("python3", "-m", "http.server", "80", "--bind", str(LAB_HOST),
+                                     "--directory", str(root)), settle=2.0, group="osm")
+    stack.launcher.start(service)
+    stack.launcher.wait_ready((service,), timeout=60)
+    out["mirror"] = {"url": MIRROR_URL, "dir": str(mirror_dir)}
+    return out
+
+
+def step(osm, result: dict, name: str, *args: str, env: dict, timeout: float = 900) -> dict:
+    """One of our commands inside the lab; its exit, output (tail) and time go into result['steps']."""
+    started = time.monotonic()
+    done = osm.mecpool(*args, env=env, timeout=timeout)
+    said = (done.stdout + done.stderr).strip()
+    entry = {"exit": done.returncode, "seconds": round(time.monotonic() - started, 1), "said": said[-4000:],
+             "stdout": done.stdout}
+    result.setdefault("steps", {})[name] = entry
+    osm.log(f"reallab ns: mecpool {name}: exit {done.returncode} in {entry['seconds']:.0f} s")
+    return entry
+
+
+def host_step(osm, result: dict, name: str, *args: str, env: dict, timeout: float = 900) -> dict:
+    """`mecpool build` runs where the operator runs it, outside the lab (it vendors the charms' Python
+    packages with pip: the lab's namespace reaches nothing outside the machine); same record as `step`."""
+    started = time.monotonic()
+    run_env = clean_env({**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    done = subprocess.run([sys.executable, "-c", "from mecpool.cli import main; main()", *args], env=run_env,
+                          capture_output=True, text=True, timeout=timeout)
+    with open(osm.paths.base / "mecpool-commands.log", "a") as f:
+        f.write(f"$ mecpool {shlex.join(args)}   (on the host)\n[{done.returncode}]\n{done.stdout}{done.stderr}\n")
+    said = (done.stdout + done.stderr).strip()
+    entry = {"exit": done.returncode, "seconds": round(time.monotonic() - started, 1), "said": said[-4000:],
+             "stdout": done.stdout, "where": "host"}
+    result.setdefault("steps", {})[name] = entry
+    osm.log(f"reallab ns: mecpool {name} (host): exit {done.returncode} in {entry['seconds']:.0f} s")
+    return entry
+
+
+def json_of(entry: dict):
+    try:
+        return json.loads(entry["stdout"])
+    except (ValueError, KeyError):
+        return None
+
+
+def cloud(stack, *args: str):
+    return json.loads(stack.openstack(*args, "-f", "json", timeout=300).stdout)
+
+
+def expected_addresses(site_path: Path) -> dict[str, tuple[str, str]]:
+    """address -> (role, site network) the site gives: the EPC's fixed addresses, the registrars' pool ones."""
+    data = lab_site.yaml.safe_load(Path(site_path).read_text())
+    nets = data["networks"]
+    out = {}
+    for vdu, by_net in data["epc"]["addresses"].items():
+        for net, address in by_net.items():
+            out[address] = (f"epc-{vdu}", nets[net].get("vim_network", net))
+    for r in data["pool"]["registrars"]:
+        out[r["address"]] = (r["name"], data["vims"][r["vim"]]["pool_network"]["name"])
+    return out
+
+
+def check_servers(stack, site_path: Path) -> dict:
+    """Nova and Neutron's view: every server ACTIVE; each of the site's addresses on a port of a server on
+    the network of that name (the NS's own VLDs are networks RO names after the NS)."""
+    servers = cloud(stack, "server", "list", "--all-projects", "--long")
+    networks = {n["ID"]: n["Name"] for n in cloud(stack, "network", "list")}
+    subnet_network = {n["ID"]: n["Network"] for n in cloud(stack, "subnet", "list")}
+    found = {}
+    for server in servers:
+        for port in cloud(stack, "port", "list", "--server", server["ID"]):
+            for ip in port.get("Fixed IP Addresses") or []:
+                found[ip["ip_address"]] = networks.get(subnet_network.get(ip["subnet_id"]), "?")
+    wanted = expected_addresses(site_path)
+    addresses = {}
+    for address, (role, net) in wanted.items():
+        on = found.get(address)
+        addresses[address] = {"role": role, "site_network": net, "found_on": on,
+                              "ok": on is not None and (on == net or on.endswith(net))}
+    return {"servers": [{"name": s["Name"], "status": s["Status"], "networks": s.get("Networks")} for s in servers],
+            "all_active": bool(servers) and all(s["Status"] == "ACTIVE" for s in servers),
+            "addresses": addresses, "addresses_ok": all(a["ok"] for a in addresses.values())}
+
+
+def mgmt_addresses(servers: list[dict]) -> dict[str, str]:
+    """Each server's address on a mgmt network (10.220.x.y in the lab's site)."""
+    out = {}
+    for s in servers:
+        text = json.dumps(s.get("networks"))
+        match = re.search(r"10\.220\.\d+\.\d+", text)
+        if match:
+            out[s["name"]] = match.group(0)
+    return out
+
+
+def check_cloud_init(stack, osm, servers: list[dict]) -> dict:
+    """`cloud-init status --long` on every VM over SSH with the lab VCA's key (the key LCM injected)."""
+    out = {}
+    for name, address in mgmt_addresses(servers).items():
+        guest = Guest(name, address, osm.paths.vca_key, stack.sandbox)
+        try:
+            done = guest.run("cloud-init status --long", check=False, timeout=120)
+            text = (done.stdout + done.stderr).strip()
+            out[name] = {"address": address, "said": text, "done": "status: done" in text}
+        except GuestError as error:
+            out[name] = {"address": address, "said": str(error), "done": False}
+    return out
+
+
+PRIMITIVE_LINE = re.compile(r"Task ns=(?P<ns>\S+) instantiate=\S+ (?P<who>.*?) ?execute primitive '(?P<name>[^']+)'")
+
+
+def day1_from_lcm_log(log_text: str) -> list[dict]:
+    """LCM's own lines for each initial-config-primitive it ran, in the order it ran them."""
+    out = []
+    for line in log_text.splitlines():
+        match = PRIMITIVE_LINE.search(line)
+        if match:
+            out.append({"time": line[:23], "who": match.group("who").strip(), "primitive": match.group("name")})
+    return out
+
+
+def vnfd_day1(build_dir: Path) -> dict[str, list[str]]:
+    """Per VDU with a charm, its initial-config-primitive names in seq order (the built VNFDs)."""
+    import tarfile
+    import yaml
+    out = {}
+    for package in sorted((build_dir / "vnf-packages").glob("*.tar.gz")):
+        with tarfile.open(package) as archive:
+            member = next(m for m in archive.getmembers() if m.name.endswith("_vnfd.yaml"))
+            vnfd = yaml.safe_load(archive.extractfile(member).read())
+        for descriptor in vnfd["vnfd:vnfd-catalog"]["vnfd"] if "vnfd:vnfd-catalog" in vnfd else vnfd["vnfd-catalog"]["vnfd"]:
+            for vdu in descriptor.get("vdu", []):
+                prims = (vdu.get("vdu-configuration") or {}).get("initial-config-primitive") or []
+                if prims:
+                    out[f"{descriptor['id']}/{vdu['id']}"] = [p["name"] for p in sorted(prims, key=lambda p: int(p["seq"]))]
+    return out
+
+
+def check_day1(lcm_log: Path, build_dir: Path, nsr: dict | None) -> dict:
+    ran = day1_from_lcm_log(lcm_log.read_text(errors="replace")) if lcm_log.is_file() else []
+    wanted = vnfd_day1(build_dir)
+    by_who: dict[str, list[str]] = {}
+    for r in ran:
+        by_who.setdefault(r["who"], []).append(r["primitive"])
+    order = {}
+    for who, names in by_who.items():
+        vdu = re.search(r"vdu_id=([^,\s]+)", who)
+        key = next((k for k in wanted if vdu and k.split("/", 1)[1] == vdu.group(1)), None)
+        in_order = key is not None and wanted[key][:len(names)] == names
+        order[who] = {"ran": names, "vnfd": key, "in_vnfd_order": in_order,
+                      "complete": in_order and wanted[key] == names}
+    vca = ((nsr or {}).get("_admin") or {}).get("deployed", {}).get("VCA") or []
+    return {"lcm_lines": ran, "by_vca": order, "vnfd_day1": wanted,
+            "nsr_vca": [{k: v.get(k) for k in ("member-vnf-index", "vdu_id", "ee_id", "config_sw_installed", "status",
+                                               "detailed-status", "entity-type")} for v in vca],
+            "all_in_vnfd_order": bool(order) and all(o["in_vnfd_order"] for o in order.values())}
+
+
+def nsr_record(osm) -> dict | None:
+    done = osm.osm("ns-show", NS_NAME, "--literal", check=False)
+    if done.returncode != 0:
+        return None
+    try:
+        return lab_site.yaml.safe_load(done.stdout)
+    except lab_site.yaml.YAMLError:
+        return None
+
+
+def registered(pool_status) -> dict:
+    """Which PEs each registrar sees (`mecpool pool-status -o json`)."""
+    if not isinstance(pool_status, dict):
+        return {"ran": False, "why": "pool-status gave no JSON"}
+    return {"ran": True, "view": pool_status}
+
+
+def ns_resources(stack) -> dict:
+    return {"servers": {s["ID"]: s["Name"] for s in cloud(stack, "server", "list", "--all-projects")},
+            "ports": {p["ID"]: p.get("Device Owner", "") for p in cloud(stack, "port", "list", "--long")
+                      if p.get("Device Owner", "").startswith("compute:")},
+            "networks": {n["ID"]: n["Name"] for n in cloud(stack, "network", "list")}}
+
+
+def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: dict) -> dict:
+    """build, onboard, instantiate --wait, status, pool-status, teardown --wait, and the checks."""
+    t = result.setdefault("seconds", {})
+    started = time.monotonic()
+    result["reach"] = reach_vdus(stack, osm, cache_root, log)
+    t["mgmt gateways and mirror"] = round(time.monotonic() - started, 1)
+    build_dir = osm.paths.base / "build"
+    site = str(site_path)
+    networks_before = ns_resources(stack)["networks"]
+    if host_step(osm, result, "build", "build", "--site", site, "--out", str(build_dir), env=env)["exit"] != 0:
+        result["failed"] = failed(result)
+        return result
+    if step(osm, result, "onboard", "onboard", "--site", site, "--build-dir", str(build_dir), env=env)["exit"] != 0:
+        result["failed"] = failed(result)
+        return result
+    inst = step(osm, result, "instantiate", "instantiate", NS_NAME, "--site", site, "--build-dir", str(build_dir),
+                "--wait", "--timeout", str(INSTANTIATE_TIMEOUT_S), env=env, timeout=INSTANTIATE_TIMEOUT_S + 900)
+    from .osm import memory_mib
+    result["osm_ram_after_instantiate_mib"] = memory_mib(stack.sandbox)
+    checks = result.setdefault("checks", {})
+    try:
+        checks["servers"] = check_servers(stack, site_path)
+    except Exception as error:          # a check that cannot run says so
+        checks["servers"] = {"ran": False, "why": f"{type(error).__name__}: {error}"}
+    servers = checks["servers"].get("servers") or []
+    checks["cloud_init"] = check_cloud_init(stack, osm, servers) if servers else {"ran": False, "why": "no servers"}
+    nsr = nsr_record(osm)
+    result["nsr_state"] = {k: (nsr or {}).get(k) for k in ("nsState", "config-status", "operational-status",
+                                                           "errorDescription", "detailed-status")}
+    checks["day1"] = check_day1(stack.launcher.log_path("osm-lcm"), build_dir, nsr)
+    step(osm, result, "status", "status", NS_NAME, "--site", site, "--build-dir", str(build_dir), "-o", "json",
+         env=env)
+    if inst["exit"] == 0:
+        pool = step(osm, result, "pool-status", "pool-status", NS_NAME, "--site", site, "--build-dir",
+                    str(build_dir), "-o", "json", env=env, timeout=1800)
+        checks["registered"] = registered(json_of(pool))
+    else:
+        checks["registered"] = {"ran": False, "why": f"instantiate exited {inst['exit']}: no pool-status"}
+    before = ns_resources(stack)
+    step(osm, result, "teardown", "teardown", NS_NAME, "--site", site, "--build-dir", str(build_dir), "--wait",
+         env=env, timeout=3600)
+    after = ns_resources(stack)
+    ns_networks = {i: n for i, n in before["networks"].items() if i not in networks_before}
+    left = {"servers": [n for i, n in before["servers"].items() if i in after["servers"]],
+            "ports": [i for i in before["ports"] if i in after["ports"]],
+            "networks": [n for i, n in ns_networks.items() if i in after["networks"]]}
+    checks["teardown_left"] = {"ns_had": {"servers": len(before["servers"]), "ports": len(before["ports"]),
+                                          "networks": sorted(ns_networks.values())},
+                               "left": left, "clean": not any(left.values())}
+    result["failed"] = failed(result)
+    return result
+
+
+def failed(result: dict) -> list[str]:
+    """What of the NS steps and checks did not pass (empty: all passed)."""
+    out = [f"mecpool {name} exited {s['exit']}" for name, s in result.get("steps", {}).items() if s["exit"] != 0]
+    c = result.get("checks", {})
+    if not c:
+        return out or ["no checks ran"]
+    servers = c.get("servers", {})
+    if not servers.get("all_active"):
+        out.append("not every server ACTIVE" if servers.get("servers") else "no servers")
+    if servers.get("servers") and not servers.get("addresses_ok"):
+        out.append("site addresses missing or on other networks: " + ", ".join(
+            a for a, v in servers.get("addresses", {}).items() if not v["ok"]))
+    ci = c.get("cloud_init", {})
+    if ci.get("ran") is False or any(not v["done"] for k, v in ci.items() if isinstance(v, dict)):
+        out.append("cloud-init not done on every VM")
+    if not c.get("day1", {}).get("all_in_vnfd_order"):
+        out.append("day-1 primitives not all run in VNFD order")
+    if not c.get("registered", {}).get("ran"):
+        out.append("PE registration not checked: " + c.get("registered", {}).get("why", "?"))
+    if not c.get("teardown_left", {}).get("clean"):
+        out.append("teardown left NS resources")
+    return out

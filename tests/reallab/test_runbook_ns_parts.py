@@ -1,0 +1,84 @@
+"""The pure parts of the runbook's NS steps in the real-stack lab (mecpool.reallab.runbook_ns): the
+bridge and gateway the lab holds for the VDUs, the site's addresses to find in Neutron, LCM's day-1 log
+lines against the built VNFDs' order, and the summary of what failed.  The real thing: --runbook."""
+
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mecpool.reallab import runbook_ns, site
+
+AUTH = "http://127.0.0.1:5000/v3"
+
+
+def test_bridge_and_gateway_of_a_neutron_network():
+    assert runbook_ns.bridge_of("0f6c2e4a-1b2c-4d5e-8f90-123456789abc") == "brq0f6c2e4a-1b"
+    assert runbook_ns.gateway_cidr({"name": "s", "gateway_ip": "10.220.1.1", "cidr": "10.220.1.0/24"}) == "10.220.1.1/24"
+    with pytest.raises(runbook_ns.NsRunError, match="subnet s: no gateway_ip"):
+        runbook_ns.gateway_cidr({"name": "s", "gateway_ip": None, "cidr": "10.220.1.0/24"})
+
+
+def test_expected_addresses_are_the_sites_epc_and_registrar_addresses(tmp_path):
+    path = tmp_path / "site.yaml"
+    site.write(path, AUTH, "127.0.0.1/32")
+    wanted = runbook_ns.expected_addresses(path)
+    assert wanted["192.168.247.102"] == ("epc-mme", "reallab-s1c")     # a site network: its VIM name
+    assert wanted["172.16.6.129"] == ("epc-hss", "s6a")                # an NS VLD: RO names it after the NS
+    assert wanted["10.221.1.10"] == ("pr-edge", "pool-edge") and wanted["10.221.2.10"] == ("pr-core", "pool-core")
+    assert len(wanted) == 11
+
+
+def lcm_line(vdu, primitive, index="1"):
+    return ("2026-12-06T16:00:00 lcm.ns DEBUG Task ns=n1 instantiate=o1 member_vnf_index={}, vdu_id={}, "
+            "vdu_index=0 execute primitive '{}' params '{{}}'".format(index, vdu, primitive))
+
+
+def fake_build(tmp_path, vdus):
+    """A build dir with one VNF package whose VDUs have these initial-config-primitives (seq shuffled)."""
+    vnfd = {"vnfd:vnfd-catalog": {"vnfd": [{"id": "v", "vdu": [
+        {"id": vdu, "vdu-configuration": {"initial-config-primitive": [
+            {"seq": seq, "name": name} for seq, name in reversed(list(enumerate(names, 1)))]}}
+        for vdu, names in vdus.items()]}]}}
+    src = tmp_path / "v" / "v_vnfd.yaml"
+    src.parent.mkdir(parents=True)
+    src.write_text(yaml.safe_dump(vnfd))
+    (tmp_path / "build" / "vnf-packages").mkdir(parents=True)
+    with tarfile.open(tmp_path / "build" / "vnf-packages" / "v.tar.gz", "w:gz") as archive:
+        archive.add(src, arcname="v/v_vnfd.yaml")
+    return tmp_path / "build"
+
+
+def test_day1_order_from_lcms_log_against_the_vnfd(tmp_path):
+    build = fake_build(tmp_path, {"registrar": ["config", "configure"], "hss": ["build", "wait-build", "configure"]})
+    assert runbook_ns.vnfd_day1(build) == {"v/registrar": ["config", "configure"],
+                                           "v/hss": ["build", "wait-build", "configure"]}
+    log = tmp_path / "lcm.log"
+    log.write_text("\n".join([lcm_line("hss", "build"), lcm_line("registrar", "config", "2"), "noise",
+                              lcm_line("hss", "wait-build"), lcm_line("registrar", "configure", "2")]) + "\n")
+    day1 = runbook_ns.check_day1(log, build, {"_admin": {"deployed": {"VCA": [{"vdu_id": "hss", "ee_id": "a.b.0"}]}}})
+    hss = day1["by_vca"]["member_vnf_index=1, vdu_id=hss, vdu_index=0"]
+    assert hss == {"ran": ["build", "wait-build"], "vnfd": "v/hss", "in_vnfd_order": True, "complete": False}
+    assert day1["by_vca"]["member_vnf_index=2, vdu_id=registrar, vdu_index=0"]["complete"] is True
+    assert day1["all_in_vnfd_order"] is True and day1["nsr_vca"][0]["ee_id"] == "a.b.0"
+    log.write_text(lcm_line("registrar", "configure", "2") + "\n")       # config skipped: out of order
+    assert runbook_ns.check_day1(log, build, None)["all_in_vnfd_order"] is False
+    assert runbook_ns.check_day1(tmp_path / "none.log", build, None)["all_in_vnfd_order"] is False   # none ran
+
+
+def test_failed_names_every_step_and_check_that_did_not_pass():
+    good = {"steps": {"build": {"exit": 0}}, "checks": {
+        "servers": {"servers": [{}], "all_active": True, "addresses_ok": True, "addresses": {}},
+        "cloud_init": {"vm": {"done": True}}, "day1": {"all_in_vnfd_order": True},
+        "registered": {"ran": True}, "teardown_left": {"clean": True}}}
+    assert runbook_ns.failed(good) == []
+    bad = {"steps": {"instantiate": {"exit": 1}}, "checks": {
+        "servers": {"servers": [{}], "all_active": False, "addresses_ok": False,
+                    "addresses": {"10.221.1.10": {"ok": False}}},
+        "cloud_init": {"vm": {"done": False}}, "day1": {},
+        "registered": {"ran": False, "why": "instantiate exited 1"}, "teardown_left": {"clean": False}}}
+    assert runbook_ns.failed(bad) == [
+        "mecpool instantiate exited 1", "not every server ACTIVE", "site addresses missing or on other networks: "
+        "10.221.1.10", "cloud-init not done on every VM", "day-1 primitives not all run in VNFD order",
+        "PE registration not checked: instantiate exited 1", "teardown left NS resources"]

@@ -180,6 +180,13 @@ _JOB_ACCEPTED = re.compile(r"^Job \d+/\d+ of size ([0-9.e+]+) accepted", re.M)
 _CAPACITY = re.compile(r"^\s*Capacity\s*= ([0-9.e+]+) Calculations/s", re.M)
 
 
+def short_job(size, capacity, limit_s=FRESHNESS_LIMIT_S):
+    """Whether a job of ``size`` calculations ran less than ``limit_s`` even at the PE's whole
+    ``capacity`` (calculations/s); False when either is unknown.  rspserver may accept and end
+    such a job in one pass of its loop and register neither (LoadChange.short)."""
+    return size is not None and bool(capacity) and size / capacity < limit_s
+
+
 @dataclass
 class AcceptedJob:
     """One RSERPOOL_SESSION_ADD of the PE's log and the job its session brought."""
@@ -195,6 +202,9 @@ class AcceptedJob:
         if self.size is None or not self.capacity:
             return None
         return self.size / self.capacity
+
+    def short(self, limit_s=FRESHNESS_LIMIT_S):
+        return short_job(self.size, self.capacity, limit_s)
 
 
 def accepted_jobs(log_text):
@@ -232,9 +242,9 @@ def load_changes(raw, info, limit_s=FRESHNESS_LIMIT_S):
     An accept happened after the PU started the job and after the PE added the job's
     session, and before the PU stamped the accept.  A PU writes a row only for a job it
     completed, so nothing after its last completion is known: later rows are left out.
-    A job shorter than ``limit_s`` at the PE's capacity is left out with its completion (the
-    PE's rows between its accept and the PU's completion): rspserver may accept and end it in
-    one pass of its loop and register neither (mecpool.vdulab.freshness.accepts).
+    A job shorter than ``limit_s`` at the PE's capacity (short_job) is flagged ``short``, with
+    its completion (the PE's rows between its accept and the PU's completion): rspserver may
+    accept and end it in one pass of its loop and register neither.
     """
     pe = info["pes"][0]
     capacity = pe.get("capacity")
@@ -246,7 +256,7 @@ def load_changes(raw, info, limit_s=FRESHNESS_LIMIT_S):
                 accepted = row["AcceptTimeStamp"]
                 earliest = max([row["StartupTimeStamp"]] + [t for t in adds if t <= accepted])
                 horizon = max(horizon, row["CompleteTimeStamp"])
-                short = bool(capacity) and 0 < row.get("JobSize", 0) < limit_s * capacity
+                short = short_job(row.get("JobSize"), capacity, limit_s)
                 if short:
                     short_jobs.append((earliest, row["CompleteTimeStamp"]))
                 steps.append((earliest, accepted, +1, "accept", short))

@@ -139,8 +139,7 @@ def accepts(journal_text, offset, since_host, limit_s=probes.FRESHNESS_LIMIT_S):
         if not job.answered:
             unanswered += 1
             continue
-        short = job.shortest_s is not None and job.shortest_s < limit_s
-        changes.append(probes.LoadChange(at, at, 0, "accept", short))
+        changes.append(probes.LoadChange(at, at, 0, "accept", job.short(limit_s)))
     return Accepts(sorted(changes, key=lambda c: c.earliest), unanswered)
 
 

@@ -8,7 +8,7 @@ SITE ?= $(firstword $(wildcard site.yaml) site.example.yaml)
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: all deps venv build validate test test-fast testbed vdu-lab real-lab-stack real-lab-osm bench-build bench-testbed \
+.PHONY: all deps venv build validate test test-fast testbed vdu-lab real-lab real-lab-stack real-lab-osm bench-build bench-testbed \
         deploy-tools openstack-prepare onboard instantiate scale-out scale-in pool-status status teardown \
         teardown-all juju-status failed-actions clean
 
@@ -68,6 +68,14 @@ real-lab-stack: venv
 real-lab-osm: venv
 	@bash scripts/install-deps.sh --real-lab
 	$(BIN)/mecpool real-lab --osm-only
+
+# The operator's runbook, unchanged, against that stack and OSM R8's own LCM and RO: openstack-prepare,
+# build, onboard, instantiate --wait (charms through LCM with the lab's SSH VCA), status, pool-status,
+# pool users, pe-action, the security group probe, scale-pe --out/--in, teardown --all; result.json in
+# build/real-lab, the per-VM table in build/real-lab/osm/ns-vms.md (docs/real-lab.md).  An hour or more.
+real-lab: build
+	@bash scripts/install-deps.sh --real-lab
+	$(BIN)/mecpool real-lab --osm-only --runbook
 
 testbed: venv
 	$(BIN)/mecpool testbed run --profile quick

@@ -33,9 +33,10 @@ from mecpool.vdulab.image import default_cache_root
               help="With --onboard: the site file the packages were built for; `mecpool onboard` then runs "
                    "against the real NBI too (default: site.yaml, else site.example.yaml).")
 @click.option("--runbook", is_flag=True,
-              help="With --osm-only: after the proof, the lab's site file (two projects as two VIM accounts) "
-                   "and the runbook's `mecpool openstack-prepare` against the real stack, run twice (the "
-                   "second must change nothing).")
+              help="With --osm-only: after the proof, the operator's runbook on the lab's site file (two "
+                   "projects as two VIM accounts): openstack-prepare twice (the second must change nothing), "
+                   "build, onboard, instantiate --wait, status, pool-status, pool users, pe-action, a security "
+                   "group probe, scale-pe --out and --in, teardown --all, with checks (docs/real-lab.md).")
 @click.option("--no-smoke", is_flag=True, help="With --stack-only: only bring the stack up and down.")
 @click.option("--keep-layers", is_flag=True,
               help="Keep what the services wrote (the run directory's upper/: Glance's store, Nova's image "

@@ -1,13 +1,15 @@
-"""The runbook's day 0-1 against the real stack and OSM, after openstack-prepare: our `mecpool build`,
-`onboard`, `instantiate --wait`, `status`, `pool-status` and `teardown --wait` inside the lab, each run
-once with its exit, output and time kept, then the checks in the real records:
+"""The runbook's NS steps against the real stack and OSM, after openstack-prepare: our `mecpool build`,
+`onboard`, `instantiate --wait`, `status`, day 2 (mecpool.reallab.runbook_day2: pool-status, pool users,
+pe-action, the security group probe, scale-pe --out and --in) and `teardown --all` inside the lab, each
+run with its exit, output and time kept, then the checks in the real records:
 
 - every VDU's server ACTIVE in Nova, with the site's fixed addresses on the site's networks (Neutron ports);
 - cloud-init done on every VM (over SSH with the lab VCA's key, as LCM's connector reaches them);
 - the day-1 primitives LCM ran, per VDU in the order of the VNFD (LCM's own log lines and its NS record's
   `_admin.deployed.VCA`);
-- the PEs registered in both registrars (`mecpool pool-status -o json`, which LCM runs as charm actions);
-- after teardown, no server, port or network of the NS left.
+- day 2's checks (runbook_day2);
+- after teardown --all, no server, port or network of the NS left, and nothing openstack-prepare and
+  onboard made for the site: flavors, security groups, tagged networks, VIM accounts, packages.
 
 What the VDUs need of the lab host (an operator's cloud gives them a router): the lab holds each mgmt
 subnet's gateway address on that network's Linux bridge inside the namespace, so OSM (LCM's SSH connector)
@@ -19,20 +21,20 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import shlex
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from mecpool.deploy import prepare
+from mecpool.site.loader import load_site
 from mecpool.vdulab.guest import Guest, GuestError
 from mecpool.vdulab.image import ensure_image
 from mecpool.vdulab.lab import MIRROR_PACKAGES
 from mecpool.vdulab.mirror import ensure_mirror
 from mecpool.vdulab.topology import LAB_HOST
 
+from . import runbook_day2
 from . import site as lab_site
-from .sandbox import clean_env
+from .runbook_steps import cloud, host_step, step
 from .services import Service
 from .smoke import MIRROR_URL
 
@@ -99,46 +101,6 @@ def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
     stack.launcher.wait_ready((service,), timeout=60)
     out["mirror"] = {"url": MIRROR_URL, "dir": str(mirror_dir)}
     return out
-
-
-def step(osm, result: dict, name: str, *args: str, env: dict, timeout: float = 900) -> dict:
-    """One of our commands inside the lab; its exit, output (tail) and time go into result['steps']."""
-    started = time.monotonic()
-    done = osm.mecpool(*args, env=env, timeout=timeout)
-    said = (done.stdout + done.stderr).strip()
-    entry = {"exit": done.returncode, "seconds": round(time.monotonic() - started, 1), "said": said[-4000:],
-             "stdout": done.stdout}
-    result.setdefault("steps", {})[name] = entry
-    osm.log(f"reallab ns: mecpool {name}: exit {done.returncode} in {entry['seconds']:.0f} s")
-    return entry
-
-
-def host_step(osm, result: dict, name: str, *args: str, env: dict, timeout: float = 900) -> dict:
-    """`mecpool build` runs where the operator runs it, outside the lab (it vendors the charms' Python
-    packages with pip: the lab's namespace reaches nothing outside the machine); same record as `step`."""
-    started = time.monotonic()
-    run_env = clean_env({**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    done = subprocess.run([sys.executable, "-c", "from mecpool.cli import main; main()", *args], env=run_env,
-                          capture_output=True, text=True, timeout=timeout)
-    with open(osm.paths.base / "mecpool-commands.log", "a") as f:
-        f.write(f"$ mecpool {shlex.join(args)}   (on the host)\n[{done.returncode}]\n{done.stdout}{done.stderr}\n")
-    said = (done.stdout + done.stderr).strip()
-    entry = {"exit": done.returncode, "seconds": round(time.monotonic() - started, 1), "said": said[-4000:],
-             "stdout": done.stdout, "where": "host"}
-    result.setdefault("steps", {})[name] = entry
-    osm.log(f"reallab ns: mecpool {name} (host): exit {done.returncode} in {entry['seconds']:.0f} s")
-    return entry
-
-
-def json_of(entry: dict):
-    try:
-        return json.loads(entry["stdout"])
-    except (ValueError, KeyError):
-        return None
-
-
-def cloud(stack, *args: str):
-    return json.loads(stack.openstack(*args, "-f", "json", timeout=300).stdout)
 
 
 def expected_addresses(site_path: Path) -> dict[str, tuple[str, str]]:
@@ -261,13 +223,6 @@ def nsr_record(osm) -> dict | None:
         return None
 
 
-def registered(pool_status) -> dict:
-    """Which PEs each registrar sees (`mecpool pool-status -o json`)."""
-    if not isinstance(pool_status, dict):
-        return {"ran": False, "why": "pool-status gave no JSON"}
-    return {"ran": True, "view": pool_status}
-
-
 def ns_resources(stack) -> dict:
     return {"servers": {s["ID"]: s["Name"] for s in cloud(stack, "server", "list", "--all-projects")},
             "ports": {p["ID"]: p.get("Device Owner", "") for p in cloud(stack, "port", "list", "--long")
@@ -307,14 +262,17 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
     checks["day1"] = check_day1(stack.launcher.log_path("osm-lcm"), build_dir, nsr)
     step(osm, result, "status", "status", NS_NAME, "--site", site, "--build-dir", str(build_dir), "-o", "json",
          env=env)
+    commands = runbook_day2.Commands(osm, NS_NAME, site, str(build_dir), env)
+    parsed_site = load_site(site_path)
     if inst["exit"] == 0:
-        pool = step(osm, result, "pool-status", "pool-status", NS_NAME, "--site", site, "--build-dir",
-                    str(build_dir), "-o", "json", env=env, timeout=1800)
-        checks["registered"] = registered(json_of(pool))
+        started = time.monotonic()
+        runbook_day2.run(osm, stack, parsed_site, commands, servers, lab_mgmt(), result)
+        t["day 2"] = round(time.monotonic() - started, 1)
     else:
-        checks["registered"] = {"ran": False, "why": f"instantiate exited {inst['exit']}: no pool-status"}
+        checks["registered"] = {"ran": False, "why": f"instantiate exited {inst['exit']}: no day 2"}
     before = ns_resources(stack)
-    step(osm, result, "teardown", "teardown", NS_NAME, "--site", site, "--build-dir", str(build_dir), "--wait",
+    before_site = site_resources(stack, osm, parsed_site)
+    step(osm, result, "teardown --all", "teardown", NS_NAME, "--site", site, "--build-dir", str(build_dir), "--all",
          env=env, timeout=3600)
     after = ns_resources(stack)
     ns_networks = {i: n for i, n in before["networks"].items() if i not in networks_before}
@@ -324,8 +282,77 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
     checks["teardown_left"] = {"ns_had": {"servers": len(before["servers"]), "ports": len(before["ports"]),
                                           "networks": sorted(ns_networks.values())},
                                "left": left, "clean": not any(left.values())}
+    checks["site_left"] = site_left(before_site, site_resources(stack, osm, parsed_site))
+    result["vms"] = vm_rows(checks)
+    (osm.paths.base / "ns-vms.md").write_text(vm_table(result["vms"]))
     result["failed"] = failed(result)
     return result
+
+
+def vm_rows(checks: dict) -> list[dict]:
+    """Per VM of the NS: Nova's status, its addresses (with the site role of a fixed one), cloud-init,
+    and which registrars list its pool address (first pool-status, and after the scale-out)."""
+    servers = checks.get("servers", {}).get("servers") or []
+    fixed = checks.get("servers", {}).get("addresses", {})
+    views = [checks.get("registered", {}).get("by_registrar") or {},
+             checks.get("scale", {}).get("after_out", {}).get("by_registrar") or {}]
+    rows = []
+    for address, where in sorted(runbook_day2.servers_by_address(servers).items()):
+        row = next((r for r in rows if r["vm"] == where["server"]), None)
+        if row is None:
+            server = next(s for s in servers if s.get("name") == where["server"])
+            init = checks.get("cloud_init", {}).get(where["server"], {})
+            row = {"vm": where["server"], "status": server.get("status"), "addresses": [],
+                   "cloud_init_done": init.get("done"), "registered_in": []}
+            rows.append(row)
+        role = fixed.get(address, {}).get("role")
+        row["addresses"].append(f"{where['network']} {address}" + (f" ({role})" if role else ""))
+        for view in views:
+            row["registered_in"] = sorted(set(row["registered_in"]) | {r for r, seen in view.items()
+                                                                       if address in seen})
+    return rows
+
+
+def vm_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table (the run directory's ns-vms.md)."""
+    lines = ["| VM | Nova | addresses | cloud-init done | registered in |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['vm']} | {r['status']} | {'<br>'.join(r['addresses'])} | "
+                     f"{'yes' if r['cloud_init_done'] else 'no'} | {', '.join(r['registered_in']) or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
+def lab_mgmt(vims=lab_site.VIMS) -> dict[str, tuple[str, str]]:
+    """Each VIM of the lab's site: (its management network, that network's subnet)."""
+    return {v.name: (lab_site.mgmt_network(v), v.mgmt_subnet) for v in vims}
+
+
+def site_resources(stack, osm, site) -> dict:
+    """What openstack-prepare and onboard made for the site and teardown --all must remove: the flavors
+    (mecpool-<site>-*), the security groups, the networks with the site's tag, the VIM accounts and the
+    packages in OSM.  The image is the lab's own (uploaded before the runbook, so never the site's to
+    remove) and listed to show it stays."""
+    tag = prepare.site_tag(site)
+    group = prepare.security_group_name(site)
+    accounts = {vim.osm_account for vim in site.vims.values()}
+    vim_list = osm.osm("vim-list", check=False).stdout
+    return {"flavors": sorted(f["Name"] for f in cloud(stack, "flavor", "list", "--all")
+                              if f["Name"].startswith(f"{tag}-")),
+            "security_groups": sorted(g["ID"] for g in cloud(stack, "security", "group", "list", "--all-projects")
+                                      if g["Name"] == group),
+            "networks": sorted(n["Name"] for n in cloud(stack, "network", "list", "--tags", tag)),
+            "vim_accounts": sorted(a for a in accounts if a in vim_list),
+            "packages": sorted(line for line in (osm.osm("nsd-list", check=False).stdout
+                                                 + osm.osm("vnfd-list", check=False).stdout).splitlines()
+                               if re.search(r"\|\s*[0-9a-f]{8}-", line)),
+            "image": sorted(i["Name"] for i in cloud(stack, "image", "list") if i["Name"] == lab_site.IMAGE_NAME)}
+
+
+def site_left(before: dict, after: dict) -> dict:
+    """What of the site's resources teardown --all left (the lab's image aside)."""
+    left = {kind: after[kind] for kind in before if kind != "image" and after[kind]}
+    return {"had": before, "left": left, "clean": not left and all(before[k] for k in ("flavors", "vim_accounts")),
+            "image_kept": bool(after.get("image"))}
 
 
 def failed(result: dict) -> list[str]:
@@ -345,8 +372,10 @@ def failed(result: dict) -> list[str]:
         out.append("cloud-init not done on every VM")
     if not c.get("day1", {}).get("all_in_vnfd_order"):
         out.append("day-1 primitives not all run in VNFD order")
-    if not c.get("registered", {}).get("ran"):
-        out.append("PE registration not checked: " + c.get("registered", {}).get("why", "?"))
+    out += runbook_day2.failed(c)
     if not c.get("teardown_left", {}).get("clean"):
         out.append("teardown left NS resources")
+    site_gone = c.get("site_left", {})
+    if not site_gone.get("clean"):
+        out.append("teardown --all left site resources: " + json.dumps(site_gone.get("left") or site_gone.get("had")))
     return out

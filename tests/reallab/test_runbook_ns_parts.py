@@ -67,18 +67,28 @@ def test_day1_order_from_lcms_log_against_the_vnfd(tmp_path):
     assert runbook_ns.check_day1(tmp_path / "none.log", build, None)["all_in_vnfd_order"] is False   # none ran
 
 
+DAY2_PASSED = {"registered": {"ran": True, "all": True}, "pool_users": {"ok": True}, "pe_action": {"ok": True},
+               "security_group": {"ran": True, "exact": True},
+               "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                         "left": {"left": True}}}
+
+
 def test_failed_names_every_step_and_check_that_did_not_pass():
     good = {"steps": {"build": {"exit": 0}}, "checks": {
         "servers": {"servers": [{}], "all_active": True, "addresses_ok": True, "addresses": {}},
-        "cloud_init": {"vm": {"done": True}}, "day1": {"all_in_vnfd_order": True},
-        "registered": {"ran": True}, "teardown_left": {"clean": True}}}
+        "cloud_init": {"vm": {"done": True}}, "day1": {"all_in_vnfd_order": True}, **DAY2_PASSED,
+        "teardown_left": {"clean": True}, "site_left": {"clean": True}}}
     assert runbook_ns.failed(good) == []
     bad = {"steps": {"instantiate": {"exit": 1}}, "checks": {
         "servers": {"servers": [{}], "all_active": False, "addresses_ok": False,
                     "addresses": {"10.221.1.10": {"ok": False}}},
         "cloud_init": {"vm": {"done": False}}, "day1": {},
-        "registered": {"ran": False, "why": "instantiate exited 1"}, "teardown_left": {"clean": False}}}
-    assert runbook_ns.failed(bad) == [
+        "registered": {"ran": False, "why": "instantiate exited 1: no day 2"}, "teardown_left": {"clean": False},
+        "site_left": {"clean": False, "left": {"flavors": ["mecpool-reallab-hss"]}}}}
+    said = runbook_ns.failed(bad)
+    assert said[:5] == [
         "mecpool instantiate exited 1", "not every server ACTIVE", "site addresses missing or on other networks: "
-        "10.221.1.10", "cloud-init not done on every VM", "day-1 primitives not all run in VNFD order",
-        "PE registration not checked: instantiate exited 1", "teardown left NS resources"]
+        "10.221.1.10", "cloud-init not done on every VM", "day-1 primitives not all run in VNFD order"]
+    assert said[5] == "PEs not registered in every registrar: instantiate exited 1: no day 2"
+    assert said[-2:] == ["teardown left NS resources",
+                         'teardown --all left site resources: {"flavors": ["mecpool-reallab-hss"]}']

@@ -1,0 +1,166 @@
+"""Parts of the real-stack lab's day 2 and teardown --all checks that run without the stack: the security
+group probe (its script, run for real against a network namespace with nftables drop rules, and what
+it expects from openstack-prepare's rules), Nova's address rows, and the summary of what failed.
+The real thing: tests/reallab/test_real_lab.py (--runbook)."""
+
+import json
+import shlex
+import subprocess
+
+import pytest
+
+from mecpool.reallab import runbook_day2, runbook_ns, sgprobe, site
+
+AUTH = "http://127.0.0.1:5000/v3"
+OSM_SOURCE = "10.200.9.9/32"
+
+
+def run_probe_in_namespace(targets, drop_rules, seconds=1):
+    """The probe script with this host's python3 in a fresh network namespace (unshare -rn: lo only, the
+    host untouched) where nftables drops what `drop_rules` say; TCP 8080 has the probe's own listener."""
+    rules = "\n".join(f"nft add rule inet t in {rule}" for rule in drop_rules)
+    script = f"""set -e
+ip link set lo up
+nft add table inet t
+nft add chain inet t in '{{ type filter hook input priority 0; }}'
+{rules}
+{sgprobe.listener_command(8080, 20)}
+python3 -c {shlex.quote(sgprobe.PROBE_SCRIPT)} {seconds} <<'EOF'
+{json.dumps({"targets": targets})}
+EOF
+"""
+    done = subprocess.run(["unshare", "-rn", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return sgprobe.parse_answers(done.stdout)
+
+
+def target(protocol, port=0, address="127.0.0.1"):
+    return {"address": address, "protocol": protocol, "port": port}
+
+
+def test_probe_script_tells_open_refused_and_dropped_apart():
+    answers = run_probe_in_namespace(
+        [target("tcp", 8080), target("tcp", 8081), target("icmp"), target("sctp", 3863)],
+        ["tcp dport 8080 drop", "icmp type echo-request drop"])
+    assert [a["verdict"] for a in answers[:3]] == ["filtered", "refused", "filtered"], answers
+    assert all(a["source"] == "127.0.0.1" for a in answers)
+    # a kernel without SCTP (this host) says so; with it, nobody listens on 3863 here
+    assert answers[3]["verdict"] in ("error", "refused") and answers[3]["detail"], answers[3]
+    answers = run_probe_in_namespace([target("tcp", 8080), target("icmp")], [])
+    assert [a["verdict"] for a in answers] == ["open", "open"], answers
+
+
+def lab_site():
+    return site.build(AUTH, OSM_SOURCE)
+
+
+def rules(vim):
+    mgmt = dict(runbook_ns.lab_mgmt())
+    return sgprobe.admitted_rules(lab_site(), vim, [mgmt[vim][1]])
+
+
+@pytest.mark.parametrize("vim, protocol, port, source, verdict", [
+    ("edge", "sctp", 3863, "10.221.2.10", "open"),        # ASAP from the other VIM's registrar
+    ("edge", "sctp", 9901, "10.221.2.10", "open"),        # ENRP
+    ("edge", "tcp", 22, "10.221.2.10", "filtered"),       # SSH only from management subnets and OSM
+    ("edge", "tcp", 22, "10.220.1.7", "open"),
+    ("edge", "tcp", 22, "10.200.9.9", "open"),            # the VIM's osm_sources
+    ("edge", "tcp", 22, "10.220.2.7", "filtered"),        # the other VIM's management subnet
+    ("edge", "icmp", 0, "10.221.2.10", "filtered"),
+    ("edge", "icmp", 0, "10.220.1.7", "open"),
+    ("edge", "tcp", sgprobe.LISTENER_PORT, "10.220.1.7", "filtered"),
+    ("edge", "sctp", 36412, "10.221.2.10", "open"),       # the EPC's VIM: S1-C from anywhere
+    ("core", "sctp", 36412, "10.221.1.10", "filtered"),   # no EPC on core
+    ("core", "sctp", 3863, "10.221.1.10", "open"),
+])
+def test_expected_verdict_is_what_openstack_prepares_rules_admit(vim, protocol, port, source, verdict):
+    probe = sgprobe.Probe("a", "b", vim, "10.0.0.1", protocol, port)
+    assert sgprobe.expected(rules(vim), probe, source) == verdict
+
+
+def test_plan_probes_the_pool_ports_across_vims_and_ssh_icmp_and_a_listener_within_one():
+    home = sgprobe.ProbeVm("pr-edge-vm", "edge", "10.220.1.20", "10.221.1.10")
+    other = sgprobe.ProbeVm("pr-core-vm", "core", "10.220.2.20", "10.221.2.10")
+    pe = sgprobe.ProbeVm("pe-vm", "edge", "10.220.1.21", "10.221.1.100")
+    port = lab_site().pool.pe_port
+    probes = sgprobe.plan(home, other, pe, port)
+    texts = [p.text() for p in probes]
+    assert f"pr-core-vm -> pe-vm 10.221.1.100 SCTP {port}" in texts
+    assert "pe-vm -> pr-edge-vm 10.220.1.20 TCP 22" in texts and "pr-core-vm -> pr-edge-vm 10.221.1.10 ICMP" in texts
+    assert "pr-edge-vm -> pr-core-vm 10.221.2.10 TCP 8080" in texts
+    by_vim = {"edge": rules("edge"), "core": rules("core")}
+    # what a cloud that enforces the group would answer, source by source
+    sources = {"pr-core-vm": "10.221.2.10", "pr-edge-vm": "10.221.1.10", "pe-vm": "10.220.1.21"}
+    answers = [{"verdict": sgprobe.expected(by_vim[p.target_vim], p, sources[p.source_vm]),
+                "source": sources[p.source_vm]} for p in probes]
+    assert sgprobe.judge(probes, answers, by_vim)["exact"] is True
+    assert {a["verdict"] for a in answers} == {"open", "filtered"}      # the plan tests both ways
+
+
+def test_judge_names_each_probe_the_group_answered_wrongly():
+    by_vim = {"edge": rules("edge")}
+    probes = [sgprobe.Probe("x", "y", "edge", "10.221.1.10", "tcp", 22),
+              sgprobe.Probe("x", "y", "edge", "10.221.1.10", "sctp", 3863)]
+    answers = [{"verdict": "open", "source": "10.221.2.10", "detail": "connected"},     # admitted too much
+               {"verdict": "filtered", "source": "10.221.2.10", "detail": "no answer"}]  # or too little
+    judged = sgprobe.judge(probes, answers, by_vim)
+    assert judged["exact"] is False and len(judged["wrong"]) == 2
+    assert judged["wrong"][0] == "x -> y 10.221.1.10 TCP 22 from 10.221.2.10: open, expected filtered (connected)"
+    assert sgprobe.judge(probes, answers[:1], by_vim)["exact"] is False            # an answer missing
+
+
+def test_servers_by_address_from_either_networks_form():
+    rows = [{"name": "labns-2-registrar-0", "networks": {"mgmt-edge": ["10.220.1.20"], "pool-edge": ["10.221.1.10"]}},
+            {"Name": "labns-3-registrar-0", "Networks": "mgmt-core=10.220.2.20; pool-core=10.221.2.10"}]
+    found = runbook_day2.servers_by_address(rows)
+    assert found["10.221.1.10"] == {"server": "labns-2-registrar-0", "network": "pool-edge"}
+    assert found["10.220.2.20"] == {"server": "labns-3-registrar-0", "network": "mgmt-core"}
+    vm = runbook_day2.probe_vm(found, rows, "10.221.2.10", "core", "mgmt-core")
+    assert vm == sgprobe.ProbeVm("labns-3-registrar-0", "core", "10.220.2.20", "10.221.2.10")
+    assert runbook_day2.probe_vm(found, rows, "10.221.2.10", "core", "mgmt-edge") is None   # no mgmt address
+
+
+def test_site_left_counts_everything_but_the_labs_image():
+    had = {"flavors": ["mecpool-reallab-hss"], "security_groups": ["a", "b"], "networks": ["pool-edge"],
+           "vim_accounts": ["reallab-edge"], "packages": ["| nsd | 1234abcd-..."], "image": ["mecpool-vdulab"]}
+    gone = {k: ([] if k != "image" else v) for k, v in had.items()}
+    assert runbook_ns.site_left(had, gone) == {"had": had, "left": {}, "clean": True, "image_kept": True}
+    left = runbook_ns.site_left(had, {**gone, "security_groups": ["b"]})
+    assert left["clean"] is False and left["left"] == {"security_groups": ["b"]}
+    assert runbook_ns.site_left({**had, "flavors": []}, gone)["clean"] is False   # nothing seen before: no proof
+
+
+def test_failed_names_day_two_and_teardown_all_checks():
+    good_day2 = {"registered": {"ran": True, "all": True}, "pool_users": {"ok": True}, "pe_action": {"ok": True},
+                 "security_group": {"ran": True, "exact": True},
+                 "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                           "left": {"left": True}}}
+    assert runbook_day2.failed(good_day2) == []
+    bad = {**good_day2, "registered": {"ran": True, "all": False, "missing": {"pr-core": ["10.221.1.100"]}},
+           "security_group": {"ran": True, "exact": False, "wrong": ["x -> y TCP 22: open, expected filtered"]},
+           "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                     "left": {"left": False}}}
+    said = runbook_day2.failed(bad)
+    assert said == ['PEs not registered in every registrar: {"pr-core": ["10.221.1.100"]}',
+                    "security group: x -> y TCP 22: open, expected filtered",
+                    "the scaled-in PE did not leave the handlespace"]
+    assert runbook_day2.failed({})[0] == "PEs not registered in every registrar: ?"
+
+
+def test_vm_table_joins_nova_cloud_init_and_each_registrars_view():
+    checks = {"servers": {"servers": [
+        {"name": "vm-a", "status": "ACTIVE", "networks": {"mgmt-edge": ["10.220.1.20"], "pool-edge": ["10.221.1.10"]}},
+        {"name": "vm-b", "status": "ERROR", "networks": {"pool-edge": ["10.221.1.100"]}}],
+        "addresses": {"10.221.1.10": {"role": "pr-edge"}}},
+        "cloud_init": {"vm-a": {"done": True}},
+        "registered": {"by_registrar": {"pr-edge": ["10.221.1.100"], "pr-core": []}},
+        "scale": {"after_out": {"by_registrar": {"pr-core": ["10.221.1.100"]}}}}
+    rows = runbook_ns.vm_rows(checks)
+    assert rows == [{"vm": "vm-a", "status": "ACTIVE", "addresses": ["mgmt-edge 10.220.1.20",
+                                                                      "pool-edge 10.221.1.10 (pr-edge)"],
+                     "cloud_init_done": True, "registered_in": []},
+                    {"vm": "vm-b", "status": "ERROR", "addresses": ["pool-edge 10.221.1.100"],
+                     "cloud_init_done": None, "registered_in": ["pr-core", "pr-edge"]}]
+    table = runbook_ns.vm_table(rows).splitlines()
+    assert table[2] == "| vm-a | ACTIVE | mgmt-edge 10.220.1.20<br>pool-edge 10.221.1.10 (pr-edge) | yes | - |"
+    assert table[3] == "| vm-b | ERROR | pool-edge 10.221.1.100 | no | pr-core, pr-edge |"

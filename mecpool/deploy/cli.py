@@ -490,15 +490,24 @@ def scale_pe(ns, site_file, build_dir, group, out, wait, timeout, hostname, user
 
 
 def require_ready(nsr: dict, ns: str) -> dict:
-    """Day-2 needs an instantiated NS: one still building (or broken) is said with the step to take."""
+    """Day-2 needs an instantiated NS: one still building is said with the step to take.  A BROKEN one
+    (a VDU's day 1 failed, e.g. an EPC build that could not fetch its sources) still takes actions and
+    scaling in Release EIGHT (NBI refuses them only before LCM set _admin.nsState INSTANTIATED, LCM's
+    action and scale do not look at nsState): the pool goes on, with a warning on stderr saying why it
+    is broken and how to finish it."""
     state = nsr.get("nsState")
     if state == "BUILDING" or nsr.get("currentOperation") == "INSTANTIATING":
         raise DeployError(f"NS {ns} is still being instantiated ({nsr.get('currentOperation') or state}): wait for "
                           f"it with mecpool instantiate {ns} --wait (it resumes the wait), then run this again; "
                           f"mecpool status {ns} shows where it is")
     if state == "BROKEN":
-        raise DeployError(f"NS {ns} is BROKEN (its instantiation failed): see why with mecpool status {ns}; "
-                          f"mecpool teardown {ns} --wait removes it")
+        if (nsr.get("_admin") or {}).get("nsState") != "INSTANTIATED":
+            raise DeployError(f"NS {ns} is BROKEN and OSM never instantiated it: see why with mecpool status {ns}; "
+                              f"mecpool teardown {ns} --wait removes it")
+        why = " ".join(str(nsr.get("errorDetail") or nsr.get("detailed-status") or "no detail").split())
+        click.echo(f"warning: NS {ns} is BROKEN ({why[:300]}); day 2 goes on: OSM accepts actions and scaling on "
+                   f"it. mecpool status {ns} shows which VDU failed; an EPC VDU's day 1 is finished with mecpool "
+                   f"epc-resume {ns} --vdu <vdu>", err=True)
     return nsr
 
 

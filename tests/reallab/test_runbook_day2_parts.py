@@ -164,3 +164,51 @@ def test_vm_table_joins_nova_cloud_init_and_each_registrars_view():
     table = runbook_ns.vm_table(rows).splitlines()
     assert table[2] == "| vm-a | ACTIVE | mgmt-edge 10.220.1.20<br>pool-edge 10.221.1.10 (pr-edge) | yes | - |"
     assert table[3] == "| vm-b | ERROR | pool-edge 10.221.1.100 | no | pr-core, pr-edge |"
+
+
+def broken_nsr(detail, broken_vdus, status_of=None):
+    """An NS record as LCM v8.0 leaves it: _admin.deployed.VCA and configurationStatus index by index."""
+    vdus = ["hss", "mme", "spgwc", "spgwu", "registrar", "registrar", "pool-element"]
+    members = ["1", "1", "1", "1", "2", "3", "4"]
+    return {"nsState": "BROKEN", "errorDetail": detail,
+            "_admin": {"deployed": {"VCA": [{"member-vnf-index": m, "vdu_id": v} for m, v in zip(members, vdus)]}},
+            "configurationStatus": [{"status": "BROKEN" if v in broken_vdus else "READY"} for v in vdus]}
+
+
+def test_epc_lab_limit_excuses_only_the_epc_builds_failing_on_sources_the_lab_cannot_reach():
+    s = lab_site()
+    sources = runbook_ns.epc_sources(s)
+    assert "https://debian.cassandra.apache.org" in sources and len(sources) == 6
+    detail = ". ".join(f"Deploying VCA {v}: execute primitive 'build' params '{{}}' the apt source "
+                       "https://debian.cassandra.apache.org did not answer" for v in ("hss", "mme"))
+    limit = runbook_ns.epc_lab_limit(broken_nsr(detail, {"hss", "mme"}), s)
+    assert limit["only_that"] is True and limit["broken"] == ["1/hss", "1/mme"]
+    # a registrar's day 1 broke too: not the lab's limit
+    assert runbook_ns.epc_lab_limit(broken_nsr(detail, {"hss", "mme", "registrar"}), s)["only_that"] is False
+    # the EPC's configure failed, or the build for another reason: not the lab's limit either
+    assert runbook_ns.epc_lab_limit(broken_nsr(detail.replace("'build'", "'configure'"), {"hss", "mme"}),
+                                    s)["only_that"] is False
+    other = detail.replace("https://debian.cassandra.apache.org", "a full disk")
+    assert runbook_ns.epc_lab_limit(broken_nsr(other, {"hss", "mme"}), s)["only_that"] is False
+    assert runbook_ns.epc_lab_limit(None, s)["only_that"] is False
+
+
+def test_failed_excuses_instantiate_and_the_epcs_day_one_only_under_the_lab_limit():
+    checks = {"servers": {"servers": [{}], "all_active": True, "addresses_ok": True, "addresses": {}},
+              "cloud_init": {"vm": {"done": True}},
+              "day1": {"all_in_vnfd_order": True, "by_vca": {
+                  "member_vnf_index=1, vdu_id=hss, vdu_index=0": {"complete": False},
+                  "member_vnf_index=2, vdu_id=registrar, vdu_index=0": {"complete": True}}},
+              "registered": {"ran": True, "all": True}, "pool_users": {"ok": True}, "pe_action": {"ok": True},
+              "security_group": {"ran": True, "exact": True},
+              "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                        "left": {"left": True}},
+              "teardown_left": {"clean": True}, "site_left": {"clean": True}}
+    result = {"steps": {"instantiate": {"exit": 1}}, "checks": {**checks, "epc_lab_limit": {"only_that": True}}}
+    assert runbook_ns.failed(result) == []
+    result["checks"]["epc_lab_limit"] = {"only_that": False}
+    assert runbook_ns.failed(result) == ["mecpool instantiate exited 1",
+                                         "day 1 not complete: member_vnf_index=1, vdu_id=hss, vdu_index=0"]
+    checks["day1"]["by_vca"]["member_vnf_index=2, vdu_id=registrar, vdu_index=0"]["complete"] = False
+    result["checks"]["epc_lab_limit"] = {"only_that": True}
+    assert runbook_ns.failed(result) == ["day 1 not complete: member_vnf_index=2, vdu_id=registrar, vdu_index=0"]

@@ -461,7 +461,7 @@ def ns_create(state, opts):
            "errorDetail": None, "config-status": "init", "operational-status": "init",
            "detailed-status": "creating", "create-time": tick(state), "constituent-vnfr-ref": [],
            "instantiate_params": ns,
-           "_admin": {"nsState": "INSTANTIATED", "deployed": {"VCA": []}}}
+           "_admin": {"nsState": "NOT_INSTANTIATED", "deployed": {"VCA": []}}}   # NBI's; LCM sets INSTANTIATED
     placement = {v["member-vnf-index"]: v.get("vimAccountId") for v in ns.get("vnf") or []}
     for index, vnfd in vnfds.items():
         vnfr_id = str(uuid.uuid4())
@@ -486,7 +486,7 @@ def new_op(state, nsr, kind, params, primitive=None):
           "detailed-status": None, "startTime": tick(state), "statusEnteredTime": state["clock"],
           "operationParams": dict(params, lcmOperationType=kind, nsInstanceId=nsr["_id"]),
           "_polls_left": int(plan.get("polls", 1)), "_result": plan.get("result", "COMPLETED"),
-          "_detail": plan.get("detail", "")}
+          "_detail": plan.get("detail", ""), "_deployed": bool(plan.get("deployed"))}
     if kind == "action":
         op["operationParams"]["primitive"] = primitive
     state["ops"].append(op)
@@ -505,6 +505,8 @@ def advance(state):
             continue  # never ends (timeout tests)
         op["_polls_left"] -= 1
         op["stage"] = "Stage 2/3: deployment of KDUs, VMs and execution environments."
+        if op["lcmOperationType"] == "instantiate":
+            nsr_of(state, op)["_admin"]["nsState"] = "INSTANTIATED"   # LCM v8.0, before RO deploys
         if op["_polls_left"] <= 0:
             finish(state, op)
 
@@ -523,7 +525,11 @@ def finish(state, op):
     nsr = nsr_of(state, op)
     kind = op["lcmOperationType"]
     nsr["currentOperation"], nsr["currentOperationID"] = "IDLE", None
+    if kind == "instantiate":
+        nsr["_admin"]["nsState"] = "INSTANTIATED"
     if op["_result"] == "FAILED":
+        if kind == "instantiate" and op["_deployed"]:
+            instantiate_done(state, nsr)    # RO made every VDU; a day-1 primitive then failed (LCM: BROKEN)
         fail_op(state, op, op["_detail"] or "FAILED")
         if kind == "instantiate":
             nsr.update({"nsState": "BROKEN", "errorDescription": "Operation: INSTANTIATING.{}, Stage 2/3: "
@@ -702,6 +708,10 @@ def action_done(state, nsr, op):
 
 def ns_action(state, name, opts):
     nsr = by_name_or_id(state["nsrs"], name, "ns")
+    # NBI v8.0 checks this first (instance_topics: NsLcmOpTopic.new), then the member and primitive
+    if nsr["_admin"].get("nsState") != "INSTANTIATED":
+        raise Fail("failed to exec operation {}:\nerror:\n{}".format(name, http_error(
+            409, "ns_instance '{}' cannot be 'action' because it is not instantiated".format(nsr["_id"]))))
     index = opts.get("--vnf_name")
     data = {"member_vnf_index": index, "primitive": opts["--action_name"],
             "primitive_params": yaml.safe_load(opts["--params"]) if opts.get("--params") else {}}
@@ -725,8 +735,7 @@ def ns_action(state, name, opts):
     if not any(p["name"] == data["primitive"] for p in config.get("config-primitive") or []):
         raise Fail("failed to exec operation {}:\nerror:\n{}".format(name, http_error(
             422, "Invalid primitive '{}' is not present at vnfd/nsd".format(data["primitive"]))))
-    if nsr["nsState"] not in ("READY", "DEGRADED"):
-        pass  # the NBI accepts it; LCM runs it in order
+    # any nsState else (BROKEN too): the NBI accepts it; LCM runs it in order
     return new_op(state, nsr, "action", data, primitive=data["primitive"])
 
 

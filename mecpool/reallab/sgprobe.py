@@ -192,13 +192,15 @@ def listener_command(port: int = LISTENER_PORT, seconds: int = LISTENER_SECONDS)
             f"sleep 1; ss -ltn 'sport = :{port}' | grep -q LISTEN")
 
 
-def probe_command(timeout: float = CONNECT_TIMEOUT_S) -> str:
-    return f"sudo python3 -c {shlex.quote(PROBE_SCRIPT)} {timeout:g}"
+def probe_command(timeout: float = CONNECT_TIMEOUT_S, as_root: str = "sudo ") -> str:
+    """The shell line that runs the probe script (root for ICMP's raw socket: sudo on a VM)."""
+    return f"{as_root}python3 -c {shlex.quote(PROBE_SCRIPT)} {timeout:g}"
 
 
-def probe_input(probes: list[Probe]) -> str:
+def probe_input(probes: list[Probe]) -> bytes:
+    """The script's stdin (Guest.run sends bytes)."""
     return json.dumps({"targets": [{"address": p.address, "protocol": p.protocol, "port": p.port}
-                                   for p in probes]})
+                                   for p in probes]}).encode()
 
 
 def parse_answers(stdout: str) -> list[dict]:

@@ -3,8 +3,6 @@ group probe (its script, run for real against a network namespace with nftables 
 it expects from openstack-prepare's rules), Nova's address rows, and the summary of what failed.
 The real thing: tests/reallab/test_real_lab.py (--runbook)."""
 
-import json
-import shlex
 import subprocess
 
 import pytest
@@ -16,8 +14,11 @@ OSM_SOURCE = "10.200.9.9/32"
 
 
 def run_probe_in_namespace(targets, drop_rules, seconds=1):
-    """The probe script with this host's python3 in a fresh network namespace (unshare -rn: lo only, the
-    host untouched) where nftables drops what `drop_rules` say; TCP 8080 has the probe's own listener."""
+    """The probe's own command line and stdin, with this host's python3 in a fresh network namespace
+    (unshare -rn: lo only, root there, the host untouched) where nftables drops what `drop_rules` say;
+    TCP 8080 has the probe's own listener."""
+    probes = [sgprobe.Probe("here", "there", "edge", address, protocol, port)
+              for address, protocol, port in targets]
     rules = "\n".join(f"nft add rule inet t in {rule}" for rule in drop_rules)
     script = f"""set -e
 ip link set lo up
@@ -25,17 +26,16 @@ nft add table inet t
 nft add chain inet t in '{{ type filter hook input priority 0; }}'
 {rules}
 {sgprobe.listener_command(8080, 20)}
-python3 -c {shlex.quote(sgprobe.PROBE_SCRIPT)} {seconds} <<'EOF'
-{json.dumps({"targets": targets})}
-EOF
+{sgprobe.probe_command(seconds, as_root="")}
 """
-    done = subprocess.run(["unshare", "-rn", "sh", "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return sgprobe.parse_answers(done.stdout)
+    done = subprocess.run(["unshare", "-rn", "sh", "-c", script], input=sgprobe.probe_input(probes),
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    return sgprobe.parse_answers(done.stdout.decode())
 
 
 def target(protocol, port=0, address="127.0.0.1"):
-    return {"address": address, "protocol": protocol, "port": port}
+    return (address, protocol, port)
 
 
 def test_probe_script_tells_open_refused_and_dropped_apart():

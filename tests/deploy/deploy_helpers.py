@@ -10,3 +10,10 @@ def edit_site(workdir, change, name="site.yaml"):
     data = yaml.safe_load((workdir / name).read_text())
     change(data)
     (workdir / name).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def ready_ns(fakes, mecpool, ns="mec1"):
+    """VIMs registered, packages onboarded, NS `ns` instantiated with --wait (READY)."""
+    fakes.register_vims()
+    mecpool("onboard", "--site", "site.yaml")
+    mecpool("instantiate", ns, "--site", "site.yaml", "--wait", *FAST)

@@ -7,13 +7,7 @@ from pathlib import Path
 import yaml
 
 from deploy_constants import REPO
-from deploy_helpers import FAST
-
-
-def ready_ns(fakes, mecpool):
-    fakes.register_vims()
-    mecpool("onboard", "--site", "site.yaml")
-    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
+from deploy_helpers import ready_ns
 
 
 def test_status_as_json_and_yaml(fakes, mecpool):

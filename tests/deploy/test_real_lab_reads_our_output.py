@@ -4,15 +4,9 @@ a change of either output breaks this test, not an hour-long lab run."""
 
 import json
 
-from deploy_helpers import FAST
+from deploy_helpers import ready_ns
 
 from mecpool.reallab import runbook_day2
-
-
-def ready_ns(fakes, mecpool):
-    fakes.register_vims()
-    mecpool("onboard", "--site", "site.yaml")
-    mecpool("instantiate", "mec1", "--site", "site.yaml", "--wait", *FAST)
 
 
 def test_registered_check_reads_pool_status_json_and_names_what_a_registrar_misses(fakes, mecpool):

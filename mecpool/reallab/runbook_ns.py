@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -67,6 +68,27 @@ def lab_networks(vims=lab_site.VIMS) -> list[tuple[str, str]]:
     return [(v.project, lab_site.mgmt_network(v)) for v in vims] + [(v.project, f"pool-{v.name}") for v in vims]
 
 
+EPC_WORKLOADS = {"hss": "HssWorkload", "mme": "MmeWorkload", "spgwc": "SpgwcWorkload", "spgwu": "SpgwuWorkload"}
+
+
+def epc_charm_packages(repo: Path = Path(__file__).resolve().parents[2]) -> list[str]:
+    """What the EPC charms' install hook apt-installs (each OAI workload's PACKAGES: git, nftables...),
+    read from the charms themselves: the lab's mirror serves them beside the pool's, as Ubuntu's archive
+    would on a real VDU, so that LCM's day 1 of the EPC gets to its `build`."""
+    import importlib
+    paths = [str(repo / "charms" / "lib")] + [str(repo / "charms" / f"oai-{vdu}" / "src") for vdu in EPC_WORKLOADS]
+    added = [p for p in paths if p not in sys.path]
+    sys.path[:0] = added
+    try:
+        packages = set()
+        for vdu, name in EPC_WORKLOADS.items():
+            packages |= set(getattr(importlib.import_module(f"{vdu}_workload"), name).PACKAGES)
+    finally:
+        for p in added:
+            sys.path.remove(p)
+    return sorted(packages)
+
+
 def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
     """The gateways on their bridges (forwarding on), the mirror address on lo, the VDU lab's mirror there."""
     out = {}
@@ -90,7 +112,7 @@ def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
     stack.sandbox.run(["sysctl", "-w", "net.ipv4.ip_forward=1"])
     stack.sandbox.run(["ip", "addr", "replace", f"{LAB_HOST}/32", "dev", "lo"])
     image = ensure_image(cache_root, MIRROR_URL, log)
-    mirror_dir = ensure_mirror(image, list(MIRROR_PACKAGES), cache_root, log)
+    mirror_dir = ensure_mirror(image, list(MIRROR_PACKAGES) + epc_charm_packages(), cache_root, log)
     root = osm.paths.base / "mirror-root"
     root.mkdir(parents=True, exist_ok=True)
     link = root / MIRROR_URL.rstrip("/").rsplit("/", 1)[1]

@@ -92,3 +92,10 @@ def test_failed_names_every_step_and_check_that_did_not_pass():
     assert said[5] == "PEs not registered in every registrar: instantiate exited 1: no day 2"
     assert said[-2:] == ["teardown left NS resources",
                          'teardown --all left site resources: {"flavors": ["mecpool-reallab-hss"]}']
+
+
+def test_the_labs_mirror_serves_what_the_epc_charms_install_hook_installs():
+    packages = runbook_ns.epc_charm_packages()
+    for name in ("git", "netplan.io", "nftables", "networkd-dispatcher", "iptables", "ethtool"):
+        assert name in packages, name      # the base list, the HSS's REST filter, the SPGW-U's SGi tools
+    assert packages == sorted(set(packages))

@@ -504,7 +504,10 @@ def require_ready(nsr: dict, ns: str) -> dict:
         if (nsr.get("_admin") or {}).get("nsState") != "INSTANTIATED":
             raise DeployError(f"NS {ns} is BROKEN and OSM never instantiated it: see why with mecpool status {ns}; "
                               f"mecpool teardown {ns} --wait removes it")
-        why = " ".join(str(nsr.get("errorDetail") or nsr.get("detailed-status") or "no detail").split())
+        # LCM v8.0 clears errorDescription/errorDetail and detailed-status when a later scale or action
+        # ends well, and leaves nsState BROKEN: then the record no longer says why.
+        why = " ".join(str(nsr.get("errorDetail") or nsr.get("errorDescription") or nsr.get("detailed-status")
+                           or "OSM's record no longer says why: a later operation cleared it").split())
         click.echo(f"warning: NS {ns} is BROKEN ({why[:300]}); day 2 goes on: OSM accepts actions and scaling on "
                    f"it. mecpool status {ns} shows which VDU failed; an EPC VDU's day 1 is finished with mecpool "
                    f"epc-resume {ns} --vdu <vdu>", err=True)

@@ -542,8 +542,13 @@ def finish(state, op):
             op["detailed-status"] = "Done"
         elif kind == "scale":
             op["detailed-status"] = scale_done(state, nsr, op)
+            nsr["detailed-status"] = ""
         elif kind == "action":
             op["detailed-status"] = action_done(state, nsr, op)
+        if kind in ("scale", "action"):
+            # LCM v8.0's _write_ns_status at the end of a scale or action: the error fields are cleared,
+            # nsState is kept (a BROKEN NS stays BROKEN without saying why)
+            nsr["errorDescription"] = nsr["errorDetail"] = None
         elif kind == "terminate":
             state["nsrs"].remove(nsr)
             state["vnfrs"] = [v for v in state["vnfrs"] if v["nsr-id-ref"] != nsr["_id"]]

@@ -186,6 +186,7 @@ def scale_cycle(commands: Commands, result: dict, site: Site, group: str, before
     pes = len(pool.get("pes", {}))
     said = commands.run(result, "pe-action after scale-out", "pe-action", "--group", group, "pe-status")
     out["pe_action_after_out"] = check_pe_action(said, pes, pes - len(new))
+    said["expected_exit"] = out["pe_action_after_out"]["expected_exit"]     # 3: the scaled-out PE has no charm
     if commands.run(result, "scale-pe --in", "scale-pe", "--group", group, "--in", *wait,
                     timeout=SCALE_WAIT_S + 600)["exit"] != 0:
         out["left"] = {"ran": False, "why": "scale-pe --in failed (see steps)"}

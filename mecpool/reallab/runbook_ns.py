@@ -186,7 +186,10 @@ def check_cloud_init(stack, osm, servers: list[dict]) -> dict:
     return out
 
 
-PRIMITIVE_LINE = re.compile(r"Task ns=(?P<ns>\S+) instantiate=\S+ (?P<who>.*?) ?execute primitive '(?P<name>[^']+)'")
+# LCM's DEBUG line just before it calls the connector; its ERROR line for a failed VCA ("Task ns=.. instantiate=..
+# Deploying VCA 1.hss: execute primitive 'build' ..." ) names the same primitive again and is not a run.
+PRIMITIVE_LINE = re.compile(r"Task ns=(?P<ns>\S+) instantiate=\S+ (?P<who>member_vnf_index=.*?) ?"
+                            r"execute primitive '(?P<name>[^']+)'")
 
 
 def day1_from_lcm_log(log_text: str) -> list[dict]:
@@ -412,8 +415,9 @@ def failed(result: dict) -> list[str]:
     """What of the NS steps and checks did not pass (empty: all passed)."""
     c = result.get("checks", {})
     excused = {"instantiate"} if c.get("epc_lab_limit", {}).get("only_that") else set()
-    out = [f"mecpool {name} exited {s['exit']}" for name, s in result.get("steps", {}).items()
-           if s["exit"] != 0 and name not in excused]
+    out = [f"mecpool {name} exited {s['exit']}" + (f" (not {s['expected_exit']})" if s.get("expected_exit") else "")
+           for name, s in result.get("steps", {}).items()
+           if s["exit"] != s.get("expected_exit", 0) and name not in excused]
     if not c:
         return out or ["no checks ran"]
     servers = c.get("servers", {})

@@ -55,7 +55,9 @@ def test_day1_order_from_lcms_log_against_the_vnfd(tmp_path):
     assert runbook_ns.vnfd_day1(build) == {"v/registrar": ["config", "configure"],
                                            "v/hss": ["build", "wait-build", "configure"]}
     log = tmp_path / "lcm.log"
-    log.write_text("\n".join([lcm_line("hss", "build"), lcm_line("registrar", "config", "2"), "noise",
+    failed_line = ("2026-12-06T21:16:46 ERROR lcm.ns ns.py:3406 Task ns=n1 instantiate=o1 Deploying VCA 1.hss: "
+                   "execute primitive 'build' params '{}' <<class 'n2vc.exceptions.N2VCExecutionException'>> Error")
+    log.write_text("\n".join([lcm_line("hss", "build"), lcm_line("registrar", "config", "2"), "noise", failed_line,
                               lcm_line("hss", "wait-build"), lcm_line("registrar", "configure", "2")]) + "\n")
     day1 = runbook_ns.check_day1(log, build, {"_admin": {"deployed": {"VCA": [{"vdu_id": "hss", "ee_id": "a.b.0"}]}}})
     hss = day1["by_vca"]["member_vnf_index=1, vdu_id=hss, vdu_index=0"]
@@ -79,6 +81,12 @@ def test_failed_names_every_step_and_check_that_did_not_pass():
         "cloud_init": {"vm": {"done": True}}, "day1": {"all_in_vnfd_order": True}, **DAY2_PASSED,
         "teardown_left": {"clean": True}, "site_left": {"clean": True}}}
     assert runbook_ns.failed(good) == []
+    # a step whose check expects another exit (pe-action after a scale-out: 3) is judged by that
+    good["steps"]["pe-action after scale-out"] = {"exit": 3, "expected_exit": 3}
+    assert runbook_ns.failed(good) == []
+    good["steps"]["pe-action after scale-out"] = {"exit": 0, "expected_exit": 3}
+    assert runbook_ns.failed(good) == ["mecpool pe-action after scale-out exited 0 (not 3)"]
+    del good["steps"]["pe-action after scale-out"]
     bad = {"steps": {"instantiate": {"exit": 1}}, "checks": {
         "servers": {"servers": [{}], "all_active": False, "addresses_ok": False,
                     "addresses": {"10.221.1.10": {"ok": False}}},

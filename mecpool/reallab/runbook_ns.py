@@ -12,7 +12,8 @@ run with its exit, output and time kept, then the checks in the real records:
   onboard made for the site: flavors, security groups, tagged networks, VIM accounts, packages.
 
 What the VDUs need of the lab host (an operator's cloud gives them a router): the lab holds each mgmt
-subnet's gateway address on that network's Linux bridge inside the namespace, so OSM (LCM's SSH connector)
+and pool subnet's gateway address on a router port of that network's Linux bridge (a veth pair, as
+Neutron's L3 agent wires its `qr-` ports) inside the namespace, so OSM (LCM's SSH connector)
 reaches the VDUs and the VDUs reach the VDU lab's package mirror, served at the address the lab image's apt
 names (10.200.0.1, on the namespace's loopback).  A check that cannot run says so in the result."""
 
@@ -52,6 +53,25 @@ class NsRunError(RuntimeError):
 def bridge_of(network_id: str) -> str:
     """The Linux bridge Neutron's linuxbridge agent makes for a network."""
     return "brq" + network_id[:11]
+
+
+def router_port_names(network_id: str) -> tuple[str, str]:
+    """(the end holding the gateway, the bridge's port): 15 characters, as Linux allows."""
+    return "rtr" + network_id[:11], "rtp" + network_id[:11]
+
+
+def router_port(network_id: str, bridge: str, cidr: str) -> list[list[str]]:
+    """Commands (in the lab's namespace) that give a network its gateway as a cloud's router port would be:
+    a veth pair, one end a port of the network's bridge, the other holding `<gateway>/<prefix>`.  Traffic
+    the lab routes between networks then enters the bridge through a port and is bridged to the VM's tap,
+    where Neutron's iptables firewall filters it (its rules match `--physdev-is-bridged`); a gateway held
+    on the bridge device itself sends routed packets past them (run 5 of 2026-12-06: across the VIMs the
+    security group admitted everything)."""
+    inside, port = router_port_names(network_id)
+    return [["ip", "link", "add", inside, "type", "veth", "peer", "name", port],
+            ["ip", "link", "set", port, "master", bridge, "up"],
+            ["ip", "addr", "replace", cidr, "dev", inside],
+            ["ip", "link", "set", inside, "up"]]
 
 
 def gateway_cidr(subnet: dict) -> str:
@@ -106,9 +126,11 @@ def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
                 raise NsRunError(f"no bridge {bridge} for {project}'s {name} after {BRIDGE_WAIT_S} s (the "
                                  "DHCP agent's port makes it)")
             time.sleep(2)
-        stack.sandbox.run(["ip", "addr", "replace", cidr, "dev", bridge])
-        out[f"{project}/{name}"] = {"bridge": bridge, "gateway": cidr}
-        log(f"reallab ns: {project}'s {name} gateway {cidr} held on {bridge}")
+        for argv in router_port(net[0]["ID"], bridge, cidr):
+            stack.sandbox.run(argv)
+        out[f"{project}/{name}"] = {"bridge": bridge, "gateway": cidr,
+                                    "router_port": router_port_names(net[0]["ID"])[1]}
+        log(f"reallab ns: {project}'s {name} gateway {cidr} on a router port of {bridge}")
     stack.sandbox.run(["sysctl", "-w", "net.ipv4.ip_forward=1"])
     stack.sandbox.run(["ip", "addr", "replace", f"{LAB_HOST}/32", "dev", "lo"])
     image = ensure_image(cache_root, MIRROR_URL, log)

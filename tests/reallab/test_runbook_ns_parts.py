@@ -20,6 +20,16 @@ def test_bridge_and_gateway_of_a_neutron_network():
         runbook_ns.gateway_cidr({"name": "s", "gateway_ip": None, "cidr": "10.220.1.0/24"})
 
 
+def test_the_gateway_is_on_a_router_port_of_the_bridge_not_on_the_bridge():
+    commands = runbook_ns.router_port("0f6c2e4a-1b2c-4d5e-8f90-123456789abc", "brq0f6c2e4a-1b", "10.221.1.1/24")
+    assert commands == [["ip", "link", "add", "rtr0f6c2e4a-1b", "type", "veth", "peer", "name", "rtp0f6c2e4a-1b"],
+                        ["ip", "link", "set", "rtp0f6c2e4a-1b", "master", "brq0f6c2e4a-1b", "up"],
+                        ["ip", "addr", "replace", "10.221.1.1/24", "dev", "rtr0f6c2e4a-1b"],
+                        ["ip", "link", "set", "rtr0f6c2e4a-1b", "up"]]
+    assert all(len(name) <= 15 for name in runbook_ns.router_port_names("0f6c2e4a-1b2c-4d5e-8f90-123456789abc"))
+    assert not any(c[-2:] == ["dev", "brq0f6c2e4a-1b"] for c in commands)     # nothing on the bridge device
+
+
 def test_expected_addresses_are_the_sites_epc_and_registrar_addresses(tmp_path):
     path = tmp_path / "site.yaml"
     site.write(path, AUTH, "127.0.0.1/32")

@@ -84,7 +84,7 @@ def servers_by_address(servers: list[dict]) -> dict[str, dict]:
     return out
 
 
-def probe_vm(by_address: dict, servers: list[dict], pool_address: str, vim: str, mgmt_network: str):
+def probe_vm(by_address: dict, pool_address: str, vim: str, mgmt_network: str):
     """The VM holding `pool_address`, with its address on the VIM's management network."""
     server = by_address.get(pool_address, {}).get("server")
     if server is None:
@@ -208,10 +208,10 @@ def run(osm, stack, site: Site, commands: Commands, servers: list[dict], mgmt: d
     checks["registered"] = pool
     by_address = servers_by_address(servers)
     home_r, other_r = site.pool.registrars[0], site.pool.registrars[1]
-    home = probe_vm(by_address, servers, home_r.address, home_r.vim, mgmt[home_r.vim][0])
-    other = probe_vm(by_address, servers, other_r.address, other_r.vim, mgmt[other_r.vim][0])
+    home = probe_vm(by_address, home_r.address, home_r.vim, mgmt[home_r.vim][0])
+    other = probe_vm(by_address, other_r.address, other_r.vim, mgmt[other_r.vim][0])
     pe_address = next(iter(sorted(pool.get("pes", {}))), None)
-    pe = probe_vm(by_address, servers, pe_address, site.pool.pe_groups[group].vim,
+    pe = probe_vm(by_address, pe_address, site.pool.pe_groups[group].vim,
                   mgmt[site.pool.pe_groups[group].vim][0]) if pe_address else None
     if home is None:
         checks["pool_users"] = {"ran": False, "why": f"no VM with {home_r.address} and a management address"}

@@ -184,14 +184,10 @@ def check_servers(stack, site_path: Path) -> dict:
 
 
 def mgmt_addresses(servers: list[dict]) -> dict[str, str]:
-    """Each server's address on a mgmt network (10.220.x.y in the lab's site)."""
-    out = {}
-    for s in servers:
-        text = json.dumps(s.get("networks"))
-        match = re.search(r"10\.220\.\d+\.\d+", text)
-        if match:
-            out[s["name"]] = match.group(0)
-    return out
+    """Each server's address on a mgmt network of the lab's site."""
+    mgmt = {network for network, _ in lab_mgmt().values()}
+    return {where["server"]: address for address, where in runbook_day2.servers_by_address(servers).items()
+            if where["network"] in mgmt}
 
 
 def check_cloud_init(stack, osm, servers: list[dict]) -> dict:
@@ -293,8 +289,9 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
     if step(osm, result, "onboard", "onboard", "--site", site, "--build-dir", str(build_dir), env=env)["exit"] != 0:
         result["failed"] = failed(result)
         return result
-    inst = step(osm, result, "instantiate", "instantiate", NS_NAME, "--site", site, "--build-dir", str(build_dir),
-                "--wait", "--timeout", str(INSTANTIATE_TIMEOUT_S), env=env, timeout=INSTANTIATE_TIMEOUT_S + 900)
+    commands = runbook_day2.Commands(osm, NS_NAME, site, str(build_dir), env)
+    inst = commands.run(result, "instantiate", "instantiate", "--wait", "--timeout", str(INSTANTIATE_TIMEOUT_S),
+                        timeout=INSTANTIATE_TIMEOUT_S + 900)
     from .osm import memory_mib
     result["osm_ram_after_instantiate_mib"] = memory_mib(stack.sandbox)
     checks = result.setdefault("checks", {})
@@ -309,9 +306,7 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
     result["nsr_state"] = {k: (nsr or {}).get(k) for k in ("nsState", "config-status", "operational-status",
                                                            "errorDescription", "detailed-status")}
     checks["day1"] = check_day1(stack.launcher.log_path("osm-lcm"), build_dir, nsr)
-    step(osm, result, "status", "status", NS_NAME, "--site", site, "--build-dir", str(build_dir), "-o", "json",
-         env=env)
-    commands = runbook_day2.Commands(osm, NS_NAME, site, str(build_dir), env)
+    commands.run(result, "status", "status", "-o", "json")
     checks["epc_lab_limit"] = epc_lab_limit(nsr, parsed_site) if inst["exit"] != 0 else {"needed": False}
     if inst["exit"] == 0 or checks["epc_lab_limit"].get("only_that"):
         started = time.monotonic()
@@ -321,8 +316,7 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
         checks["registered"] = {"ran": False, "why": f"instantiate exited {inst['exit']}: no day 2"}
     before = ns_resources(stack)
     before_site = site_resources(stack, osm, parsed_site)
-    step(osm, result, "teardown --all", "teardown", NS_NAME, "--site", site, "--build-dir", str(build_dir), "--all",
-         env=env, timeout=3600)
+    commands.run(result, "teardown --all", "teardown", "--all", timeout=3600)
     after = ns_resources(stack)
     ns_networks = {i: n for i, n in before["networks"].items() if i not in networks_before}
     left = {"servers": [n for i, n in before["servers"].items() if i in after["servers"]],

@@ -115,9 +115,10 @@ def test_servers_by_address_from_either_networks_form():
     found = runbook_day2.servers_by_address(rows)
     assert found["10.221.1.10"] == {"server": "labns-2-registrar-0", "network": "pool-edge"}
     assert found["10.220.2.20"] == {"server": "labns-3-registrar-0", "network": "mgmt-core"}
-    vm = runbook_day2.probe_vm(found, rows, "10.221.2.10", "core", "mgmt-core")
+    vm = runbook_day2.probe_vm(found, "10.221.2.10", "core", "mgmt-core")
     assert vm == sgprobe.ProbeVm("labns-3-registrar-0", "core", "10.220.2.20", "10.221.2.10")
-    assert runbook_day2.probe_vm(found, rows, "10.221.2.10", "core", "mgmt-edge") is None   # no mgmt address
+    assert runbook_day2.probe_vm(found, "10.221.2.10", "core", "mgmt-edge") is None   # no mgmt address
+    assert runbook_ns.mgmt_addresses(rows) == {"labns-2-registrar-0": "10.220.1.20", "labns-3-registrar-0": "10.220.2.20"}
 
 
 def test_site_left_counts_everything_but_the_labs_image():

@@ -54,6 +54,7 @@ APT_PACKAGES=(
   dnsmasq-base
   openssh-client
   nftables  # tests parse the HSS charm's REST-port ruleset with the real nft (in unshare -rn)
+  iptables  # tests put the real lab's router ports under a rule of Neutron's iptables firewall (unshare -rnm)
 )
 
 REAL_LAB_PACKAGES=(util-linux iproute2 qemu-utils openssh-client dnsmasq-base qemu-system-x86 apt dpkg

@@ -1,0 +1,71 @@
+"""The lab's router ports, for real: Linux bridges, veth "taps" and VM network namespaces in `unshare -rnm`
+(root there, the host untouched), the gateways wired by `runbook_ns.router_port`, and a security-group rule
+in the form Neutron Zed's iptables firewall writes (`-m physdev --physdev-out tap... --physdev-is-bridged`).
+
+Run 5 of the real lab (2026-12-06) found every port open across the VIMs: the lab held each gateway on the
+bridge device, so the packets it routed left through the bridge's own device and were never bridged from a
+port, and Neutron's per-port chains were never entered.  The second test keeps that wiring as the witness:
+the same rule there drops nothing."""
+
+import shlex
+import shutil
+import subprocess
+
+from mecpool.reallab import runbook_ns
+
+NET_A, NET_B = "0f6c2e4a-1b2c-4d5e-8f90-123456789abc", "7d1e9b30-5a6f-4c2d-9e8b-0a1b2c3d4e5f"
+DROPPED, ADMITTED = 8080, 8081
+
+# Two Neutron-like networks: a bridge each, a VM namespace on a tap port, the VM's default route via the
+# gateway; the lab's namespace routes between them.  A listener on both ports in VM b; VM a connects.
+SETUP = """set -e
+mount -t tmpfs none /run && mkdir -p /run/netns
+ip link set lo up
+for n in a b; do
+  ip netns add vm$n
+  ip link add br$n type bridge && ip link set br$n up
+  ip link add tap$n type veth peer name eth0 netns vm$n
+  ip link set tap$n master br$n up
+done
+ip netns exec vma sh -c 'ip link set lo up; ip link set eth0 up; ip addr add 10.221.1.5/24 dev eth0; ip route add default via 10.221.1.1'
+ip netns exec vmb sh -c 'ip link set lo up; ip link set eth0 up; ip addr add 10.221.2.5/24 dev eth0; ip route add default via 10.221.2.1'
+"""
+PROBE = f"""echo 1 > /proc/sys/net/ipv4/ip_forward
+echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
+iptables -A FORWARD -m physdev --physdev-out tapb --physdev-is-bridged -p tcp --dport {DROPPED} -j DROP
+ip netns exec vmb python3 -c '
+import socket, time
+for port in ({DROPPED}, {ADMITTED}):
+    s = socket.socket(); s.bind(("10.221.2.5", port)); s.listen(); globals()["keep%d" % port] = s
+open("/run/listening", "w").close(); time.sleep(60)' &
+listener=$!
+while [ ! -e /run/listening ]; do sleep 0.1; done
+for port in {DROPPED} {ADMITTED}; do
+  ip netns exec vma python3 -c "
+import socket, sys
+s = socket.socket(); s.settimeout(5)
+print($port, 'open' if s.connect_ex(('10.221.2.5', $port)) == 0 else 'closed')"
+done
+kill $listener
+"""
+
+
+def run_lab(gateways: str) -> dict[int, str]:
+    assert shutil.which("iptables"), "iptables missing: scripts/install-deps.sh installs it"
+    done = subprocess.run(["unshare", "-rnm", "sh", "-c", SETUP + gateways + PROBE], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return {int(port): state for port, state in (line.split() for line in done.stdout.splitlines())}
+
+
+def test_traffic_routed_through_router_ports_meets_the_ports_security_group():
+    wiring = "".join(shlex.join(argv) + "\n"
+                     for net, bridge, cidr in ((NET_A, "bra", "10.221.1.1/24"), (NET_B, "brb", "10.221.2.1/24"))
+                     for argv in runbook_ns.router_port(net, bridge, cidr))
+    assert run_lab(wiring) == {DROPPED: "closed", ADMITTED: "open"}
+
+
+def test_a_gateway_held_on_the_bridge_device_bypasses_it():
+    """Run 5's wiring: the rule is never entered, both ports answer (why router_port exists)."""
+    wiring = "ip addr add 10.221.1.1/24 dev bra\nip addr add 10.221.2.1/24 dev brb\n"
+    assert run_lab(wiring) == {DROPPED: "open", ADMITTED: "open"}

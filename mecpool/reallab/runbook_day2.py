@@ -171,8 +171,9 @@ def wait_left(commands: Commands, result: dict, address: str, handle: str) -> di
         time.sleep(LEAVE_POLL_S)
 
 
-def scale_cycle(commands: Commands, result: dict, site: Site, group: str, before: dict) -> dict:
-    """scale-pe --out --wait, pool-status, pe-action; scale-pe --in --wait, then the PE's leave."""
+def scale_cycle(commands: Commands, result: dict, site: Site, group: str, before: dict, look_at_vms) -> dict:
+    """scale-pe --out --wait, pool-status (and the VMs then), pe-action; scale-pe --in --wait, then the
+    PE's leave."""
     out = {}
     handle = site.pool.handle
     wait = ("--wait", "--timeout", str(SCALE_WAIT_S))
@@ -183,6 +184,10 @@ def scale_cycle(commands: Commands, result: dict, site: Site, group: str, before
                                                  "json", timeout=1800)), handle)
     new = sorted(set(pool.get("pes", {})) - set(before.get("pes", {})))
     out["after_out"] = {**pool, "new": new, "ok": pool.get("all", False) and len(new) == 1}
+    try:
+        out["vms_after_out"] = look_at_vms()
+    except Exception as error:          # only the table's row of the new VM depends on it
+        out["vms_after_out"] = {"ran": False, "why": f"{type(error).__name__}: {error}"}
     pes = len(pool.get("pes", {}))
     said = commands.run(result, "pe-action after scale-out", "pe-action", "--group", group, "pe-status")
     out["pe_action_after_out"] = check_pe_action(said, pes, pes - len(new))
@@ -198,8 +203,9 @@ def scale_cycle(commands: Commands, result: dict, site: Site, group: str, before
 
 
 def run(osm, stack, site: Site, commands: Commands, servers: list[dict], mgmt: dict[str, tuple[str, str]],
-        result: dict) -> None:
-    """Day 2 on the instantiated NS; `mgmt` maps each VIM to (its management network, its subnet)."""
+        result: dict, look_at_vms) -> None:
+    """Day 2 on the instantiated NS; `mgmt` maps each VIM to (its management network, its subnet);
+    `look_at_vms()` gives Nova's servers then and cloud-init on the new ones (the scaled-out VM's row)."""
     checks = result.setdefault("checks", {})
     handle = site.pool.handle
     group = sorted(site.pool.pe_groups)[0]
@@ -225,7 +231,7 @@ def run(osm, stack, site: Site, commands: Commands, servers: list[dict], mgmt: d
     else:
         checks["security_group"] = run_sg_probe(stack, osm, site, home, other, pe,
                                                 {vim: [cidr] for vim, (_, cidr) in mgmt.items()})
-    checks["scale"] = scale_cycle(commands, result, site, group, pool) if pool.get("ran") else {
+    checks["scale"] = scale_cycle(commands, result, site, group, pool, look_at_vms) if pool.get("ran") else {
         "ran": False, "why": "no pool-status before the scale-out"}
 
 
@@ -249,6 +255,11 @@ def failed(checks: dict) -> list[str]:
     else:
         if not scale.get("after_out", {}).get("ok"):
             out.append("the scaled-out PE is not registered in every registrar")
+        later = scale.get("vms_after_out", {})
+        if not later.get("cloud_init"):
+            out.append("the scaled-out VM not looked at: " + later.get("why", "no new server in Nova"))
+        elif any(not v["done"] for v in later["cloud_init"].values()):
+            out.append("cloud-init not done on the scaled-out VM")
         if not scale.get("pe_action_after_out", {}).get("ok"):
             out.append("pe-action after the scale-out did not say which PE it could not reach")
         if not scale.get("left", {}).get("left"):

@@ -19,6 +19,7 @@ names (10.200.0.1, on the namespace's loopback).  A check that cannot run says s
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import re
@@ -29,13 +30,14 @@ from pathlib import Path
 from mecpool.deploy import prepare
 from mecpool.deploy.epcresume import EPC_VDUS
 from mecpool.site.loader import load_site
+from mecpool.vdulab import checks as vm_checks
 from mecpool.vdulab.guest import Guest, GuestError
 from mecpool.vdulab.image import ensure_image
 from mecpool.vdulab.lab import MIRROR_PACKAGES
 from mecpool.vdulab.mirror import ensure_mirror
 from mecpool.vdulab.topology import LAB_HOST
 
-from . import runbook_day2
+from . import regwatch, runbook_day2
 from . import site as lab_site
 from .runbook_steps import cloud, host_step, step
 from .services import Service
@@ -164,12 +166,12 @@ def expected_addresses(site_path: Path) -> dict[str, tuple[str, str]]:
 def check_servers(stack, site_path: Path) -> dict:
     """Nova and Neutron's view: every server ACTIVE; each of the site's addresses on a port of a server on
     the network of that name (the NS's own VLDs are networks RO names after the NS)."""
-    servers = cloud(stack, "server", "list", "--all-projects", "--long")
+    servers = nova_servers(stack)
     networks = {n["ID"]: n["Name"] for n in cloud(stack, "network", "list")}
     subnet_network = {n["ID"]: n["Network"] for n in cloud(stack, "subnet", "list")}
     found = {}
     for server in servers:
-        for port in cloud(stack, "port", "list", "--server", server["ID"]):
+        for port in cloud(stack, "port", "list", "--server", server["id"]):
             for ip in port.get("Fixed IP Addresses") or []:
                 found[ip["ip_address"]] = networks.get(subnet_network.get(ip["subnet_id"]), "?")
     wanted = expected_addresses(site_path)
@@ -178,8 +180,7 @@ def check_servers(stack, site_path: Path) -> dict:
         on = found.get(address)
         addresses[address] = {"role": role, "site_network": net, "found_on": on,
                               "ok": on is not None and (on == net or on.endswith(net))}
-    return {"servers": [{"name": s["Name"], "status": s["Status"], "networks": s.get("Networks")} for s in servers],
-            "all_active": bool(servers) and all(s["Status"] == "ACTIVE" for s in servers),
+    return {"servers": servers, "all_active": bool(servers) and all(s["status"] == "ACTIVE" for s in servers),
             "addresses": addresses, "addresses_ok": all(a["ok"] for a in addresses.values())}
 
 
@@ -190,18 +191,76 @@ def mgmt_addresses(servers: list[dict]) -> dict[str, str]:
             if where["network"] in mgmt}
 
 
+CLOUD_INIT_ASK = ("cloud-init status --long; echo '{mark}'; cat /run/cloud-init/status.json"
+                  .format(mark="--- status.json"))
+
+
 def check_cloud_init(stack, osm, servers: list[dict]) -> dict:
-    """`cloud-init status --long` on every VM over SSH with the lab VCA's key (the key LCM injected)."""
+    """`cloud-init status --long` on every VM over SSH with the lab VCA's key (the key LCM injected), and
+    when its final stage finished (cloud-init's status.json)."""
     out = {}
     for name, address in mgmt_addresses(servers).items():
         guest = Guest(name, address, osm.paths.vca_key, stack.sandbox)
         try:
-            done = guest.run("cloud-init status --long", check=False, timeout=120)
-            text = (done.stdout + done.stderr).strip()
-            out[name] = {"address": address, "said": text, "done": "status: done" in text}
+            done = guest.run(CLOUD_INIT_ASK, check=False, timeout=120)
+            text, _, status = done.stdout.partition("--- status.json")
+            text = (text + done.stderr).strip()
+            out[name] = {"address": address, "said": text, "done": "status: done" in text,
+                         "boot_to_done_s": boot_to_cloud_init_done(status)}
         except GuestError as error:
-            out[name] = {"address": address, "said": str(error), "done": False}
+            out[name] = {"address": address, "said": str(error), "done": False, "boot_to_done_s": None}
     return out
+
+
+def boot_to_cloud_init_done(status_json: str) -> float | None:
+    """Seconds from the guest's boot to the end of cloud-init's final stage: status.json's
+    `v1.modules-final.finished`, which cloud-init (22.x, the VDUs' Debian and Ubuntu) writes as the
+    guest's uptime; None while the stage has not finished or the file is not there."""
+    try:
+        finished = json.loads(status_json)["v1"]["modules-final"]["finished"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return round(float(finished), 1) if finished is not None else None
+
+
+def nova_servers(stack) -> list[dict]:
+    """Nova's servers in every project: name, id, status, networks and when Nova launched each
+    (`OS-SRV-USG:launched_at`, epoch seconds), the start of the VM's times in the table."""
+    out = []
+    for s in cloud(stack, "server", "list", "--all-projects", "--long"):
+        shown = cloud(stack, "server", "show", s["ID"])
+        launched = shown.get("OS-SRV-USG:launched_at") or shown.get("launched_at")    # OSC 6 (Zed) / later
+        out.append({"name": s["Name"], "id": s["ID"], "status": s["Status"], "networks": s.get("Networks"),
+                    "launched_at": nova_time(launched) if launched else None})
+    return out
+
+
+def look_at_new_vms(stack, osm, known: list[dict]) -> dict:
+    """Nova's servers now, and cloud-init on those not in `known` (the scaled-out VM)."""
+    servers = nova_servers(stack)
+    names = {s["name"] for s in known}
+    return {"ran": True, "servers": servers,
+            "cloud_init": check_cloud_init(stack, osm, [s for s in servers if s["name"] not in names])}
+
+
+def registration_watch(stack, osm, site) -> regwatch.RegistrationWatch:
+    """The watch on the registrars' handlespaces (mecpool.reallab.regwatch), through Nova's list and the
+    registrars' VMs over SSH with the lab VCA's key."""
+    mgmt = lab_mgmt()
+
+    def find_registrars():
+        by_address = runbook_day2.servers_by_address(cloud(stack, "server", "list", "--all-projects", "--long"))
+        return regwatch.registrar_vms(site.pool.registrars, by_address, lambda vim: mgmt[vim][0])
+
+    def dump(vm: regwatch.RegistrarVm):
+        return vm_checks.handlespace(Guest(vm.server, vm.mgmt, osm.paths.vca_key, stack.sandbox), vm.address)
+
+    return regwatch.RegistrationWatch(find_registrars, dump, site.pool.handle, len(site.pool.registrars))
+
+
+def nova_time(text: str) -> float:
+    """Nova's `2026-12-06T20:50:12.000000` (UTC, no zone) as epoch seconds."""
+    return datetime.datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 # LCM's DEBUG line just before it calls the connector; its ERROR line for a failed VCA ("Task ns=.. instantiate=..
@@ -290,6 +349,8 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
         result["failed"] = failed(result)
         return result
     commands = runbook_day2.Commands(osm, NS_NAME, site, str(build_dir), env)
+    parsed_site = load_site(site_path)
+    watch = registration_watch(stack, osm, parsed_site).start()
     inst = commands.run(result, "instantiate", "instantiate", "--wait", "--timeout", str(INSTANTIATE_TIMEOUT_S),
                         timeout=INSTANTIATE_TIMEOUT_S + 900)
     from .osm import memory_mib
@@ -302,7 +363,6 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
     servers = checks["servers"].get("servers") or []
     checks["cloud_init"] = check_cloud_init(stack, osm, servers) if servers else {"ran": False, "why": "no servers"}
     nsr = nsr_record(osm)
-    parsed_site = load_site(site_path)
     result["nsr_state"] = {k: (nsr or {}).get(k) for k in ("nsState", "config-status", "operational-status",
                                                            "errorDescription", "detailed-status")}
     checks["day1"] = check_day1(stack.launcher.log_path("osm-lcm"), build_dir, nsr)
@@ -310,10 +370,12 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
     checks["epc_lab_limit"] = epc_lab_limit(nsr, parsed_site) if inst["exit"] != 0 else {"needed": False}
     if inst["exit"] == 0 or checks["epc_lab_limit"].get("only_that"):
         started = time.monotonic()
-        runbook_day2.run(osm, stack, parsed_site, commands, servers, lab_mgmt(), result)
+        runbook_day2.run(osm, stack, parsed_site, commands, servers, lab_mgmt(), result,
+                         look_at_vms=lambda: look_at_new_vms(stack, osm, servers))
         t["day 2"] = round(time.monotonic() - started, 1)
     else:
         checks["registered"] = {"ran": False, "why": f"instantiate exited {inst['exit']}: no day 2"}
+    checks["registration_watch"] = watch.stop()
     before = ns_resources(stack)
     before_site = site_resources(stack, osm, parsed_site)
     commands.run(result, "teardown --all", "teardown", "--all", timeout=3600)
@@ -333,35 +395,47 @@ def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: d
 
 
 def vm_rows(checks: dict) -> list[dict]:
-    """Per VM of the NS: Nova's status, its addresses (with the site role of a fixed one), cloud-init,
-    and which registrars list its pool address (first pool-status, and after the scale-out)."""
-    servers = checks.get("servers", {}).get("servers") or []
+    """Per VM of the NS (and the scaled-out one): Nova's status, its addresses (with the site role of a
+    fixed one), cloud-init, which registrars list its pool address (first pool-status, and after the
+    scale-out), and its times: guest boot to cloud-init done (the guest's status.json), Nova's launch to
+    listed by every registrar (the registration watch, late by at most its poll interval)."""
+    first = checks.get("servers", {}).get("servers") or []
+    known = {s["name"] for s in first}
+    later = checks.get("scale", {}).get("vms_after_out") or {}
+    scaled = [s for s in later.get("servers") or [] if s["name"] not in known]
+    cloud_init = {**(later.get("cloud_init") or {}), **checks.get("cloud_init", {})}
     fixed = checks.get("servers", {}).get("addresses", {})
     views = [checks.get("registered", {}).get("by_registrar") or {},
              checks.get("scale", {}).get("after_out", {}).get("by_registrar") or {}]
+    listed = checks.get("registration_watch", {}).get("first_listed_by_every_registrar") or {}
     rows = []
-    for address, where in sorted(runbook_day2.servers_by_address(servers).items()):
-        row = next((r for r in rows if r["vm"] == where["server"]), None)
-        if row is None:
-            server = next(s for s in servers if s.get("name") == where["server"])
-            init = checks.get("cloud_init", {}).get(where["server"], {})
-            row = {"vm": where["server"], "status": server.get("status"), "addresses": [],
-                   "cloud_init_done": init.get("done"), "registered_in": []}
-            rows.append(row)
-        role = fixed.get(address, {}).get("role")
-        row["addresses"].append(f"{where['network']} {address}" + (f" ({role})" if role else ""))
-        for view in views:
-            row["registered_in"] = sorted(set(row["registered_in"]) | {r for r, seen in view.items()
-                                                                       if address in seen})
+    for server in first + scaled:
+        init = cloud_init.get(server["name"], {})
+        row = {"vm": server["name"] + (" (scale-out)" if server in scaled else ""), "status": server.get("status"),
+               "addresses": [], "cloud_init_done": init.get("done"), "boot_to_cloud_init_done_s":
+               init.get("boot_to_done_s"), "launch_to_listed_s": None, "registered_in": []}
+        for address, where in sorted(runbook_day2.servers_by_address([server]).items()):
+            role = fixed.get(address, {}).get("role")
+            row["addresses"].append(f"{where['network']} {address}" + (f" ({role})" if role else ""))
+            row["registered_in"] = sorted(set(row["registered_in"]) | {r for view in views
+                                                                       for r, seen in view.items() if address in seen})
+            if address in listed and server.get("launched_at") is not None:
+                row["launch_to_listed_s"] = round(listed[address] - server["launched_at"])
+        rows.append(row)
     return rows
 
 
 def vm_table(rows: list[dict]) -> str:
     """The rows as a Markdown table (the run directory's ns-vms.md)."""
-    lines = ["| VM | Nova | addresses | cloud-init done | registered in |", "|---|---|---|---|---|"]
+    def shown(value):
+        return "-" if value is None else f"{value:.0f}"
+    done = {True: "yes", False: "no", None: "-"}     # None: not asked (the scaled-out VM)
+    lines = ["| VM | Nova | addresses | cloud-init done | boot to cloud-init done (s) | Nova launch to listed by "
+             "every registrar (s) | registered in |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['vm']} | {r['status']} | {'<br>'.join(r['addresses'])} | "
-                     f"{'yes' if r['cloud_init_done'] else 'no'} | {', '.join(r['registered_in']) or '-'} |")
+                     f"{done[r['cloud_init_done']]} | {shown(r['boot_to_cloud_init_done_s'])} | "
+                     f"{shown(r['launch_to_listed_s'])} | {', '.join(r['registered_in']) or '-'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -104,5 +104,7 @@ def test_runbook_against_the_real_stack_and_osm(tmp_path):
     assert checks["pool_users"]["completed"] > 0 and checks["security_group"]["exact"]
     assert checks["scale"]["after_out"]["ok"] and checks["scale"]["left"]["left"]
     assert checks["teardown_left"]["clean"] and checks["site_left"]["clean"]
-    assert all(row["cloud_init_done"] for row in ns["vms"])
+    assert all(row["cloud_init_done"] and row["boot_to_cloud_init_done_s"] for row in ns["vms"])
+    pe_rows = [row for row in ns["vms"] if "pool-element" in row["vm"]]
+    assert len(pe_rows) == 2 and all(row["launch_to_listed_s"] is not None for row in pe_rows), pe_rows
     assert_nothing_left(out)

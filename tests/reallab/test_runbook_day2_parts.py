@@ -3,6 +3,7 @@ group probe (its script, run for real against a network namespace with nftables 
 it expects from openstack-prepare's rules), Nova's address rows, and the summary of what failed.
 The real thing: tests/reallab/test_real_lab.py (--runbook)."""
 
+import json
 import subprocess
 
 import pytest
@@ -135,36 +136,75 @@ def test_failed_names_day_two_and_teardown_all_checks():
     good_day2 = {"registered": {"ran": True, "all": True}, "pool_users": {"ok": True}, "pe_action": {"ok": True},
                  "security_group": {"ran": True, "exact": True},
                  "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                           "vms_after_out": {"ran": True, "cloud_init": {"pe-new": {"done": True}}},
                            "left": {"left": True}}}
     assert runbook_day2.failed(good_day2) == []
     bad = {**good_day2, "registered": {"ran": True, "all": False, "missing": {"pr-core": ["10.221.1.100"]}},
            "security_group": {"ran": True, "exact": False, "wrong": ["x -> y TCP 22: open, expected filtered"]},
            "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                     "vms_after_out": {"ran": True, "cloud_init": {"pe-new": {"done": True}}},
                      "left": {"left": False}}}
     said = runbook_day2.failed(bad)
     assert said == ['PEs not registered in every registrar: {"pr-core": ["10.221.1.100"]}',
                     "security group: x -> y TCP 22: open, expected filtered",
                     "the scaled-in PE did not leave the handlespace"]
     assert runbook_day2.failed({})[0] == "PEs not registered in every registrar: ?"
+    scale = good_day2["scale"]
+    unfinished = {**good_day2, "scale": {**scale, "vms_after_out": {"ran": True, "cloud_init": {"pe-new": {"done": False}}}}}
+    assert runbook_day2.failed(unfinished) == ["cloud-init not done on the scaled-out VM"]
+    unseen = {**good_day2, "scale": {**scale, "vms_after_out": {"ran": False, "why": "RuntimeError: 503"}}}
+    assert runbook_day2.failed(unseen) == ["the scaled-out VM not looked at: RuntimeError: 503"]
 
 
-def test_vm_table_joins_nova_cloud_init_and_each_registrars_view():
+def test_vm_table_joins_nova_cloud_init_each_registrars_view_and_the_times():
     checks = {"servers": {"servers": [
-        {"name": "vm-a", "status": "ACTIVE", "networks": {"mgmt-edge": ["10.220.1.20"], "pool-edge": ["10.221.1.10"]}},
-        {"name": "vm-b", "status": "ERROR", "networks": {"pool-edge": ["10.221.1.100"]}}],
+        {"name": "vm-a", "status": "ACTIVE", "launched_at": 1000.0,
+         "networks": {"mgmt-edge": ["10.220.1.20"], "pool-edge": ["10.221.1.10"]}},
+        {"name": "vm-b", "status": "ERROR", "launched_at": 1010.0, "networks": {"pool-edge": ["10.221.1.100"]}}],
         "addresses": {"10.221.1.10": {"role": "pr-edge"}}},
-        "cloud_init": {"vm-a": {"done": True}},
+        "cloud_init": {"vm-a": {"done": True, "boot_to_done_s": 338.4}, "vm-b": {"done": False,
+                                                                                 "boot_to_done_s": None}},
         "registered": {"by_registrar": {"pr-edge": ["10.221.1.100"], "pr-core": []}},
-        "scale": {"after_out": {"by_registrar": {"pr-core": ["10.221.1.100"]}}}}
+        "registration_watch": {"first_listed_by_every_registrar": {"10.221.1.100": 1391.2, "10.221.2.50": 2000.0}},
+        "scale": {"after_out": {"by_registrar": {"pr-core": ["10.221.1.100", "10.221.2.50"]}},
+                  "vms_after_out": {"ran": True, "servers": [
+                      {"name": "vm-b", "status": "ACTIVE", "launched_at": 1010.0,
+                       "networks": {"pool-edge": ["10.221.1.100"]}},
+                      {"name": "vm-c", "status": "ACTIVE", "launched_at": 1800.0,
+                       "networks": {"pool-core": ["10.221.2.50"]}}],
+                      "cloud_init": {"vm-c": {"done": True, "boot_to_done_s": 401.0}}}}}
     rows = runbook_ns.vm_rows(checks)
     assert rows == [{"vm": "vm-a", "status": "ACTIVE", "addresses": ["mgmt-edge 10.220.1.20",
                                                                       "pool-edge 10.221.1.10 (pr-edge)"],
-                     "cloud_init_done": True, "registered_in": []},
+                     "cloud_init_done": True, "boot_to_cloud_init_done_s": 338.4, "launch_to_listed_s": None,
+                     "registered_in": []},
                     {"vm": "vm-b", "status": "ERROR", "addresses": ["pool-edge 10.221.1.100"],
-                     "cloud_init_done": None, "registered_in": ["pr-core", "pr-edge"]}]
+                     "cloud_init_done": False, "boot_to_cloud_init_done_s": None, "launch_to_listed_s": 381,
+                     "registered_in": ["pr-core", "pr-edge"]},
+                    {"vm": "vm-c (scale-out)", "status": "ACTIVE", "addresses": ["pool-core 10.221.2.50"],
+                     "cloud_init_done": True, "boot_to_cloud_init_done_s": 401.0, "launch_to_listed_s": 200,
+                     "registered_in": ["pr-core"]}]
     table = runbook_ns.vm_table(rows).splitlines()
-    assert table[2] == "| vm-a | ACTIVE | mgmt-edge 10.220.1.20<br>pool-edge 10.221.1.10 (pr-edge) | yes | - |"
-    assert table[3] == "| vm-b | ERROR | pool-edge 10.221.1.100 | no | pr-core, pr-edge |"
+    assert table[2] == "| vm-a | ACTIVE | mgmt-edge 10.220.1.20<br>pool-edge 10.221.1.10 (pr-edge) | yes | 338 | - | - |"
+    assert table[3] == "| vm-b | ERROR | pool-edge 10.221.1.100 | no | - | 381 | pr-core, pr-edge |"
+    assert table[4] == "| vm-c (scale-out) | ACTIVE | pool-core 10.221.2.50 | yes | 401 | 200 | pr-core |"
+    del checks["scale"]["vms_after_out"]["cloud_init"]          # not asked: shown as such, not as "no"
+    assert runbook_ns.vm_table(runbook_ns.vm_rows(checks)).splitlines()[4].startswith(
+        "| vm-c (scale-out) | ACTIVE | pool-core 10.221.2.50 | - | - | 200 |")
+
+
+def test_cloud_init_done_is_read_from_its_status_json_in_guest_uptime():
+    status = {"v1": {"datasource": "DataSourceConfigDrive", "init": {"errors": [], "finished": 190.2, "start": 160.0},
+                     "modules-final": {"errors": [], "finished": 338.35, "recoverable_errors": {}, "start": 171.72},
+                     "stage": None}}
+    assert runbook_ns.boot_to_cloud_init_done(json.dumps(status)) == 338.4
+    status["v1"]["modules-final"]["finished"] = None        # the final stage still running
+    assert runbook_ns.boot_to_cloud_init_done(json.dumps(status)) is None
+    assert runbook_ns.boot_to_cloud_init_done("cat: /run/cloud-init/status.json: No such file") is None
+
+
+def test_novas_launch_time_is_utc():
+    assert runbook_ns.nova_time("2026-12-06T20:50:12.000000") == 1796590212.0
 
 
 def broken_nsr(detail, broken_vdus, status_of=None):
@@ -203,6 +243,7 @@ def test_failed_excuses_instantiate_and_the_epcs_day_one_only_under_the_lab_limi
               "registered": {"ran": True, "all": True}, "pool_users": {"ok": True}, "pe_action": {"ok": True},
               "security_group": {"ran": True, "exact": True},
               "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                        "vms_after_out": {"ran": True, "cloud_init": {"pe-new": {"done": True}}},
                         "left": {"left": True}},
               "teardown_left": {"clean": True}, "site_left": {"clean": True}}
     result = {"steps": {"instantiate": {"exit": 1}}, "checks": {**checks, "epc_lab_limit": {"only_that": True}}}

@@ -82,6 +82,7 @@ def test_day1_order_from_lcms_log_against_the_vnfd(tmp_path):
 DAY2_PASSED = {"registered": {"ran": True, "all": True}, "pool_users": {"ok": True}, "pe_action": {"ok": True},
                "security_group": {"ran": True, "exact": True},
                "scale": {"ran": True, "after_out": {"ok": True}, "pe_action_after_out": {"ok": True},
+                         "vms_after_out": {"ran": True, "cloud_init": {"pe-new": {"done": True}}},
                          "left": {"left": True}}}
 
 

@@ -145,7 +145,7 @@ def _run(out, cache, keep_layers, hold_seconds, mode, body, osm_sources=None) ->
             result["_venvs"] = venvs
         stack.up()
         result["warm"] = stack.warm
-        monitor = smoke.MemoryMonitor(stack.sandbox)
+        monitor = smoke.LabMonitor(stack.sandbox)
         monitor.start()
         monitor.sample()
         result["ram_stack_mib"] = monitor.peak // 1024
@@ -166,6 +166,8 @@ def _run(out, cache, keep_layers, hold_seconds, mode, body, osm_sources=None) ->
             result["ram_peak_mib"] = monitor.peak // 1024
             result["ram_peak_by_process_mib"] = {k: v // 1024 for k, v in sorted(
                 monitor.peak_by_name.items(), key=lambda kv: -kv[1])[:12]}
+            result["cpu_s_by_process"] = dict(list(monitor.cpu_seconds_by_name().items())[:15])
+            result["machine_busy_cpu_s"] = monitor.machine_busy_s()
         result["steps"] = stack.timings
         down_started = time.monotonic()
         down = stack.down()

@@ -12,6 +12,7 @@ boots directly, as the VDU lab's QEMU does.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -53,18 +54,24 @@ def qcow2_of(image: LabImage, cache_root: Path, log: LogFn) -> Path:
 
 
 @dataclass
-class MemoryMonitor:
-    """Samples the memory of every process of the lab (the sandbox's members) every few seconds: the
+class LabMonitor:
+    """Samples every process of the lab (the sandbox's members) every few seconds.  Memory: the
     proportional set size (shared pages split between their users, so the sum is what the lab costs);
-    `peak` is the largest sum seen, in KiB."""
+    `peak` is the largest sum seen, in KiB.  CPU: each process's user+system time as last seen, summed by
+    name (`cpu_seconds_by_name`), against the whole machine's busy time over the same window
+    (`machine_busy_s`): where the two cores went, QEMU's guests or the services.  A process that lived
+    and died between two samples is not counted, so the sums are a lower bound."""
     sandbox: object
     interval: float = 5.0
     peak: int = 0
     peak_by_name: dict = field(default_factory=dict)
+    cpu_ticks: dict = field(default_factory=dict)        # (pid, start time) -> (name, user+system ticks)
+    busy_at_start: int | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.busy_at_start = machine_busy_ticks(Path("/proc/stat").read_text())
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -79,14 +86,28 @@ class MemoryMonitor:
             try:
                 rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
                 name = Path(f"/proc/{pid}/comm").read_text().strip()
+                stat = Path(f"/proc/{pid}/stat").read_text()
             except OSError:
                 continue
             kb = pss_kib(rollup)
             total += kb
             names[name] = names.get(name, 0) + kb
+            started, ticks = process_ticks(stat)
+            self.cpu_ticks[pid, started] = (name, ticks)
         if total > self.peak:
             self.peak, self.peak_by_name = total, names
         return total
+
+    def cpu_seconds_by_name(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, ticks in self.cpu_ticks.values():
+            out[name] = out.get(name, 0.0) + ticks / CLOCK_TICKS
+        return {k: round(v) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+    def machine_busy_s(self) -> float | None:
+        if self.busy_at_start is None:
+            return None
+        return round((machine_busy_ticks(Path("/proc/stat").read_text()) - self.busy_at_start) / CLOCK_TICKS)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -94,6 +115,23 @@ class MemoryMonitor:
                 self.sample()
             except Exception:   # a sample lost while the namespace goes away
                 pass
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_ticks(stat: str) -> tuple[int, int]:
+    """(start time, user+system time) in clock ticks from /proc/PID/stat (fields 22, 14 and 15; the
+    name in parentheses may hold spaces, so count from its closing parenthesis)."""
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[19]), int(fields[11]) + int(fields[12])
+
+
+def machine_busy_ticks(proc_stat: str) -> int:
+    """Every CPU's busy time in clock ticks (/proc/stat's `cpu` line, all but idle and iowait)."""
+    values = [int(v) for v in proc_stat.splitlines()[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    return user + nice + system + irq + softirq + steal
 
 
 def pss_kib(smaps_rollup: str) -> int:

@@ -276,6 +276,32 @@ def test_pss_from_smaps_rollup():
     assert smoke.pss_kib(Path("/proc/self/smaps_rollup").read_text()) > 0
 
 
+def test_cpu_time_from_proc_stat_with_a_name_holding_spaces_and_parentheses():
+    # /proc/PID/stat: pid (comm) state ppid ... utime(14) stime(15) ... starttime(22)
+    fields = ["S", "1"] + ["0"] * 9 + ["1500", "250"] + ["0"] * 6 + ["987654"] + ["0"] * 10
+    assert smoke.process_ticks("4242 (qemu (x) 1) " + " ".join(fields)) == (987654, 1750)
+    assert smoke.machine_busy_ticks("cpu  100 5 50 9000 40 3 2 1 0 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\n") == 161
+
+
+def test_the_monitor_sums_each_processes_cpu_time_by_name():
+    class Sandbox:
+        @staticmethod
+        def members():
+            return [os.getpid()]
+    monitor = smoke.LabMonitor(Sandbox())
+    monitor.busy_at_start = smoke.machine_busy_ticks(Path("/proc/stat").read_text())
+    monitor.sample()
+    (name, before), = monitor.cpu_ticks.values()
+    spent = time.process_time() + 0.3
+    while time.process_time() < spent:      # 0.3 s of this process's own CPU, however busy the host
+        pass
+    monitor.sample()
+    (same, after), = monitor.cpu_ticks.values()      # one process: one entry, its latest time
+    assert same == name and after - before >= 0.25 * smoke.CLOCK_TICKS
+    assert monitor.cpu_seconds_by_name() == {name: round(after / smoke.CLOCK_TICKS)}
+    assert monitor.machine_busy_s() >= 0
+
+
 def test_stale_holders_are_those_of_this_run_directory_only(tmp_path):
     mine = Layout(tmp_path / "tree", (tmp_path / "layers",), tmp_path / "run")
     other = Layout(tmp_path / "tree", (tmp_path / "layers",), tmp_path / "other-run")

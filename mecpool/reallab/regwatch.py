@@ -1,11 +1,12 @@
 """When each PE was first listed by every registrar, watched from beside the runbook while OSM deploys
 and scales the NS (the VDU lab's "boot to registered", for VMs that Nova boots).
 
-A thread asks each registrar's own VM for its handlespace (`hsdump`, as the VDU lab does) every
-`interval_s`, from the moment Nova has the registrar's server until the runbook stops the watch.  No
-timestamp in a handlespace says when a PE registered, so a time here is the first poll that saw the PE
-in every registrar: late by at most one interval plus the dumps' own time.  Polls cost the guests an
-SSH session each; 30 s keeps that small beside TCG boots on two cores."""
+A thread runs `hsdump` against each registrar every `interval_s`, from a PE's VM as the VDU lab does
+(the PE's cloud-init installs rsplib-tools, which holds hsdump; a registrar's VM gets it only with its
+charm, after LCM's day 1), from the moment Nova has that VM until the runbook stops the watch.  No entry
+of a handlespace says when a PE registered, so a time here is the first poll that saw the PE in every
+registrar: late by at most one interval plus the dumps' own time.  Polls cost the guest an SSH session
+each; 30 s keeps that small beside TCG boots on two cores."""
 
 from __future__ import annotations
 
@@ -19,43 +20,42 @@ KEEP_ERRORS = 20
 
 
 @dataclass(frozen=True)
-class RegistrarVm:
-    name: str            # the registrar's site name
-    address: str         # its pool address (what hsdump asks)
+class ProbeVm:
     server: str          # Nova's server name
-    mgmt: str            # the server's management address (what SSH reaches)
+    mgmt: str            # its management address (what SSH reaches)
 
 
 @dataclass
 class RegistrationWatch:
-    """`find_registrars()` -> the RegistrarVms Nova has so far; `dump(vm)` -> that registrar's parsed
-    handlespace (raises when the VM cannot answer yet); `clock` is the wall clock (Nova's times are)."""
-    find_registrars: Callable[[], list]
-    dump: Callable[[RegistrarVm], dict]
+    """`find_probe()` -> a PE's VM once Nova has one, else None; `dump(vm, address)` -> the parsed
+    handlespace of the registrar at that pool address (raises while it cannot answer); `registrars`:
+    name -> pool address; `clock` is the wall clock (Nova's times are)."""
+    find_probe: Callable[[], ProbeVm | None]
+    dump: Callable[[ProbeVm, str], dict]
+    registrars: dict
     handle: str
-    expected: int                               # registrars in the site
     interval_s: float = POLL_S
     clock: Callable[[], float] = time.time
     first_listed: dict = field(default_factory=dict)     # PE address -> first time listed by every registrar
     first_seen: dict = field(default_factory=dict)       # PE address -> first time listed by any registrar
     polls: int = 0
     errors: list = field(default_factory=list)
-    _registrars: list = field(default_factory=list)
+    probe: ProbeVm | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def poll_once(self) -> None:
-        if len(self._registrars) < self.expected:
-            self._registrars = self.find_registrars()
-            if len(self._registrars) < self.expected:
+        if self.probe is None:
+            self.probe = self.find_probe()
+            if self.probe is None:
                 return
         self.polls += 1
         views = []
-        for vm in self._registrars:
+        for name, address in self.registrars.items():
             try:
-                parsed = self.dump(vm)
+                parsed = self.dump(self.probe, address)
             except Exception as error:   # not up yet, a dump that timed out: the next poll asks again
-                self.errors = (self.errors + [f"{vm.name}: {error}"])[-KEEP_ERRORS:]
+                self.errors = (self.errors + [f"{name}: {error}"])[-KEEP_ERRORS:]
                 return
             views.append({a for pool in parsed["pools"] if pool["handle"] == self.handle
                           for element in pool["elements"] for a in element["addresses"]})
@@ -82,21 +82,22 @@ class RegistrationWatch:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.interval_s + 300)
-        return {"interval_s": self.interval_s, "polls": self.polls,
-                "registrars": [vm.name for vm in self._registrars],
+        return {"interval_s": self.interval_s, "polls": self.polls, "from": self.probe and self.probe.server,
+                "registrars": dict(self.registrars),
                 "first_listed_by_every_registrar": dict(sorted(self.first_listed.items())),
                 "first_listed_by_any_registrar": dict(sorted(self.first_seen.items())),
                 "errors": self.errors}
 
 
-def registrar_vms(registrars, by_address: dict, mgmt_network: Callable[[str], str]) -> list[RegistrarVm]:
-    """The site's registrars whose server Nova has, with that server's management address;
-    `by_address` is runbook_day2.servers_by_address of Nova's list, `mgmt_network(vim)` a VIM's network."""
-    out = []
-    for registrar in registrars:
-        server = by_address.get(registrar.address, {}).get("server")
+def pe_vm(by_address: dict, pool_network: str, mgmt_network: str, registrar_addresses) -> ProbeVm | None:
+    """The first (by name) server with an address on the PE group's pool network that is no registrar's,
+    and its address on the VIM's management network; `by_address` is runbook_day2.servers_by_address of
+    Nova's list."""
+    servers = sorted({where["server"] for address, where in by_address.items()
+                      if where["network"] == pool_network and address not in set(registrar_addresses)})
+    for server in servers:
         mgmt = next((a for a, where in by_address.items()
-                     if where["server"] == server and where["network"] == mgmt_network(registrar.vim)), None)
-        if server and mgmt:
-            out.append(RegistrarVm(registrar.name, registrar.address, server, mgmt))
-    return out
+                     if where["server"] == server and where["network"] == mgmt_network), None)
+        if mgmt:
+            return ProbeVm(server, mgmt)
+    return None

@@ -244,18 +244,21 @@ def look_at_new_vms(stack, osm, known: list[dict]) -> dict:
 
 
 def registration_watch(stack, osm, site) -> regwatch.RegistrationWatch:
-    """The watch on the registrars' handlespaces (mecpool.reallab.regwatch), through Nova's list and the
-    registrars' VMs over SSH with the lab VCA's key."""
-    mgmt = lab_mgmt()
+    """The watch on the registrars' handlespaces (mecpool.reallab.regwatch): hsdump from the first PE
+    group's VM over SSH with the lab VCA's key, found in Nova's list."""
+    group = site.pool.pe_groups[sorted(site.pool.pe_groups)[0]]
+    pool_network = site.vims[group.vim].pool_network.name
+    mgmt_network = lab_mgmt()[group.vim][0]
+    registrars = {r.name: r.address for r in site.pool.registrars}
 
-    def find_registrars():
+    def find_probe():
         by_address = runbook_day2.servers_by_address(cloud(stack, "server", "list", "--all-projects", "--long"))
-        return regwatch.registrar_vms(site.pool.registrars, by_address, lambda vim: mgmt[vim][0])
+        return regwatch.pe_vm(by_address, pool_network, mgmt_network, registrars.values())
 
-    def dump(vm: regwatch.RegistrarVm):
-        return vm_checks.handlespace(Guest(vm.server, vm.mgmt, osm.paths.vca_key, stack.sandbox), vm.address)
+    def dump(vm: regwatch.ProbeVm, address: str):
+        return vm_checks.handlespace(Guest(vm.server, vm.mgmt, osm.paths.vca_key, stack.sandbox), address)
 
-    return regwatch.RegistrationWatch(find_registrars, dump, site.pool.handle, len(site.pool.registrars))
+    return regwatch.RegistrationWatch(find_probe, dump, registrars, site.pool.handle)
 
 
 def nova_time(text: str) -> float:

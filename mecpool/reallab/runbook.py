@@ -68,8 +68,7 @@ def run(osm, stack, cache_root: Path, log, result: dict | None = None) -> dict:
     image(stack, cache_root, log)
     t["image upload"] = round(time.monotonic() - started, 1)
     site_path = osm.paths.base / "site.yaml"
-    osm_source = f"{stack.settings.address}/32"   # OSM runs inside the namespace
-    lab_site.write(site_path, stack.settings.url("keystone"), osm_source)
+    lab_site.write(site_path, stack.settings.url("keystone"), f"{lab_site.OSM_HOST}/32")
     result["site"] = str(site_path)
     env = lab_site.secrets_env(passwords)
     env["OPENSTACK_CLI"] = "/usr/bin/openstack"   # Debian's, in the namespace (not a venv's)

@@ -14,8 +14,9 @@ run with its exit, output and time kept, then the checks in the real records:
 What the VDUs need of the lab host (an operator's cloud gives them a router): the lab holds each mgmt
 and pool subnet's gateway address on a router port of that network's Linux bridge (a veth pair, as
 Neutron's L3 agent wires its `qr-` ports) inside the namespace, so OSM (LCM's SSH connector)
-reaches the VDUs and the VDUs reach the VDU lab's package mirror, served at the address the lab image's apt
-names (10.200.0.1, on the namespace's loopback).  A check that cannot run says so in the result."""
+reaches the VDUs, from OSM's own address beyond that router (10.200.0.2, admitted by the site's
+`osm_sources` alone), and the VDUs reach the VDU lab's package mirror, served at the address the lab
+image's apt names (10.200.0.1); both addresses are on the namespace's loopback.  A check that cannot run says so in the result."""
 
 from __future__ import annotations
 
@@ -76,6 +77,16 @@ def router_port(network_id: str, bridge: str, cidr: str) -> list[list[str]]:
             ["ip", "link", "set", inside, "up"]]
 
 
+def osm_source_route(cidr: str, device: str, source: str = lab_site.OSM_HOST) -> list[str]:
+    """The connected route to a management subnet with OSM's own address as the source the lab's
+    namespace picks: LCM's SSH to the VDUs (and the runbook's) then comes from OSM's host, not from the
+    gateway inside the subnet, and only the site's `osm_sources` rule admits it, as on a cloud where OSM
+    sits beyond a router."""
+    network = ipaddress.ip_interface(cidr).network
+    return ["ip", "route", "replace", str(network), "dev", device, "proto", "kernel", "scope", "link",
+            "src", source]
+
+
 def gateway_cidr(subnet: dict) -> str:
     """`<gateway>/<prefix>` of a Neutron subnet (openstack subnet show -f json)."""
     if not subnet.get("gateway_ip"):
@@ -112,8 +123,12 @@ def epc_charm_packages(repo: Path = Path(__file__).resolve().parents[2]) -> list
 
 
 def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
-    """The gateways on their bridges (forwarding on), the mirror address on lo, the VDU lab's mirror there."""
+    """The gateways on router ports of their bridges (forwarding on), the mirror's and OSM's addresses on
+    lo (OSM's the source towards the mgmt subnets), the VDU lab's mirror there."""
     out = {}
+    for address in (LAB_HOST, lab_site.OSM_HOST):          # the mirror's and OSM's, as hosts beyond a router
+        stack.sandbox.run(["ip", "addr", "replace", f"{address}/32", "dev", "lo"])
+    mgmt = {name for name, _ in lab_mgmt().values()}
     for project, name in lab_networks():
         net = json.loads(stack.openstack("network", "list", "--project", project, "--name", name,
                                          "-f", "json").stdout)
@@ -128,13 +143,15 @@ def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
                 raise NsRunError(f"no bridge {bridge} for {project}'s {name} after {BRIDGE_WAIT_S} s (the "
                                  "DHCP agent's port makes it)")
             time.sleep(2)
-        for argv in router_port(net[0]["ID"], bridge, cidr):
+        inside = router_port_names(net[0]["ID"])[0]
+        for argv in router_port(net[0]["ID"], bridge, cidr) + (
+                [osm_source_route(cidr, inside)] if name in mgmt else []):
             stack.sandbox.run(argv)
         out[f"{project}/{name}"] = {"bridge": bridge, "gateway": cidr,
-                                    "router_port": router_port_names(net[0]["ID"])[1]}
+                                    "router_port": router_port_names(net[0]["ID"])[1],
+                                    "source": lab_site.OSM_HOST if name in mgmt else None}
         log(f"reallab ns: {project}'s {name} gateway {cidr} on a router port of {bridge}")
     stack.sandbox.run(["sysctl", "-w", "net.ipv4.ip_forward=1"])
-    stack.sandbox.run(["ip", "addr", "replace", f"{LAB_HOST}/32", "dev", "lo"])
     image = ensure_image(cache_root, MIRROR_URL, log)
     mirror_dir = ensure_mirror(image, list(MIRROR_PACKAGES) + epc_charm_packages(), cache_root, log)
     root = osm.paths.base / "mirror-root"

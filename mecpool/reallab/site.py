@@ -36,6 +36,13 @@ VIMS = (LabVim("edge", "mecpool-edge", "mecpool-edge", "MECPOOL_REALLAB_EDGE_PAS
                "10.220.1.0/24"),
         LabVim("core", "mecpool-core", "mecpool-core", "MECPOOL_REALLAB_CORE_PASSWORD", "10.221.2.0/24",
                "10.220.2.0/24"))
+# Where OSM sits in the lab's network: an address of its own outside every site subnet (an operator's OSM
+# host beyond a router), so the VDUs admit its SSH by the site's `osm_sources` rule alone, not by the
+# management subnet's (before, OSM reached the VDUs from the mgmt gateway, and osm_sources was 127.0.0.1,
+# which is never a source on the wire).
+OSM_HOST = "10.200.0.2"
+
+
 def mgmt_network(vim: "LabVim") -> str:
     """Each project's management network has a name of its own: RO v8 looks a VIM network up by name
     among all the account sees, and with the admin role (which flavors need) it sees every project's:

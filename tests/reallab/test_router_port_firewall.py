@@ -5,13 +5,14 @@ in the form Neutron Zed's iptables firewall writes (`-m physdev --physdev-out ta
 Run 5 of the real lab (2026-12-06) found every port open across the VIMs: the lab held each gateway on the
 bridge device, so the packets it routed left through the bridge's own device and were never bridged from a
 port, and Neutron's per-port chains were never entered.  The second test keeps that wiring as the witness:
-the same rule there drops nothing."""
+the same rule there drops nothing.  And OSM's own SSH to a VDU leaves the lab's namespace from OSM's
+address (`runbook_ns.osm_source_route`), so only the site's `osm_sources` rule admits it."""
 
 import shlex
 import shutil
 import subprocess
 
-from mecpool.reallab import runbook_ns
+from mecpool.reallab import runbook_ns, site
 
 NET_A, NET_B = "0f6c2e4a-1b2c-4d5e-8f90-123456789abc", "7d1e9b30-5a6f-4c2d-9e8b-0a1b2c3d4e5f"
 DROPPED, ADMITTED = 8080, 8081
@@ -69,3 +70,45 @@ def test_a_gateway_held_on_the_bridge_device_bypasses_it():
     """Run 5's wiring: the rule is never entered, both ports answer (why router_port exists)."""
     wiring = "ip addr add 10.221.1.1/24 dev bra\nip addr add 10.221.2.1/24 dev brb\n"
     assert run_lab(wiring) == {DROPPED: "open", ADMITTED: "open"}
+
+
+# OSM's SSH to a VDU: from the lab's namespace itself, to VM a over its network's router port.  The
+# VM's port admits SSH-like TCP (port 8080 here) only from the site's osm_sources, as the security group
+# openstack-prepare makes does for TCP 22 from outside the management subnet; VM a says whom it saw.
+OSM_PROBE = f"""echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
+iptables -A FORWARD -m physdev --physdev-out tapa --physdev-is-bridged -p tcp --dport {DROPPED} ! -s {site.OSM_HOST}/32 -j DROP
+ip netns exec vma python3 -c '
+import socket
+s = socket.socket(); s.bind(("10.221.1.5", {DROPPED})); s.listen(); s.settimeout(10)
+open("/run/listening", "w").close()
+try:
+    print("seen", s.accept()[1][0])
+except OSError:
+    print("seen nothing")' &
+listener=$!
+while [ ! -e /run/listening ]; do sleep 0.1; done
+python3 -c "
+import socket
+s = socket.socket(); s.settimeout(5)
+print('connect', 'open' if s.connect_ex(('10.221.1.5', {DROPPED})) == 0 else 'closed')"
+wait $listener
+"""
+
+
+def osm_reaches_vm_a(extra: list[list[str]]) -> dict[str, str]:
+    wiring = f"ip addr add {site.OSM_HOST}/32 dev lo\n" + "".join(      # as reach_vdus: OSM's address first
+        shlex.join(argv) + "\n" for argv in runbook_ns.router_port(NET_A, "bra", "10.221.1.1/24") + extra)
+    done = subprocess.run(["unshare", "-rnm", "sh", "-c", SETUP + wiring + OSM_PROBE], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return dict(line.split(" ", 1) for line in done.stdout.splitlines())
+
+
+def test_osm_reaches_a_vdu_from_its_own_address_admitted_by_osm_sources_alone():
+    inside = runbook_ns.router_port_names(NET_A)[0]
+    said = osm_reaches_vm_a([runbook_ns.osm_source_route("10.221.1.1/24", inside)])
+    assert said == {"connect": "open", "seen": site.OSM_HOST}
+
+
+def test_without_the_source_route_osm_comes_from_the_gateway_and_only_the_subnet_rule_would_admit_it():
+    assert osm_reaches_vm_a([]) == {"connect": "closed", "seen": "nothing"}

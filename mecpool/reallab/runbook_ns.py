@@ -208,25 +208,36 @@ def mgmt_addresses(servers: list[dict]) -> dict[str, str]:
             if where["network"] in mgmt}
 
 
-CLOUD_INIT_ASK = ("cloud-init status --long; echo '{mark}'; cat /run/cloud-init/status.json"
-                  .format(mark="--- status.json"))
+STATUS_MARK, GUEST_MARK = "--- status.json", "--- guest"
+CLOUD_INIT_ASK = (f"cloud-init status --long; echo '{STATUS_MARK}'; cat /run/cloud-init/status.json; echo; "
+                  f"echo '{GUEST_MARK}'; cat /sys/devices/system/clocksource/clocksource0/current_clocksource; "
+                  "grep -m1 '^model name' /proc/cpuinfo")
 
 
 def check_cloud_init(stack, osm, servers: list[dict]) -> dict:
-    """`cloud-init status --long` on every VM over SSH with the lab VCA's key (the key LCM injected), and
-    when its final stage finished (cloud-init's status.json)."""
+    """`cloud-init status --long` on every VM over SSH with the lab VCA's key (the key LCM injected), when
+    its final stage finished (cloud-init's status.json), and the CPU model and clocksource the guest runs
+    with (what Nova's `cpu_mode: none` gives a TCG guest, against the VDU lab's `-cpu max`: boot times)."""
     out = {}
     for name, address in mgmt_addresses(servers).items():
         guest = Guest(name, address, osm.paths.vca_key, stack.sandbox)
         try:
             done = guest.run(CLOUD_INIT_ASK, check=False, timeout=120)
-            text, _, status = done.stdout.partition("--- status.json")
+            text, _, rest = done.stdout.partition(STATUS_MARK)
+            status, _, facts = rest.partition(GUEST_MARK)
             text = (text + done.stderr).strip()
             out[name] = {"address": address, "said": text, "done": "status: done" in text,
-                         "boot_to_done_s": boot_to_cloud_init_done(status)}
+                         "boot_to_done_s": boot_to_cloud_init_done(status), "guest": guest_facts(facts)}
         except GuestError as error:
             out[name] = {"address": address, "said": str(error), "done": False, "boot_to_done_s": None}
     return out
+
+
+def guest_facts(text: str) -> dict:
+    """The clocksource line and /proc/cpuinfo's first `model name` line, as CLOUD_INIT_ASK prints them."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    return {"clocksource": lines[0] if lines else None,
+            "cpu": lines[1].split(":", 1)[1].strip() if len(lines) > 1 and ":" in lines[1] else None}
 
 
 def boot_to_cloud_init_done(status_json: str) -> float | None:

@@ -203,6 +203,12 @@ def test_cloud_init_done_is_read_from_its_status_json_in_guest_uptime():
     assert runbook_ns.boot_to_cloud_init_done("cat: /run/cloud-init/status.json: No such file") is None
 
 
+def test_the_guests_clocksource_and_cpu_model():
+    said = "tsc\nmodel name\t: QEMU Virtual CPU version 2.5+\n"
+    assert runbook_ns.guest_facts(said) == {"clocksource": "tsc", "cpu": "QEMU Virtual CPU version 2.5+"}
+    assert runbook_ns.guest_facts("") == {"clocksource": None, "cpu": None}
+
+
 def test_novas_launch_time_is_utc():
     assert runbook_ns.nova_time("2026-12-06T20:50:12.000000") == 1796590212.0
 

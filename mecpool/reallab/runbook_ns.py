@@ -365,7 +365,8 @@ def ns_resources(stack) -> dict:
 
 
 def run(osm, stack, cache_root: Path, site_path: Path, env: dict, log, result: dict) -> dict:
-    """build, onboard, instantiate --wait, status, pool-status, teardown --wait, and the checks."""
+    """build, onboard, instantiate --wait (the registration watch beside it until day 2 ends), status,
+    day 2, teardown --all, and the checks."""
     t = result.setdefault("seconds", {})
     started = time.monotonic()
     result["reach"] = reach_vdus(stack, osm, cache_root, log)

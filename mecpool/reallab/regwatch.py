@@ -19,19 +19,14 @@ POLL_S = 30
 KEEP_ERRORS = 20
 
 
-@dataclass(frozen=True)
-class ProbeVm:
-    server: str          # Nova's server name
-    mgmt: str            # its management address (what SSH reaches)
-
-
 @dataclass
 class RegistrationWatch:
-    """`find_probe()` -> a PE's VM once Nova has one, else None; `dump(vm, address)` -> the parsed
+    """`find_probe()` -> a PE's VM (with its Nova `name`) once Nova has one, else None; `dump(vm, address)`
+    -> the parsed
     handlespace of the registrar at that pool address (raises while it cannot answer); `registrars`:
     name -> pool address; `clock` is the wall clock (Nova's times are)."""
-    find_probe: Callable[[], ProbeVm | None]
-    dump: Callable[[ProbeVm, str], dict]
+    find_probe: Callable[[], object]
+    dump: Callable[[object, str], dict]
     registrars: dict
     handle: str
     interval_s: float = POLL_S
@@ -40,7 +35,7 @@ class RegistrationWatch:
     first_seen: dict = field(default_factory=dict)       # PE address -> first time listed by any registrar
     polls: int = 0
     errors: list = field(default_factory=list)
-    probe: ProbeVm | None = None
+    probe: object = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -82,22 +77,9 @@ class RegistrationWatch:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.interval_s + 300)
-        return {"interval_s": self.interval_s, "polls": self.polls, "from": self.probe and self.probe.server,
+        return {"interval_s": self.interval_s, "polls": self.polls, "from": self.probe and self.probe.name,
                 "registrars": dict(self.registrars),
                 "first_listed_by_every_registrar": dict(sorted(self.first_listed.items())),
                 "first_listed_by_any_registrar": dict(sorted(self.first_seen.items())),
                 "errors": self.errors}
 
-
-def pe_vm(by_address: dict, pool_network: str, mgmt_network: str, registrar_addresses) -> ProbeVm | None:
-    """The first (by name) server with an address on the PE group's pool network that is no registrar's,
-    and its address on the VIM's management network; `by_address` is runbook_day2.servers_by_address of
-    Nova's list."""
-    servers = sorted({where["server"] for address, where in by_address.items()
-                      if where["network"] == pool_network and address not in set(registrar_addresses)})
-    for server in servers:
-        mgmt = next((a for a, where in by_address.items()
-                     if where["server"] == server and where["network"] == mgmt_network), None)
-        if mgmt:
-            return ProbeVm(server, mgmt)
-    return None

@@ -143,12 +143,11 @@ def reach_vdus(stack, osm, cache_root: Path, log) -> dict:
                 raise NsRunError(f"no bridge {bridge} for {project}'s {name} after {BRIDGE_WAIT_S} s (the "
                                  "DHCP agent's port makes it)")
             time.sleep(2)
-        inside = router_port_names(net[0]["ID"])[0]
+        inside, port = router_port_names(net[0]["ID"])
         for argv in router_port(net[0]["ID"], bridge, cidr) + (
                 [osm_source_route(cidr, inside)] if name in mgmt else []):
             stack.sandbox.run(argv)
-        out[f"{project}/{name}"] = {"bridge": bridge, "gateway": cidr,
-                                    "router_port": router_port_names(net[0]["ID"])[1],
+        out[f"{project}/{name}"] = {"bridge": bridge, "gateway": cidr, "router_port": port,
                                     "source": lab_site.OSM_HOST if name in mgmt else None}
         log(f"reallab ns: {project}'s {name} gateway {cidr} on a router port of {bridge}")
     stack.sandbox.run(["sysctl", "-w", "net.ipv4.ip_forward=1"])
@@ -281,12 +280,24 @@ def registration_watch(stack, osm, site) -> regwatch.RegistrationWatch:
 
     def find_probe():
         by_address = runbook_day2.servers_by_address(cloud(stack, "server", "list", "--all-projects", "--long"))
-        return regwatch.pe_vm(by_address, pool_network, mgmt_network, registrars.values())
+        return pe_probe_vm(by_address, pool_network, group.vim, mgmt_network, registrars.values())
 
-    def dump(vm: regwatch.ProbeVm, address: str):
-        return vm_checks.handlespace(Guest(vm.server, vm.mgmt, osm.paths.vca_key, stack.sandbox), address)
+    def dump(vm, address: str):
+        return vm_checks.handlespace(runbook_day2.guest_of(stack, osm, vm), address)
 
     return regwatch.RegistrationWatch(find_probe, dump, registrars, site.pool.handle)
+
+
+def pe_probe_vm(by_address: dict, pool_network: str, vim: str, mgmt_network: str, registrar_addresses):
+    """The first PE VM (by server name) on the group's pool network that has a management address: its
+    pool address is on `pool_network` and no registrar's (runbook_day2.probe_vm finds the rest)."""
+    pools = sorted((where["server"], address) for address, where in by_address.items()
+                   if where["network"] == pool_network and address not in set(registrar_addresses))
+    for _, address in pools:
+        vm = runbook_day2.probe_vm(by_address, address, vim, mgmt_network)
+        if vm is not None:
+            return vm
+    return None
 
 
 def nova_time(text: str) -> float:

@@ -4,9 +4,9 @@ given here; the real ones run in --runbook (tests/reallab/test_real_lab.py)."""
 
 import threading
 
-from mecpool.reallab import regwatch
+from mecpool.reallab import regwatch, sgprobe
 
-PE_VM = regwatch.ProbeVm("labns-4-pool-element-1", "10.220.1.201")
+PE_VM = sgprobe.ProbeVm("labns-4-pool-element-1", "edge", "10.220.1.201", "10.221.1.48")
 REGISTRARS = {"pr-edge": "10.221.1.10", "pr-core": "10.221.2.10"}
 
 
@@ -54,7 +54,7 @@ def test_a_pe_counts_as_listed_at_the_first_poll_every_registrar_lists_it():
     said = watch.stop()
     assert said["first_listed_by_any_registrar"] == {"10.221.1.48": 1060.0}
     assert said["first_listed_by_every_registrar"] == {"10.221.1.48": 1120.0}     # the other pool's is not ours
-    assert said["polls"] == 5 and said["from"] == PE_VM.server                  # once found, the VM is kept
+    assert said["polls"] == 5 and said["from"] == PE_VM.name                  # once found, the VM is kept
     assert said["errors"] == ["pr-edge: ssh: connect to host: refused"]
     assert {vm for vm, _ in script.asked} == {PE_VM} and {a for _, a in script.asked} == {edge, core}
 
@@ -89,14 +89,3 @@ def test_a_failing_nova_list_is_kept_as_an_error_and_the_watch_goes_on():
     said = watch.stop()
     assert said["errors"][0] == "watch: openstack server list: 503" and said["polls"] >= 1
 
-
-def test_the_probe_is_a_pe_vm_found_by_its_pool_address_with_its_mgmt_address():
-    by_address = {"10.221.1.10": {"server": "labns-2-registrar-1", "network": "pool-edge"},
-                  "10.220.1.124": {"server": "labns-2-registrar-1", "network": "mgmt-edge"},
-                  "10.221.1.77": {"server": "labns-4-pool-element-2", "network": "pool-edge"},   # no mgmt yet
-                  "10.221.1.48": {"server": "labns-4-pool-element-1", "network": "pool-edge"},
-                  "10.220.1.201": {"server": "labns-4-pool-element-1", "network": "mgmt-edge"},
-                  "10.221.2.10": {"server": "labns-3-registrar-1", "network": "pool-core"}}
-    assert regwatch.pe_vm(by_address, "pool-edge", "mgmt-edge", REGISTRARS.values()) == PE_VM
-    del by_address["10.220.1.201"]
-    assert regwatch.pe_vm(by_address, "pool-edge", "mgmt-edge", REGISTRARS.values()) is None

@@ -51,12 +51,17 @@ kill $listener
 """
 
 
-def run_lab(gateways: str) -> dict[int, str]:
+def in_namespaces(script: str) -> list[str]:
+    """SETUP then `script` in `unshare -rnm`; the lines it printed."""
     assert shutil.which("iptables"), "iptables missing: scripts/install-deps.sh installs it"
-    done = subprocess.run(["unshare", "-rnm", "sh", "-c", SETUP + gateways + PROBE], stdout=subprocess.PIPE,
+    done = subprocess.run(["unshare", "-rnm", "sh", "-c", SETUP + script], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    return {int(port): state for port, state in (line.split() for line in done.stdout.splitlines())}
+    return done.stdout.splitlines()
+
+
+def run_lab(gateways: str) -> dict[int, str]:
+    return {int(port): state for port, state in (line.split() for line in in_namespaces(gateways + PROBE))}
 
 
 def test_traffic_routed_through_router_ports_meets_the_ports_security_group():
@@ -98,10 +103,7 @@ wait $listener
 def osm_reaches_vm_a(extra: list[list[str]]) -> dict[str, str]:
     wiring = f"ip addr add {site.OSM_HOST}/32 dev lo\n" + "".join(      # as reach_vdus: OSM's address first
         shlex.join(argv) + "\n" for argv in runbook_ns.router_port(NET_A, "bra", "10.221.1.1/24") + extra)
-    done = subprocess.run(["unshare", "-rnm", "sh", "-c", SETUP + wiring + OSM_PROBE], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    return dict(line.split(" ", 1) for line in in_namespaces(wiring + OSM_PROBE))
 
 
 def test_osm_reaches_a_vdu_from_its_own_address_admitted_by_osm_sources_alone():

@@ -30,6 +30,20 @@ def test_the_gateway_is_on_a_router_port_of_the_bridge_not_on_the_bridge():
     assert not any(c[-2:] == ["dev", "brq0f6c2e4a-1b"] for c in commands)     # nothing on the bridge device
 
 
+def test_the_watchs_probe_is_a_pe_vm_found_by_its_pool_address_with_its_mgmt_address():
+    by_address = {"10.221.1.10": {"server": "labns-2-registrar-1", "network": "pool-edge"},
+                  "10.220.1.124": {"server": "labns-2-registrar-1", "network": "mgmt-edge"},
+                  "10.221.1.77": {"server": "labns-4-pool-element-2", "network": "pool-edge"},   # no mgmt yet
+                  "10.221.1.48": {"server": "labns-4-pool-element-1", "network": "pool-edge"},
+                  "10.220.1.201": {"server": "labns-4-pool-element-1", "network": "mgmt-edge"},
+                  "10.221.2.10": {"server": "labns-3-registrar-1", "network": "pool-core"}}
+    registrars = ["10.221.1.10", "10.221.2.10"]
+    vm = runbook_ns.pe_probe_vm(by_address, "pool-edge", "edge", "mgmt-edge", registrars)
+    assert (vm.name, vm.mgmt, vm.pool) == ("labns-4-pool-element-1", "10.220.1.201", "10.221.1.48")
+    del by_address["10.220.1.201"]
+    assert runbook_ns.pe_probe_vm(by_address, "pool-edge", "edge", "mgmt-edge", registrars) is None
+
+
 def test_expected_addresses_are_the_sites_epc_and_registrar_addresses(tmp_path):
     path = tmp_path / "site.yaml"
     site.write(path, AUTH, "127.0.0.1/32")

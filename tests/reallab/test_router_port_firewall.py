@@ -79,24 +79,33 @@ def test_a_gateway_held_on_the_bridge_device_bypasses_it():
 
 # OSM's SSH to a VDU: from the lab's namespace itself, to VM a over its network's router port.  The
 # VM's port admits SSH-like TCP (port 8080 here) only from the site's osm_sources, as the security group
-# openstack-prepare makes does for TCP 22 from outside the management subnet; VM a says whom it saw.
+# openstack-prepare makes does for TCP 22 from outside the management subnet; VM a says whom it saw (in a
+# file, read once it ended: printed, its line and the client's interleaved on a busy host).
 OSM_PROBE = f"""echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
 iptables -A FORWARD -m physdev --physdev-out tapa --physdev-is-bridged -p tcp --dport {DROPPED} ! -s {site.OSM_HOST}/32 -j DROP
 ip netns exec vma python3 -c '
 import socket
-s = socket.socket(); s.bind(("10.221.1.5", {DROPPED})); s.listen(); s.settimeout(10)
+import os
+s = socket.socket(); s.bind(("10.221.1.5", {DROPPED})); s.listen(); s.settimeout(0.2)
 open("/run/listening", "w").close()
-try:
-    print("seen", s.accept()[1][0])
-except OSError:
-    print("seen nothing")' &
+seen = "nothing"
+while seen == "nothing":                 # until the client has tried, however long that takes
+    asked = os.path.exists("/run/asked")
+    try:
+        seen = s.accept()[1][0]
+    except OSError:
+        if asked:
+            break
+open("/run/seen", "w").write("seen " + seen + "\\n")' &
 listener=$!
 while [ ! -e /run/listening ]; do sleep 0.1; done
 python3 -c "
 import socket
 s = socket.socket(); s.settimeout(5)
 print('connect', 'open' if s.connect_ex(('10.221.1.5', {DROPPED})) == 0 else 'closed')"
+touch /run/asked
 wait $listener
+cat /run/seen
 """
 
 

@@ -57,7 +57,7 @@ vdu-lab: build
 
 # The real OpenStack (Zed, Debian's packages) in private namespaces, proved by its smoke path: a Nova
 # server from the VDU lab's image with config drive and user data, SSH, cloud-init (docs/real-lab.md).
-# Package tree and database dump are cached in $$MECPOOL_CACHE.  The runbook against it is not wired yet.
+# Package tree and database dump are cached in $$MECPOOL_CACHE.  `make real-lab` runs the runbook against it.
 real-lab-stack: venv
 	@bash scripts/install-deps.sh --real-lab
 	$(BIN)/mecpool real-lab --stack-only

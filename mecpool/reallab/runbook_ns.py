@@ -210,13 +210,14 @@ def mgmt_addresses(servers: list[dict]) -> dict[str, str]:
 STATUS_MARK, GUEST_MARK = "--- status.json", "--- guest"
 CLOUD_INIT_ASK = (f"cloud-init status --long; echo '{STATUS_MARK}'; cat /run/cloud-init/status.json; echo; "
                   f"echo '{GUEST_MARK}'; cat /sys/devices/system/clocksource/clocksource0/current_clocksource; "
-                  "grep -m1 '^model name' /proc/cpuinfo")
+                  "grep -m1 '^model name' /proc/cpuinfo; echo \"ssh from: ${SSH_CONNECTION%% *}\"")
 
 
 def check_cloud_init(stack, osm, servers: list[dict]) -> dict:
     """`cloud-init status --long` on every VM over SSH with the lab VCA's key (the key LCM injected), when
-    its final stage finished (cloud-init's status.json), and the CPU model and clocksource the guest runs
-    with (what Nova's `cpu_mode: none` gives a TCG guest, against the VDU lab's `-cpu max`: boot times)."""
+    its final stage finished (cloud-init's status.json), the CPU model and clocksource the guest runs
+    with (what Nova's `cpu_mode: none` gives a TCG guest, against the VDU lab's `-cpu max`: boot times),
+    and the address the VM saw this SSH come from (the lab's SSH leaves as LCM's connector's does)."""
     out = {}
     for name, address in mgmt_addresses(servers).items():
         guest = Guest(name, address, osm.paths.vca_key, stack.sandbox)
@@ -233,10 +234,20 @@ def check_cloud_init(stack, osm, servers: list[dict]) -> dict:
 
 
 def guest_facts(text: str) -> dict:
-    """The clocksource line and /proc/cpuinfo's first `model name` line, as CLOUD_INIT_ASK prints them."""
+    """The clocksource line, /proc/cpuinfo's first `model name` line and the SSH client's address as the
+    VM's sshd saw it, as CLOUD_INIT_ASK prints them."""
     lines = [line.strip() for line in text.strip().splitlines()]
+    ssh_from = [line.split(":", 1)[1].strip() for line in lines if line.startswith("ssh from:")]
     return {"clocksource": lines[0] if lines else None,
-            "cpu": lines[1].split(":", 1)[1].strip() if len(lines) > 1 and ":" in lines[1] else None}
+            "cpu": lines[1].split(":", 1)[1].strip() if len(lines) > 1 and lines[1].startswith("model name") else None,
+            "ssh_from": (ssh_from[0] or None) if ssh_from else None}
+
+
+def ssh_not_from_osm(cloud_init: dict) -> list[str]:
+    """VMs that answered but saw our SSH come from elsewhere than OSM's address: then the security group's
+    `osm_sources` rule is not what admitted LCM (the subnet's own rule would admit the mgmt gateway)."""
+    return [f"{name} saw {v['guest'].get('ssh_from')}" for name, v in sorted(cloud_init.items())
+            if isinstance(v, dict) and v.get("guest") is not None and v["guest"].get("ssh_from") != lab_site.OSM_HOST]
 
 
 def boot_to_cloud_init_done(status_json: str) -> float | None:
@@ -562,6 +573,9 @@ def failed(result: dict) -> list[str]:
     ci = c.get("cloud_init", {})
     if ci.get("ran") is False or any(not v["done"] for k, v in ci.items() if isinstance(v, dict)):
         out.append("cloud-init not done on every VM")
+    elsewhere = ssh_not_from_osm(ci)
+    if elsewhere:
+        out.append(f"SSH to the VDUs did not come from OSM's address {lab_site.OSM_HOST}: " + ", ".join(elsewhere))
     day1 = c.get("day1", {})
     if not day1.get("all_in_vnfd_order"):
         out.append("day-1 primitives not all run in VNFD order")

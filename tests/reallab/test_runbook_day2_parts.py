@@ -203,10 +203,30 @@ def test_cloud_init_done_is_read_from_its_status_json_in_guest_uptime():
     assert runbook_ns.boot_to_cloud_init_done("cat: /run/cloud-init/status.json: No such file") is None
 
 
-def test_the_guests_clocksource_and_cpu_model():
-    said = "tsc\nmodel name\t: QEMU Virtual CPU version 2.5+\n"
-    assert runbook_ns.guest_facts(said) == {"clocksource": "tsc", "cpu": "QEMU Virtual CPU version 2.5+"}
-    assert runbook_ns.guest_facts("") == {"clocksource": None, "cpu": None}
+def test_the_guests_clocksource_cpu_model_and_whom_its_sshd_saw():
+    said = "tsc\nmodel name\t: QEMU Virtual CPU version 2.5+\nssh from: 10.200.0.2\n"
+    assert runbook_ns.guest_facts(said) == {"clocksource": "tsc", "cpu": "QEMU Virtual CPU version 2.5+",
+                                            "ssh_from": "10.200.0.2"}
+    # no model name line (grep found none) and an empty SSH_CONNECTION
+    assert runbook_ns.guest_facts("tsc\nssh from: \n") == {"clocksource": "tsc", "cpu": None, "ssh_from": None}
+    assert runbook_ns.guest_facts("") == {"clocksource": None, "cpu": None, "ssh_from": None}
+
+
+def test_the_ask_prints_the_ssh_clients_address_as_the_guest_sees_it():
+    """CLOUD_INIT_ASK's last line, run by a real shell with sshd's variable set as sshd sets it."""
+    tail = runbook_ns.CLOUD_INIT_ASK.rsplit("; ", 1)[1]
+    done = subprocess.run(["sh", "-c", tail], capture_output=True, text=True,
+                          env={"SSH_CONNECTION": "10.200.0.2 44270 10.220.1.156 22"})
+    assert runbook_ns.guest_facts("tsc\n" + done.stdout)["ssh_from"] == "10.200.0.2"
+
+
+def test_ssh_that_came_from_elsewhere_than_osms_address_fails_the_run():
+    """The mgmt gateway is in the subnet the group admits anyway: SSH from it proves nothing of osm_sources."""
+    seen = {"hss": {"done": True, "guest": {"ssh_from": "10.200.0.2"}},
+            "pr-edge": {"done": True, "guest": {"ssh_from": "10.220.1.1"}},
+            "pe": {"done": False, "said": "no route"}}            # not reached: failed as cloud-init not done
+    assert runbook_ns.ssh_not_from_osm(seen) == ["pr-edge saw 10.220.1.1"]
+    assert runbook_ns.ssh_not_from_osm({"ran": False, "why": "no servers"}) == []
 
 
 def test_novas_launch_time_is_utc():

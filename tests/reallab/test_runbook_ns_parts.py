@@ -103,9 +103,13 @@ DAY2_PASSED = {"registered": {"ran": True, "all": True}, "pool_users": {"ok": Tr
 def test_failed_names_every_step_and_check_that_did_not_pass():
     good = {"steps": {"build": {"exit": 0}}, "checks": {
         "servers": {"servers": [{}], "all_active": True, "addresses_ok": True, "addresses": {}},
-        "cloud_init": {"vm": {"done": True}}, "day1": {"all_in_vnfd_order": True}, **DAY2_PASSED,
+        "cloud_init": {"vm": {"done": True, "guest": {"ssh_from": "10.200.0.2"}}},
+        "day1": {"all_in_vnfd_order": True}, **DAY2_PASSED,
         "teardown_left": {"clean": True}, "site_left": {"clean": True}}}
     assert runbook_ns.failed(good) == []
+    good["checks"]["cloud_init"]["vm"]["guest"]["ssh_from"] = "10.220.1.1"      # the mgmt gateway
+    assert runbook_ns.failed(good) == ["SSH to the VDUs did not come from OSM's address 10.200.0.2: vm saw 10.220.1.1"]
+    good["checks"]["cloud_init"]["vm"]["guest"]["ssh_from"] = "10.200.0.2"
     # a step whose check expects another exit (pe-action after a scale-out: 3) is judged by that
     good["steps"]["pe-action after scale-out"] = {"exit": 3, "expected_exit": 3}
     assert runbook_ns.failed(good) == []

@@ -22,9 +22,8 @@ KEEP_ERRORS = 20
 @dataclass
 class RegistrationWatch:
     """`find_probe()` -> a PE's VM (with its Nova `name`) once Nova has one, else None; `dump(vm, address)`
-    -> the parsed
-    handlespace of the registrar at that pool address (raises while it cannot answer); `registrars`:
-    name -> pool address; `clock` is the wall clock (Nova's times are)."""
+    -> the parsed handlespace of the registrar at that pool address (raises while it cannot answer);
+    `registrars`: name -> pool address; `clock` is the wall clock (Nova's times are)."""
     find_probe: Callable[[], object]
     dump: Callable[[object, str], dict]
     registrars: dict

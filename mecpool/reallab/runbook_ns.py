@@ -302,8 +302,9 @@ def registration_watch(stack, osm, site) -> regwatch.RegistrationWatch:
 def pe_probe_vm(by_address: dict, pool_network: str, vim: str, mgmt_network: str, registrar_addresses):
     """The first PE VM (by server name) on the group's pool network that has a management address: its
     pool address is on `pool_network` and no registrar's (runbook_day2.probe_vm finds the rest)."""
+    registrars = set(registrar_addresses)
     pools = sorted((where["server"], address) for address, where in by_address.items()
-                   if where["network"] == pool_network and address not in set(registrar_addresses))
+                   if where["network"] == pool_network and address not in registrars)
     for _, address in pools:
         vm = runbook_day2.probe_vm(by_address, address, vim, mgmt_network)
         if vm is not None:
